@@ -1,0 +1,94 @@
+"""Candidates/s through ContextWriter on a SQLite file, next to a bare INSERT loop on that file.
+
+Workload: 2,000 candidates, one session: 1,000 new preferences on distinct topics, 500 events,
+500 merges into 100 of those topics (the ScriptedLLM answers each merge at once, so the figure
+is the pipeline's own cost). The bare loop inserts the same number of rows, one transaction per
+row, as the writer commits one transaction per candidate.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from bench import results
+from ogmem.commit.writer import ContextWriter
+from ogmem.core.models import CandidateMemory, RequestContext, WriteStatus
+from ogmem.llm.scripted import ScriptedLLM
+from ogmem.schemas.registry import SchemaRegistry
+from ogmem.store.sqlite import SqliteStore
+
+CANDIDATES = 2000
+REPEATS = 5
+MERGE_ANSWER = json.dumps(
+    {"abstract": "merged", "overview": "merged overview", "content": "merged"}
+)
+
+
+def workload() -> list[CandidateMemory]:
+    creates = [
+        CandidateMemory(
+            category="preference", routing_key=f"topic-{i}", abstract=f"Preference number {i}",
+            content=f"The user prefers option {i} for topic {i}, for reasons given in session.",
+        )
+        for i in range(1000)
+    ]  # fmt: skip
+    events = [
+        CandidateMemory(
+            category="event", routing_key=f"meeting-{i}", when="2026-11-20",
+            abstract=f"Meeting {i} took place", content=f"Meeting {i} was held with the team.",
+        )
+        for i in range(500)
+    ]  # fmt: skip
+    merges = [
+        CandidateMemory(
+            category="preference", routing_key=f"topic-{i % 100}", abstract=f"Update {i}",
+            content=f"Later the user refined topic {i % 100}: variant {i}.",
+        )
+        for i in range(500)
+    ]  # fmt: skip
+    return creates + events + merges
+
+
+def run_writer(directory: Path, candidates: list[CandidateMemory]) -> tuple[int, float]:
+    path = directory / "writer.sqlite"
+    path.unlink(missing_ok=True)
+    with SqliteStore(path) as store:
+        writer = ContextWriter(
+            store, SchemaRegistry.load(), ScriptedLLM(responder=lambda _: MERGE_ANSWER)
+        )
+        ctx = RequestContext("bench", "user", session_id="s1")
+        outcome: list[WriteStatus] = []
+        seconds = results.timed(
+            lambda: outcome.extend(r.status for r in writer.write_candidates(candidates, ctx))
+        )
+    written = outcome.count(WriteStatus.WRITTEN)
+    assert written == len(candidates), f"only {written} of {len(candidates)} written"
+    return len(candidates), seconds
+
+
+def run_bare_inserts(directory: Path, rows: int) -> tuple[int, float]:
+    with SqliteStore(directory / "writer.sqlite") as store:
+        conn = store._conn  # the same file, PRAGMAs and connection the writer used
+        conn.execute("DROP TABLE IF EXISTS bench_rows")
+        conn.execute("CREATE TABLE bench_rows (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")
+
+        def insert_all() -> None:
+            for i in range(rows):
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("INSERT INTO bench_rows (payload) VALUES (?)", (f"row {i}",))
+                conn.execute("COMMIT")
+
+        return rows, results.timed(insert_all)
+
+
+def main() -> dict[str, float]:
+    candidates = workload()[:CANDIDATES]
+    with tempfile.TemporaryDirectory(prefix="ogmem-bench-") as tmp:
+        directory = Path(tmp)
+        writer_rate = results.median_rate(lambda: run_writer(directory, candidates), REPEATS)
+        bare_rate = results.median_rate(
+            lambda: run_bare_inserts(directory, len(candidates)), REPEATS
+        )
+    return {"writer_candidates_per_s": writer_rate, "bare_insert_rows_per_s": bare_rate}

@@ -1,0 +1,51 @@
+"""The outbox events each kind of write emits (built here, stored in the write's transaction)."""
+
+from __future__ import annotations
+
+from ogmem.core import uri
+from ogmem.core.models import ContextNode, EventType, OutboxEvent
+
+
+def _directory_of(node_uri: str) -> str | None:
+    parent = uri.parse(node_uri).parent
+    return None if parent is None else str(parent)
+
+
+def _directory_event(account_id: str, node_uri: str, reason: str) -> list[OutboxEvent]:
+    directory = _directory_of(node_uri)
+    if directory is None:
+        return []
+    payload = {"child": node_uri, "reason": reason}
+    return [OutboxEvent(account_id, EventType.UPSERT_DIRECTORY, directory, payload)]
+
+
+def upsert_events(node: ContextNode, *, refresh_directory: bool) -> list[OutboxEvent]:
+    """UPSERT_CONTEXT for the node, plus UPSERT_DIRECTORY so its directory summary follows."""
+    payload = {"version": node.version, "category": node.category}
+    events = [OutboxEvent(node.account_id, EventType.UPSERT_CONTEXT, node.uri, payload)]
+    if refresh_directory:
+        events += _directory_event(node.account_id, node.uri, "upsert")
+    return events
+
+
+def archive_events(account_id: str, node_uri: str, version: int) -> list[OutboxEvent]:
+    payload = {"version": version}
+    return [
+        OutboxEvent(account_id, EventType.ARCHIVE_CONTEXT, node_uri, payload),
+        *_directory_event(account_id, node_uri, "archive"),
+    ]
+
+
+def delete_events(account_id: str, node_uri: str) -> list[OutboxEvent]:
+    return [
+        OutboxEvent(account_id, EventType.DELETE_CONTEXT, node_uri, {}),
+        *_directory_event(account_id, node_uri, "delete"),
+    ]
+
+
+def move_events(node: ContextNode, src: str) -> list[OutboxEvent]:
+    return [
+        OutboxEvent(node.account_id, EventType.DELETE_CONTEXT, src, {"moved_to": node.uri}),
+        *_directory_event(node.account_id, src, "move"),
+        *upsert_events(node, refresh_directory=True),
+    ]

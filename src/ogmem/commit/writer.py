@@ -1,0 +1,326 @@
+"""ContextWriter: plan -> build -> write (node + outbox + version + idempotency, one transaction).
+
+Kept from the seed: agent-scoped candidates without an agent are skipped; archive is a soft
+delete, delete a removal; up to 3 attempts with backoff on ConcurrentModificationError; a
+parallel writer. Mended: one transaction for everything (no non-atomic fallback), persisted and
+thread-safe idempotency, a result for every candidate, version checks on archive and delete,
+and a merge that never loses the candidate (see merge.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from ogmem.commit import events
+from ogmem.commit.archive_builder import ArchiveBuilder
+from ogmem.commit.router import PolicyRouter
+from ogmem.core import errors, uri
+from ogmem.core.models import (
+    CandidateMemory,
+    ContextNode,
+    NodeStatus,
+    RequestContext,
+    WriteAction,
+    WritePlan,
+    WriteResult,
+    WriteStatus,
+    utcnow,
+)
+from ogmem.core.ports import LLMClient, Store
+from ogmem.schemas.registry import MemoryType, SchemaRegistry
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+RETRY_DELAYS = (0.1, 0.2, 0.4)
+LOCK_STRIPES = 256
+PARALLEL_WORKERS = 4
+T = TypeVar("T")
+
+
+class _StripedLocks:
+    """Serialises writers of the same URI inside this process, so threads do not burn their
+    retries on conflicts with each other; optimistic versions still guard other processes."""
+
+    def __init__(self, stripes: int = LOCK_STRIPES) -> None:
+        self._locks = [threading.Lock() for _ in range(stripes)]
+
+    def for_key(self, account_id: str, target: str) -> threading.Lock:
+        return self._locks[hash((account_id, target)) % len(self._locks)]
+
+
+def operation_fingerprint(candidate: CandidateMemory, ctx: RequestContext) -> str:
+    """Identity of 'this candidate, from this session, for this owner' (not of the plan, which
+    changes from create to merge between two deliveries of the same candidate)."""
+    parts = (
+        ctx.account_id, ctx.user_id, ctx.agent_id or "", ctx.session_id or "",
+        candidate.category, candidate.routing_key, candidate.operation,
+        candidate.abstract, candidate.overview, candidate.content, candidate.when or "",
+    )  # fmt: skip
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _result(
+    candidate: CandidateMemory, status: WriteStatus, reason: str, **extra: object
+) -> WriteResult:
+    return WriteResult(candidate=candidate, status=status, reason=reason, **extra)  # type: ignore[arg-type]
+
+
+def own_uri(text: str, ctx: RequestContext) -> str:
+    """Validate a caller-supplied URI; another account's URI is reported as not found."""
+    parsed = uri.parse(text)
+    if parsed.account != ctx.account_id:
+        raise errors.NotFound(f"no node at {text}")
+    return str(parsed)
+
+
+class ContextWriter:
+    """Writes candidate memories and the archive / delete / move operations on nodes."""
+
+    def __init__(
+        self,
+        store: Store,
+        registry: SchemaRegistry,
+        llm: LLMClient | None = None,
+        *,
+        policy_router: PolicyRouter | None = None,
+        archive_builder: ArchiveBuilder | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if max_attempts < 1:
+            raise errors.ConfigurationError("max_attempts must be at least 1")
+        self._store = store
+        self._registry = registry
+        self._router = policy_router or PolicyRouter(registry, store)
+        self._builder = archive_builder or ArchiveBuilder(llm)
+        self._max_attempts = max_attempts
+        self._retry_delays = tuple(retry_delays) or (0.0,)
+        self._sleep = sleep
+        self._locks = _StripedLocks()
+
+    # -- candidates ---------------------------------------------------------------------------
+
+    def write_candidate(self, candidate: CandidateMemory, ctx: RequestContext) -> WriteResult:
+        """Write one candidate; errors come back in the result, they are not raised."""
+        try:
+            return self._write(candidate, ctx)
+        except errors.OgmemError as exc:
+            logger.warning(
+                "candidate %s/%s failed: %s", candidate.category, candidate.routing_key, exc
+            )
+            return _result(
+                candidate, WriteStatus.FAILED, "failed", error=f"{type(exc).__name__}: {exc}"
+            )
+
+    def write_candidates(
+        self, candidates: Sequence[CandidateMemory], ctx: RequestContext
+    ) -> list[WriteResult]:
+        """One result per candidate, in order; nothing is dropped, not even on a crash."""
+        return [self._write_guarded(candidate, ctx) for candidate in candidates]
+
+    def write_candidates_parallel(
+        self,
+        candidates: Sequence[CandidateMemory],
+        ctx: RequestContext,
+        max_workers: int = PARALLEL_WORKERS,
+    ) -> list[WriteResult]:
+        """Like write_candidates, on a thread pool; results keep the input order."""
+        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ogmem-write") as pool:
+            futures = [pool.submit(self._write_guarded, c, ctx) for c in candidates]
+            return [future.result() for future in futures]
+
+    def _write_guarded(self, candidate: CandidateMemory, ctx: RequestContext) -> WriteResult:
+        try:
+            return self.write_candidate(candidate, ctx)
+        except Exception as exc:  # a bug must cost one candidate, never the batch
+            logger.exception(
+                "unexpected error writing %s/%s", candidate.category, candidate.routing_key
+            )
+            return _result(
+                candidate, WriteStatus.FAILED, "failed", error=f"{type(exc).__name__}: {exc}"
+            )
+
+    def _write(self, candidate: CandidateMemory, ctx: RequestContext) -> WriteResult:
+        memory_type = self._registry.get(candidate.category)
+        if memory_type.owner_scope == "agent" and not ctx.agent_id:
+            reason = f"{memory_type.name} is agent-scoped and the request has no agent_id"
+            logger.info("skipping %s/%s: %s", candidate.category, candidate.routing_key, reason)
+            return _result(candidate, WriteStatus.SKIPPED, reason)
+        memory_type.validate_candidate(candidate)
+        fingerprint = operation_fingerprint(candidate, ctx)
+        applied = self._store.find_applied(ctx.account_id, fingerprint)
+        if applied is not None:
+            reason = (
+                f"duplicate: this candidate was already applied ({applied.action} of "
+                f"{applied.uri} v{applied.version} at {applied.applied_at.isoformat()})"
+            )
+            return _result(candidate, WriteStatus.SKIPPED, reason)
+        target = self._router.target_uri(candidate, ctx)
+
+        def attempt(number: int) -> WriteResult:
+            return self._attempt(candidate, ctx, memory_type, target, fingerprint, number)
+
+        def exhausted(exc: errors.ConcurrentModificationError, attempts: int) -> WriteResult:
+            error = f"{type(exc).__name__}: {exc}"
+            reason = "gave up after concurrent modifications"
+            return _result(candidate, WriteStatus.FAILED, reason, error=error, attempts=attempts)
+
+        with self._locks.for_key(ctx.account_id, target):
+            return self._retrying(target, attempt, on_exhausted=exhausted)
+
+    def _attempt(
+        self,
+        candidate: CandidateMemory,
+        ctx: RequestContext,
+        memory_type: MemoryType,
+        target: str,
+        fingerprint: str,
+        attempt: int,
+    ) -> WriteResult:
+        plan = self._router.plan(candidate, ctx, target)
+        if plan.action is WriteAction.SKIP:
+            return _result(candidate, WriteStatus.SKIPPED, plan.reason, plan=plan, attempts=attempt)
+        try:
+            node = self._apply(candidate, ctx, memory_type, plan, fingerprint)
+        except errors.DuplicateOperation as exc:
+            reason = f"duplicate: applied concurrently by another writer ({exc})"
+            return _result(candidate, WriteStatus.SKIPPED, reason, plan=plan, attempts=attempt)
+        reason = plan.reason
+        merge_info = node.metadata.get("merge") if node is not None else None
+        if (
+            plan.action is WriteAction.MERGE
+            and merge_info
+            and merge_info.get("method") == "deterministic"
+        ):
+            reason += f"; merged deterministically: {merge_info.get('reason')}"
+        return _result(
+            candidate, WriteStatus.WRITTEN, reason, plan=plan, node=node, attempts=attempt
+        )
+
+    def _apply(
+        self,
+        candidate: CandidateMemory,
+        ctx: RequestContext,
+        memory_type: MemoryType,
+        plan: WritePlan,
+        fingerprint: str,
+    ) -> ContextNode | None:
+        if plan.action is WriteAction.ARCHIVE:
+            return self._archive_node(ctx, plan.target_uri, plan.existing, fingerprint)
+        if plan.action is WriteAction.DELETE:
+            self._delete_node(ctx, plan.target_uri, plan.existing, fingerprint)
+            return None
+        node = self._builder.build(candidate, plan, ctx, memory_type)
+        next_version = (plan.expected_version or 0) + 1
+        emitted = events.upsert_events(
+            node.evolve(version=next_version), refresh_directory=not memory_type.single_node
+        )
+        return self._store.write_node_with_outbox(
+            node, emitted, expected_version=plan.expected_version,
+            fingerprint=fingerprint, action=plan.action.value,
+        )  # fmt: skip
+
+    def _retrying(
+        self,
+        target: str,
+        attempt_fn: Callable[[int], T],
+        on_exhausted: Callable[[errors.ConcurrentModificationError, int], T] | None = None,
+    ) -> T:
+        """Run ``attempt_fn`` up to max_attempts times while the node keeps changing under us."""
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                return attempt_fn(attempt)
+            except errors.ConcurrentModificationError as exc:
+                if attempt == self._max_attempts:
+                    logger.error("giving up on %s after %d attempts: %s", target, attempt, exc)
+                    if on_exhausted is None:
+                        raise
+                    return on_exhausted(exc, attempt)
+                delay = self._retry_delays[min(attempt - 1, len(self._retry_delays) - 1)]
+                logger.info(
+                    "conflict on %s (attempt %d), retrying in %.2fs", target, attempt, delay
+                )
+                # jitter keeps competing processes from retrying in lock step
+                self._sleep(delay * random.uniform(0.5, 1.5))
+        raise AssertionError("unreachable")
+
+    # -- node operations ----------------------------------------------------------------------
+
+    def archive(
+        self, node_uri: str, ctx: RequestContext, expected_version: int | None = None
+    ) -> ContextNode:
+        """Soft-delete a node (status ARCHIVED, ``archived_at`` in metadata); checks the version."""
+        target = own_uri(node_uri, ctx)
+
+        def attempt(_: int) -> ContextNode:
+            node = self._store.read_node(ctx.account_id, target)
+            self._check_version(node, expected_version)
+            return self._archive_node(ctx, target, node, None)
+
+        with self._locks.for_key(ctx.account_id, target):
+            return self._retrying(target, attempt) if expected_version is None else attempt(1)
+
+    def delete(
+        self, node_uri: str, ctx: RequestContext, expected_version: int | None = None
+    ) -> None:
+        """Remove a node and its history; checks the version."""
+        target = own_uri(node_uri, ctx)
+
+        def attempt(_: int) -> None:
+            node = self._store.read_node(ctx.account_id, target)
+            self._check_version(node, expected_version)
+            self._delete_node(ctx, target, node, None)
+
+        with self._locks.for_key(ctx.account_id, target):
+            self._retrying(target, attempt) if expected_version is None else attempt(1)
+
+    def move(
+        self, src: str, dst: str, ctx: RequestContext, expected_version: int | None = None
+    ) -> ContextNode:
+        """Give a node a new URI (history follows it); the destination must be free."""
+        source, destination = own_uri(src, ctx), own_uri(dst, ctx)
+        with self._locks.for_key(ctx.account_id, source):
+            node = self._store.read_node(ctx.account_id, source)
+            self._check_version(node, expected_version)
+            moved = node.evolve(uri=destination, version=node.version + 1)
+            return self._store.move_node(
+                ctx.account_id, source, destination,
+                expected_version=node.version, events=events.move_events(moved, source),
+            )  # fmt: skip
+
+    @staticmethod
+    def _check_version(node: ContextNode, expected_version: int | None) -> None:
+        if expected_version is not None and node.version != expected_version:
+            raise errors.ConcurrentModificationError(node.uri, expected_version, node.version)
+
+    def _archive_node(
+        self, ctx: RequestContext, target: str, node: ContextNode | None, fingerprint: str | None
+    ) -> ContextNode:
+        if node is None:
+            raise errors.NotFound(f"no node at {target}")
+        if node.status is NodeStatus.ARCHIVED:
+            return node
+        return self._store.archive_node(
+            ctx.account_id, target, expected_version=node.version,
+            events=events.archive_events(ctx.account_id, target, node.version + 1),
+            archived_at=utcnow(), fingerprint=fingerprint,
+        )  # fmt: skip
+
+    def _delete_node(
+        self, ctx: RequestContext, target: str, node: ContextNode | None, fingerprint: str | None
+    ) -> None:
+        if node is None:
+            raise errors.NotFound(f"no node at {target}")
+        self._store.delete_node(
+            ctx.account_id, target, expected_version=node.version,
+            events=events.delete_events(ctx.account_id, target), fingerprint=fingerprint,
+        )  # fmt: skip

@@ -1,0 +1,197 @@
+"""The domain vocabulary (see DESIGN.md): plain frozen dataclasses, no I/O."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+OwnerScope = Literal["user", "agent"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ContextType(enum.StrEnum):
+    MEMORY = "MEMORY"
+    SESSION = "SESSION"
+    DIRECTORY = "DIRECTORY"
+    SKILL = "SKILL"
+    RESOURCE = "RESOURCE"
+
+
+class NodeStatus(enum.StrEnum):
+    ACTIVE = "ACTIVE"
+    ARCHIVED = "ARCHIVED"
+
+
+class WriteAction(enum.StrEnum):
+    CREATE = "create"
+    MERGE = "merge"
+    SKIP = "skip"
+    ARCHIVE = "archive"
+    DELETE = "delete"
+
+
+class WriteStatus(enum.StrEnum):
+    WRITTEN = "written"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class EventType(enum.StrEnum):
+    UPSERT_CONTEXT = "UPSERT_CONTEXT"
+    UPSERT_DIRECTORY = "UPSERT_DIRECTORY"
+    ARCHIVE_CONTEXT = "ARCHIVE_CONTEXT"
+    DELETE_CONTEXT = "DELETE_CONTEXT"
+
+
+class EventStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    PROCESSING = "PROCESSING"
+    DONE = "DONE"
+    DLQ = "DLQ"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """Who is asking. ``account_id`` is the tenant; every store query filters on it."""
+
+    account_id: str
+    user_id: str
+    agent_id: str | None = None
+    session_id: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: str
+    content: str
+    created_at: datetime = field(default_factory=utcnow)
+    message_id: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateMemory:
+    """What extraction (or a direct add) proposes to remember.
+
+    ``operation`` lets a candidate retract knowledge: ``archive`` (no longer true) or ``delete``
+    (must be forgotten) the node its category and routing key address.
+    ``attributes`` holds the memory type's own fields (validated by the schema registry).
+    """
+
+    category: str
+    abstract: str
+    content: str
+    routing_key: str = ""
+    overview: str = ""
+    confidence: float = 1.0
+    owner_scope: OwnerScope = "user"
+    when: str | None = None
+    who: str | None = None
+    where: str | None = None
+    evidence_quote: str | None = None
+    source_message_ids: tuple[str, ...] = ()
+    provenance_ids: tuple[str, ...] = ()
+    tool_stats: Mapping[str, Any] | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    operation: Literal["write", "archive", "delete"] = "write"
+
+
+@dataclass(frozen=True, slots=True)
+class ContextNode:
+    """A stored node. ``version`` is 0 for a node that has never been written."""
+
+    account_id: str
+    uri: str
+    context_type: ContextType
+    category: str
+    owner_space: str
+    abstract: str = ""
+    overview: str = ""
+    content: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    status: NodeStatus = NodeStatus.ACTIVE
+    version: int = 0
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+    def evolve(self, **changes: Any) -> ContextNode:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeVersion:
+    """One row of a node's history: the node as it was after version ``version`` was written."""
+
+    node: ContextNode
+    action: str
+    written_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WritePlan:
+    """A policy's decision for one candidate; pure data, applied by the ContextWriter.
+
+    ``expected_version`` is the version the decision was based on (None: the node must not
+    exist yet); the store refuses the write if the node has moved on since.
+    """
+
+    action: WriteAction
+    target_uri: str
+    merged_fields: Mapping[str, Any] = field(default_factory=dict)
+    relation_edges: tuple[str, ...] = ()
+    reason: str = ""
+    expected_version: int | None = None
+    existing: ContextNode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The outcome of writing one candidate; one per candidate, failures included."""
+
+    candidate: CandidateMemory
+    status: WriteStatus
+    plan: WritePlan | None = None
+    node: ContextNode | None = None
+    reason: str = ""
+    error: str | None = None
+    attempts: int = 0
+
+    @property
+    def uri(self) -> str | None:
+        return self.plan.target_uri if self.plan and self.plan.target_uri else None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    """A durable unit of background work, written in the same transaction as its data."""
+
+    account_id: str
+    type: EventType
+    uri: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    id: int | None = None
+    status: EventStatus = EventStatus.PENDING
+    attempts: int = 0
+    available_at: datetime = field(default_factory=utcnow)
+    locked_until: datetime | None = None
+    last_error: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedOp:
+    """An idempotency record: this fingerprint was applied to ``uri`` at ``version``."""
+
+    account_id: str
+    fingerprint: str
+    uri: str
+    action: str
+    version: int
+    applied_at: datetime

@@ -1,0 +1,146 @@
+"""The scripted demo behind ``make demo``: one user's memories written, merged and archived."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from ogmem.core.models import CandidateMemory, RequestContext, WriteResult
+from ogmem.engine import Engine
+
+ACCOUNT, USER, AGENT = "demo", "alice", "coder"
+
+FIRST_SESSION = [
+    CandidateMemory(
+        category="profile", abstract="Alice is a backend engineer in Berlin",
+        content="Alice works as a backend engineer at a fintech start-up in Berlin.",
+        source_message_ids=("m1",),
+    ),
+    CandidateMemory(
+        category="preference", routing_key="editor", abstract="Prefers vim as her editor",
+        content="Alice edits code in vim and avoids heavy IDEs.", source_message_ids=("m2",),
+    ),
+    CandidateMemory(
+        category="preference", routing_key="indentation", abstract="Indents with tabs",
+        content="Alice indents code with tabs.", source_message_ids=("m3",),
+    ),
+    CandidateMemory(
+        category="event", routing_key="billing-launch", when="2026-11-20",
+        abstract="Shipped the billing service on 2026-11-20",
+        content="Alice's team shipped the new billing service on 20 November 2026.",
+        source_message_ids=("m4",),
+    ),
+    CandidateMemory(
+        category="case", owner_scope="agent", routing_key="flaky-sqlite-tests",
+        abstract="Flaky tests from a shared SQLite file",
+        content="Problem: tests failed at random with 'database is locked'. "
+        "Solution: give each test its own in-memory database.",
+        attributes={"problem": "random 'database is locked' failures",
+                    "solution": "one in-memory database per test"},
+    ),
+]  # fmt: skip
+
+SECOND_SESSION = [
+    CandidateMemory(
+        category="preference", routing_key="editor", abstract="Moved from vim to neovim",
+        content="Alice now uses neovim with the built-in LSP client.", source_message_ids=("m9",),
+    ),
+    CandidateMemory(
+        category="preference", routing_key="indentation", operation="archive",
+        abstract="No longer indents with tabs", content="Alice switched to spaces (ruff format).",
+    ),
+]  # fmt: skip
+
+
+def _results_table(title: str, results: list[WriteResult]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("status", "action", "uri", "v", "reason"):
+        table.add_column(column, overflow="fold")
+    for result in results:
+        action = result.plan.action.value if result.plan else "-"
+        version = str(result.node.version) if result.node else "-"
+        detail = result.error or result.reason
+        table.add_row(result.status.value, action, result.uri or "-", version, detail)
+    return table
+
+
+def _node_tree(engine: Engine, ctx: RequestContext) -> Tree:
+    root = Tree(f"ctx://{ctx.account_id}")
+    branches: dict[str, Tree] = {f"ctx://{ctx.account_id}": root}
+    for node in engine.tree(None, ctx):
+        parent_uri, _, name = node.uri.rpartition("/")
+        parent = _branch(branches, parent_uri)
+        label = f"[bold]{name}[/] v{node.version} {node.status.value}: {node.abstract}"
+        merge = node.metadata.get("merge")
+        if merge:
+            label += f" [dim](merged: {merge['method']}, {merge.get('reason') or 'ok'})[/]"
+        parent.add(label)
+    return root
+
+
+def _branch(branches: dict[str, Tree], dir_uri: str) -> Tree:
+    if dir_uri not in branches:
+        parent_uri, _, name = dir_uri.rpartition("/")
+        branches[dir_uri] = _branch(branches, parent_uri).add(f"{name}/")
+    return branches[dir_uri]
+
+
+def _outbox_table(engine: Engine, ctx: RequestContext) -> Table:
+    table = Table(
+        title="pending outbox events (the background indexer's work)", title_justify="left"
+    )
+    for column in ("id", "type", "uri", "payload"):
+        table.add_column(column, overflow="fold")
+    for event in engine.outbox(ctx, limit=1000):
+        table.add_row(str(event.id), event.type.value, event.uri, str(dict(event.payload)))
+    return table
+
+
+def _history_table(engine: Engine, ctx: RequestContext, node_uri: str) -> Table:
+    table = Table(title=f"history of {node_uri}", title_justify="left")
+    for column in ("v", "action", "status", "abstract", "content"):
+        table.add_column(column, overflow="fold")
+    for entry in engine.history(node_uri, ctx):
+        node = entry.node
+        table.add_row(
+            str(node.version), entry.action, node.status.value, node.abstract, node.content
+        )
+    return table
+
+
+def fresh_store(data_dir: Path) -> Path:
+    path = data_dir / "demo.sqlite"
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    return path
+
+
+def run_demo(data_dir: Path, console: Console | None = None) -> Path:
+    console = console or Console()
+    path = fresh_store(data_dir)
+    with Engine.open(path) as engine:
+        ctx = RequestContext(ACCOUNT, USER, agent_id=AGENT, session_id="session-1")
+        console.print(f"ogmem demo: store at [bold]{path}[/] (SQLite, no LLM, no network)\n")
+        console.print(
+            _results_table("session 1: five candidates", engine.remember(FIRST_SESSION, ctx))
+        )
+        no_agent = RequestContext(ACCOUNT, USER, session_id="session-1")
+        skipped = engine.remember(FIRST_SESSION[-1:], no_agent)
+        console.print(_results_table("the agent case again, without an agent_id", skipped))
+        later = RequestContext(ACCOUNT, USER, agent_id=AGENT, session_id="session-2")
+        console.print(
+            _results_table(
+                "session 2: a merge and an archive", engine.remember(SECOND_SESSION, later)
+            )
+        )
+        again = engine.remember(FIRST_SESSION[:1], ctx)
+        console.print(_results_table("session 1 redelivered (idempotency)", again))
+        console.print("\n[bold]the tree[/]")
+        console.print(_node_tree(engine, ctx))
+        editor = f"ctx://{ACCOUNT}/users/{USER}/memories/preferences/editor"
+        console.print(_history_table(engine, ctx, editor))
+        console.print(_outbox_table(engine, ctx))
+    return path

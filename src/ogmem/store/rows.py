@@ -1,0 +1,133 @@
+"""Converting domain objects to and from rows; shared by every SQL dialect."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from ogmem.core.models import (
+    AppliedOp,
+    ContextNode,
+    ContextType,
+    EventStatus,
+    EventType,
+    NodeStatus,
+    NodeVersion,
+    OutboxEvent,
+)
+
+Row = Mapping[str, Any]
+
+
+def dump_time(value: datetime) -> str:
+    return value.isoformat()
+
+
+def load_time(value: str | datetime | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+def _required_time(value: str | datetime) -> datetime:
+    loaded = load_time(value)
+    assert loaded is not None
+    return loaded
+
+
+def dump_json(value: Mapping[str, Any]) -> str:
+    # default=str keeps dates and enums readable instead of failing the whole write
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def load_json(value: str | Mapping[str, Any] | None) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return dict(value)
+    loaded = json.loads(value)
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def node_params(node: ContextNode) -> dict[str, Any]:
+    return {
+        "account_id": node.account_id,
+        "uri": node.uri,
+        "context_type": node.context_type.value,
+        "category": node.category,
+        "owner_space": node.owner_space,
+        "abstract": node.abstract,
+        "overview": node.overview,
+        "content": node.content,
+        "metadata": dump_json(node.metadata),
+        "status": node.status.value,
+        "version": node.version,
+        "created_at": dump_time(node.created_at),
+        "updated_at": dump_time(node.updated_at),
+    }
+
+
+def node_from_row(row: Row) -> ContextNode:
+    return ContextNode(
+        account_id=row["account_id"],
+        uri=row["uri"],
+        context_type=ContextType(row["context_type"]),
+        category=row["category"],
+        owner_space=row["owner_space"],
+        abstract=row["abstract"],
+        overview=row["overview"],
+        content=row["content"],
+        metadata=load_json(row["metadata"]),
+        status=NodeStatus(row["status"]),
+        version=row["version"],
+        created_at=_required_time(row["created_at"]),
+        updated_at=_required_time(row.get("updated_at") or row["written_at"]),
+    )
+
+
+def version_from_row(row: Row) -> NodeVersion:
+    return NodeVersion(
+        node=node_from_row(row),
+        action=row["action"],
+        written_at=_required_time(row["written_at"]),
+    )
+
+
+def event_params(event: OutboxEvent) -> dict[str, Any]:
+    return {
+        "account_id": event.account_id,
+        "type": event.type.value,
+        "uri": event.uri,
+        "payload": dump_json(event.payload),
+        "available_at": dump_time(event.available_at),
+        "created_at": dump_time(event.created_at),
+    }
+
+
+def event_from_row(row: Row) -> OutboxEvent:
+    return OutboxEvent(
+        id=row["id"],
+        account_id=row["account_id"],
+        type=EventType(row["type"]),
+        uri=row["uri"],
+        payload=load_json(row["payload"]),
+        status=EventStatus(row["status"]),
+        attempts=row["attempts"],
+        available_at=_required_time(row["available_at"]),
+        locked_until=load_time(row["locked_until"]),
+        last_error=row["last_error"],
+        created_at=_required_time(row["created_at"]),
+    )
+
+
+def applied_from_row(row: Row) -> AppliedOp:
+    return AppliedOp(
+        account_id=row["account_id"],
+        fingerprint=row["fingerprint"],
+        uri=row["uri"],
+        action=row["action"],
+        version=row["version"],
+        applied_at=_required_time(row["applied_at"]),
+    )

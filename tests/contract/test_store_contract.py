@@ -1,0 +1,153 @@
+"""The Store contract; every adapter runs it (the `store` fixture is parametrised)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ogmem.core import errors
+from ogmem.core.models import EventStatus, EventType, NodeStatus, OutboxEvent, utcnow
+from ogmem.store.sqlite import SqliteStore
+from tests.conftest import make_node
+
+URI = "ctx://acme/users/alice/memories/preferences/editor"
+
+
+def _event(uri: str = URI, account: str = "acme") -> OutboxEvent:
+    return OutboxEvent(account, EventType.UPSERT_CONTEXT, uri, {"version": 1})
+
+
+def _create(store: SqliteStore, **fields: object) -> None:
+    store.write_node_with_outbox(make_node(**fields), [_event()], expected_version=None)
+
+
+def test_create_then_read(store: SqliteStore) -> None:
+    created = store.write_node_with_outbox(
+        make_node(metadata={"k": [1, "x"]}), [_event()], expected_version=None
+    )
+    assert created.version == 1
+    node = store.read_node("acme", URI)
+    assert (node.version, node.abstract, dict(node.metadata)) == (1, "Prefers vim", {"k": [1, "x"]})
+    assert node.status is NodeStatus.ACTIVE
+    assert store.exists("acme", URI)
+
+
+def test_update_requires_the_expected_version(store: SqliteStore) -> None:
+    _create(store)
+    updated = store.write_node_with_outbox(make_node(content="neovim"), [], expected_version=1)
+    assert updated.version == 2
+    with pytest.raises(errors.ConcurrentModificationError) as info:
+        store.write_node_with_outbox(make_node(content="emacs"), [], expected_version=1)
+    assert (info.value.expected_version, info.value.actual_version) == (1, 2)
+    assert store.read_node("acme", URI).content == "neovim"
+
+
+def test_create_over_an_existing_node_is_a_conflict(store: SqliteStore) -> None:
+    _create(store)
+    with pytest.raises(errors.ConcurrentModificationError) as info:
+        _create(store)
+    assert (info.value.expected_version, info.value.actual_version) == (None, 1)
+
+
+def test_update_of_a_missing_node_is_a_conflict(store: SqliteStore) -> None:
+    with pytest.raises(errors.ConcurrentModificationError) as info:
+        store.write_node_with_outbox(make_node(), [], expected_version=3)
+    assert info.value.actual_version is None
+
+
+def test_read_missing_raises_not_found(store: SqliteStore) -> None:
+    with pytest.raises(errors.NotFound):
+        store.read_node("acme", URI)
+    assert store.find_node("acme", URI) is None
+    assert not store.exists("acme", URI)
+
+
+def test_every_version_is_in_history(store: SqliteStore) -> None:
+    _create(store)
+    store.write_node_with_outbox(make_node(content="v2"), [], expected_version=1, action="merge")
+    history = store.history("acme", URI)
+    assert [(h.node.version, h.action) for h in history] == [(1, "write"), (2, "merge")]
+    assert history[0].node.content == "Alice edits in vim."
+
+
+def test_outbox_events_commit_with_the_node(store: SqliteStore) -> None:
+    _create(store)
+    events = store.list_events("acme")
+    assert [(e.type, e.uri, e.status) for e in events] == [
+        (EventType.UPSERT_CONTEXT, URI, EventStatus.PENDING)
+    ]
+    assert store.outbox_counts("acme")["PENDING"] == 1
+    assert store.list_events("acme", EventStatus.DONE) == []
+
+
+def test_idempotency_fingerprint_is_applied_once(store: SqliteStore) -> None:
+    store.write_node_with_outbox(make_node(), [_event()], expected_version=None, fingerprint="fp1")
+    applied = store.find_applied("acme", "fp1")
+    assert applied is not None and (applied.uri, applied.version) == (URI, 1)
+    with pytest.raises(errors.DuplicateOperation):
+        store.write_node_with_outbox(
+            make_node(content="x"), [_event()], expected_version=1, fingerprint="fp1"
+        )
+    assert store.read_node("acme", URI).version == 1
+    assert len(store.list_events("acme")) == 1
+
+
+def test_archive_checks_version_and_keeps_the_node(store: SqliteStore) -> None:
+    _create(store)
+    with pytest.raises(errors.ConcurrentModificationError):
+        store.archive_node("acme", URI, expected_version=7, events=[], archived_at=utcnow())
+    archived = store.archive_node(
+        "acme", URI, expected_version=1, events=[_event()], archived_at=utcnow()
+    )
+    assert (archived.status, archived.version) == (NodeStatus.ARCHIVED, 2)
+    assert "archived_at" in archived.metadata
+    assert [h.action for h in store.history("acme", URI)] == ["write", "archive"]
+
+
+def test_delete_checks_version_and_removes_node_and_history(store: SqliteStore) -> None:
+    _create(store)
+    with pytest.raises(errors.ConcurrentModificationError):
+        store.delete_node("acme", URI, expected_version=2, events=[])
+    store.delete_node("acme", URI, expected_version=1, events=[_event()])
+    assert not store.exists("acme", URI)
+    assert store.history("acme", URI) == []
+
+
+def test_move_renames_node_and_history(store: SqliteStore) -> None:
+    _create(store)
+    dst = URI + "-tool"
+    moved = store.move_node("acme", URI, dst, expected_version=1, events=[])
+    assert (moved.uri, moved.version) == (dst, 2)
+    assert not store.exists("acme", URI)
+    assert [h.node.uri for h in store.history("acme", dst)] == [dst, dst]
+
+
+def test_move_onto_an_existing_node_is_refused(store: SqliteStore) -> None:
+    _create(store)
+    other = make_node(path="users/alice/memories/preferences/shell")
+    store.write_node_with_outbox(other, [], expected_version=None)
+    with pytest.raises(errors.AlreadyExists):
+        store.move_node("acme", URI, other.uri, expected_version=1, events=[])
+    assert store.read_node("acme", URI).version == 1
+
+
+def test_list_children_and_tree(store: SqliteStore) -> None:
+    for path in (
+        "users/alice/memories/preferences/editor",
+        "users/alice/memories/preferences/shell",
+        "users/alice/memories/profile/profile",
+        "users/alice2/memories/profile/profile",
+    ):
+        store.write_node_with_outbox(make_node(path=path), [], expected_version=None)
+    entries = store.list_children("acme", "ctx://acme/users/alice/memories")
+    assert [(e.name, e.is_dir) for e in entries] == [("preferences", True), ("profile", True)]
+    leaves = store.list_children("acme", "ctx://acme/users/alice/memories/preferences/")
+    assert [(e.name, e.is_dir, e.node is not None) for e in leaves] == [
+        ("editor", False, True),
+        ("shell", False, True),
+    ]
+    tree = store.tree("acme", "ctx://acme/users/alice")
+    assert [n.uri.rsplit("/", 2)[-2] for n in tree] == ["preferences", "preferences", "profile"]
+
+
+def test_migrations_are_recorded(store: SqliteStore) -> None:
+    assert store.schema_version() >= 1

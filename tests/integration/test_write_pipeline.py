@@ -1,0 +1,171 @@
+"""The write pipeline's guarantees on a real SQLite file: concurrency, atomicity, idempotency,
+and merges that survive a misbehaving LLM."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from ogmem.commit.writer import ContextWriter
+from ogmem.core import errors
+from ogmem.core.models import RequestContext, WriteResult, WriteStatus
+from ogmem.llm.scripted import ScriptedLLM
+from ogmem.store.sqlite import SqliteStore
+from tests.helpers import REGISTRY, candidate
+
+CTX = RequestContext("acme", "alice", agent_id="coder", session_id="s1")
+THREADS, MERGES_PER_THREAD = 8, 50
+
+
+@pytest.fixture
+def file_store(tmp_path: Path) -> SqliteStore:
+    return SqliteStore(tmp_path / "ogmem.sqlite")
+
+
+def test_eight_threads_merging_into_one_node(file_store: SqliteStore) -> None:
+    writer = ContextWriter(file_store, REGISTRY)
+    first = writer.write_candidate(candidate("preference", "fact from the start"), CTX)
+    results: list[WriteResult] = []
+    escaped: list[BaseException] = []
+
+    def merge_many(thread: int) -> None:
+        try:
+            for i in range(MERGES_PER_THREAD):
+                text = f"fact {i} from thread {thread}"
+                results.append(writer.write_candidate(candidate("preference", text), CTX))
+        except BaseException as exc:  # the assertion below reports it
+            escaped.append(exc)
+
+    threads = [threading.Thread(target=merge_many, args=(t,)) for t in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert escaped == []
+    assert [r.status for r in results] == [WriteStatus.WRITTEN] * (THREADS * MERGES_PER_THREAD)
+    node = file_store.read_node("acme", str(first.uri))
+    assert node.version == 1 + THREADS * MERGES_PER_THREAD == 401
+    history = file_store.history("acme", node.uri)
+    assert [h.node.version for h in history] == list(range(1, 402))
+    assert [h.action for h in history].count("merge") == 400
+    for thread in range(THREADS):
+        for i in range(MERGES_PER_THREAD):
+            assert f"fact {i} from thread {thread}" in node.content
+
+
+def _counts(store: SqliteStore) -> tuple[int, int, int, int]:
+    conn = store._conn
+    return tuple(  # type: ignore[return-value]
+        conn.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"]
+        for table in ("context_nodes", "context_node_versions", "outbox_events", "applied_ops")
+    )
+
+
+@pytest.mark.parametrize("failing_step", ["_insert_version", "_insert_events", "_insert_applied"])
+def test_failure_inside_the_transaction_leaves_nothing(
+    file_store: SqliteStore, monkeypatch: pytest.MonkeyPatch, failing_step: str
+) -> None:
+    writer = ContextWriter(file_store, REGISTRY)
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise errors.StoreError(f"injected failure in {failing_step}")
+
+    monkeypatch.setattr(file_store, failing_step, fail)
+    result = writer.write_candidate(candidate("preference", "Uses vim."), CTX)
+    assert result.status is WriteStatus.FAILED and "injected failure" in str(result.error)
+    assert _counts(file_store) == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("failing_step", ["_insert_version", "_insert_events", "_insert_applied"])
+def test_failed_merge_leaves_the_previous_version_whole(
+    file_store: SqliteStore, monkeypatch: pytest.MonkeyPatch, failing_step: str
+) -> None:
+    writer = ContextWriter(file_store, REGISTRY)
+    uri = str(writer.write_candidate(candidate("preference", "Uses vim."), CTX).uri)
+    before = _counts(file_store)
+    monkeypatch.setattr(
+        file_store, failing_step, lambda *a, **k: (_ for _ in ()).throw(errors.StoreError("x"))
+    )
+    result = writer.write_candidate(candidate("preference", "Uses emacs."), CTX)
+    assert result.status is WriteStatus.FAILED
+    assert _counts(file_store) == before
+    node = file_store.read_node("acme", uri)
+    assert (node.version, node.content) == (1, "Uses vim.")
+
+
+def test_same_candidate_twice_is_written_once_even_after_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "ogmem.sqlite"
+    fact = candidate("preference", "Uses vim.")
+    with SqliteStore(path) as store:
+        writer = ContextWriter(store, REGISTRY)
+        first = writer.write_candidate(fact, CTX)
+        second = writer.write_candidate(fact, CTX)
+    with SqliteStore(path) as reopened:
+        third = ContextWriter(reopened, REGISTRY).write_candidate(fact, CTX)
+        node = reopened.read_node("acme", str(first.uri))
+        events = reopened.list_events("acme")
+    assert first.status is WriteStatus.WRITTEN
+    for again in (second, third):
+        assert again.status is WriteStatus.SKIPPED
+        assert "already applied" in again.reason and str(first.uri) in again.reason
+    assert node.version == 1 and len(events) == 2
+
+
+def test_same_candidate_in_another_session_is_a_new_delivery_but_not_new_information(
+    file_store: SqliteStore,
+) -> None:
+    writer = ContextWriter(file_store, REGISTRY)
+    fact = candidate("preference", "Uses vim.")
+    writer.write_candidate(fact, CTX)
+    later = writer.write_candidate(
+        fact, RequestContext("acme", "alice", agent_id="coder", session_id="s2")
+    )
+    assert later.status is WriteStatus.SKIPPED and later.reason == "no new information"
+
+
+GARBAGE = {
+    "invalid-json": "this is not json {",
+    "truncated-json": '{"abstract": "merged", "overview": "',
+    "missing-fields": '{"abstract": "merged"}',
+    "wrong-types": '{"abstract": 3, "overview": [], "content": null}',
+    "empty-content": '{"abstract": "merged", "overview": "", "content": "  "}',
+    "not-an-object": '["abstract", "overview", "content"]',
+    "oversize": '{"abstract": "' + "x" * 5000 + '", "overview": "", "content": "c"}',
+    "timeout": errors.LLMTimeout("no answer in 30s"),
+    "unavailable": errors.LLMUnavailable("connection refused"),
+    "crash": RuntimeError("segfault in the SDK"),
+}
+
+
+@pytest.mark.parametrize("answer", GARBAGE.values(), ids=list(GARBAGE))
+def test_llm_garbage_during_merge_falls_back_to_a_deterministic_merge(
+    file_store: SqliteStore, answer: str | BaseException
+) -> None:
+    llm = ScriptedLLM([answer])
+    writer = ContextWriter(file_store, REGISTRY, llm)
+    uri = str(writer.write_candidate(candidate("preference", "Uses vim."), CTX).uri)
+    result = writer.write_candidate(candidate("preference", "Now uses neovim."), CTX)
+    assert result.status is WriteStatus.WRITTEN
+    node = file_store.read_node("acme", uri)
+    assert node.version == 2
+    assert "Uses vim." in node.content and "Now uses neovim." in node.content
+    assert node.metadata["merge"]["method"] == "deterministic"
+    assert node.metadata["merge"]["reason"].startswith("LLM merge failed")
+    assert len(llm.calls) == 1
+
+
+def test_good_llm_answer_is_used_for_the_merge(file_store: SqliteStore) -> None:
+    merged = '{"abstract": "Uses neovim (was vim)", "overview": "o", "content": "merged"}'
+    answer = f"Sure! ```json\n{merged}\n```"
+    llm = ScriptedLLM([answer])
+    writer = ContextWriter(file_store, REGISTRY, llm)
+    uri = str(writer.write_candidate(candidate("preference", "Uses vim."), CTX).uri)
+    writer.write_candidate(candidate("preference", "Now uses neovim."), CTX)
+    node = file_store.read_node("acme", uri)
+    assert (node.abstract, node.content) == ("Uses neovim (was vim)", "merged")
+    assert node.metadata["merge"]["method"] == "llm"
+    prompt = llm.calls[0].messages[-1]["content"]
+    assert "Uses vim." in prompt and "Now uses neovim." in prompt
