@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import date
 
-from bench import results, writer_bench
+from bench import ingest_bench, results, search_bench, writer_bench
+
+BENCHES = {"writer": writer_bench.main, "ingest": ingest_bench.main, "search": search_bench.main}
 
 
-def main() -> None:
+def main(selected: list[str]) -> None:
     logging.basicConfig(level=logging.ERROR)
-    print(f"ogmem bench, {date.today().isoformat()}, {results.machine()}")
-    figures = writer_bench.main()
-    for name, value in figures.items():
-        print(f"  {name:32s} {value:12.1f}")
-    ratio = figures["writer_candidates_per_s"] / figures["bare_insert_rows_per_s"]
-    print(f"  writer / bare insert ratio       {ratio:12.3f}")
-    results.record(figures)
+    print(f"ogmem bench, {date.today().isoformat()}, {results.machine()}", flush=True)
+    for name in selected or list(BENCHES):
+        figures = BENCHES[name]()
+        if name == "writer":
+            figures["writer_vs_bare_insert_ratio"] = (
+                figures["writer_candidates_per_s"] / figures["bare_insert_rows_per_s"]
+            )
+        for figure, value in figures.items():
+            print(f"  {figure:36s} {value:12.3f}", flush=True)
+        results.record(figures)
     print(f"written to {results.RESULTS_FILE}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

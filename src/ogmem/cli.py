@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
+from ogmem import wiring
 from ogmem.core import errors
 from ogmem.core.models import RequestContext
 from ogmem.engine import Engine
@@ -25,8 +29,18 @@ AccountOpt = Annotated[str, typer.Option("--account", help="Account (tenant) id.
 UserOpt = Annotated[str, typer.Option("--user", help="User id.")]
 
 
-def _engine() -> Engine:
-    return Engine.open(Settings.from_env().store)
+def _engine(worker: bool = False) -> Engine:
+    return wiring.open_engine(Settings.from_env(), worker=worker)
+
+
+def _ctx(account: str, user: str, agent: str | None = None) -> RequestContext:
+    return RequestContext(account, user, agent_id=agent)
+
+
+def _catch_up(engine: Engine, ctx: RequestContext) -> None:
+    """Embedded use has no separate worker: index what is pending before reading the index."""
+    if engine.outbox_stats(ctx).get("PENDING"):
+        engine.drain()
 
 
 @app.command()
@@ -83,6 +97,91 @@ def history(uri: str, account: AccountOpt = "default", user: UserOpt = "default"
             node.abstract,
         )
     console.print(table)
+
+
+AgentOpt = Annotated[str | None, typer.Option("--agent", help="Agent id (agent memories).")]
+
+
+@app.command()
+def search(
+    query: str,
+    account: AccountOpt = "default",
+    user: UserOpt = "default",
+    agent: AgentOpt = None,
+    limit: Annotated[int, typer.Option(help="How many results.")] = 10,
+    category: Annotated[list[str] | None, typer.Option(help="Only these categories.")] = None,
+) -> None:
+    """Hybrid search (vectors + BM25) over the user's and agent's memories."""
+    ctx = _ctx(account, user, agent)
+    with _engine() as engine:
+        _catch_up(engine, ctx)
+        result = engine.search(query, ctx, categories=category, limit=limit)
+    table = Table(
+        "score",
+        "uri",
+        "abstract",
+        "why",
+        title=f"{len(result.hits)} results in {result.took_ms:.1f} ms",
+    )
+    for hit in result.hits:
+        table.add_row(f"{hit.score:.4f}", hit.uri, hit.abstract, hit.why)
+    console.print(table)
+
+
+@app.command()
+def compose(
+    query: str,
+    account: AccountOpt = "default",
+    user: UserOpt = "default",
+    agent: AgentOpt = None,
+    budget: Annotated[int, typer.Option(help="Token budget of the block.")] = 2000,
+) -> None:
+    """Print the context block for a query, within the token budget."""
+    ctx = _ctx(account, user, agent)
+    with _engine() as engine:
+        _catch_up(engine, ctx)
+        block = engine.compose(query, ctx, budget)
+    console.print(block.text, markup=False, highlight=False)
+    console.print(f"[dim]{block.tokens} of {block.budget} tokens; {len(block.uris)} memories[/]")
+
+
+@app.command()
+def worker(
+    poll: Annotated[float, typer.Option(help="Seconds between polls when idle.")] = 1.0,
+) -> None:
+    """Run the outbox worker in this process until SIGTERM / Ctrl-C."""
+    with _engine() as engine:
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        console.print(f"worker {engine.worker.worker_id} on {engine.store.path}")
+        while not stop.is_set():
+            stats = engine.worker.run_once()
+            if stats.claimed:
+                done, retried, dead = stats.done, stats.retried, stats.dead_lettered
+                console.print(f"{stats.claimed} events: {done} done, {retried} retried, {dead} DLQ")
+            else:
+                stop.wait(poll)
+    console.print("worker stopped")
+
+
+@app.command()
+def reindex(account: Annotated[str | None, typer.Option(help="Only this account.")] = None) -> None:
+    """Re-embed every node (after a change of embedder), with a progress bar."""
+    with _engine() as engine, Progress() as progress:
+        task = progress.add_task("reindexing", total=None)
+        count = engine.reindex(
+            account, lambda done, total: progress.update(task, completed=done, total=total)
+        )
+    console.print(f"reindexed {count} nodes")
+
+
+@app.command()
+def repair(account: Annotated[str | None, typer.Option(help="Only this account.")] = None) -> None:
+    """Re-enqueue nodes whose index lags; drop index records of vanished nodes."""
+    with _engine() as engine:
+        report = engine.repair(account)
+    console.print(f"re-enqueued {report.requeued} nodes, removed records of {report.removed}")
 
 
 def main() -> None:

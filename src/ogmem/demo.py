@@ -8,7 +8,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from ogmem.core.models import CandidateMemory, RequestContext, WriteResult
+from ogmem.core.models import (
+    CandidateMemory,
+    ContextNode,
+    ContextType,
+    EventStatus,
+    RequestContext,
+    WriteResult,
+)
 from ogmem.engine import Engine
 
 ACCOUNT, USER, AGENT = "demo", "alice", "coder"
@@ -55,6 +62,9 @@ SECOND_SESSION = [
 ]  # fmt: skip
 
 
+SEARCHES = ("which code editor does Alice like?", "tests fail with database is locked")
+
+
 def _results_table(title: str, results: list[WriteResult]) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("status", "action", "uri", "v", "reason"):
@@ -70,9 +80,14 @@ def _results_table(title: str, results: list[WriteResult]) -> Table:
 def _node_tree(engine: Engine, ctx: RequestContext) -> Tree:
     root = Tree(f"ctx://{ctx.account_id}")
     branches: dict[str, Tree] = {f"ctx://{ctx.account_id}": root}
+    summaries = {
+        n.uri: n for n in engine.tree(None, ctx) if n.context_type is ContextType.DIRECTORY
+    }
     for node in engine.tree(None, ctx):
+        if node.context_type is ContextType.DIRECTORY:
+            continue
         parent_uri, _, name = node.uri.rpartition("/")
-        parent = _branch(branches, parent_uri)
+        parent = _branch(branches, parent_uri, summaries)
         label = f"[bold]{name}[/] v{node.version} {node.status.value}: {node.abstract}"
         merge = node.metadata.get("merge")
         if merge:
@@ -81,11 +96,27 @@ def _node_tree(engine: Engine, ctx: RequestContext) -> Tree:
     return root
 
 
-def _branch(branches: dict[str, Tree], dir_uri: str) -> Tree:
+def _branch(branches: dict[str, Tree], dir_uri: str, summaries: dict[str, ContextNode]) -> Tree:
     if dir_uri not in branches:
         parent_uri, _, name = dir_uri.rpartition("/")
-        branches[dir_uri] = _branch(branches, parent_uri).add(f"{name}/")
+        label = f"{name}/"
+        if dir_uri in summaries:
+            label += (
+                f" [dim]summary v{summaries[dir_uri].version}: {summaries[dir_uri].abstract}[/]"
+            )
+        branches[dir_uri] = _branch(branches, parent_uri, summaries).add(label)
     return branches[dir_uri]
+
+
+def _search_table(engine: Engine, ctx: RequestContext, query: str) -> Table:
+    result = engine.search(query, ctx, limit=3)
+    title = f"search: {query!r} ({result.took_ms:.1f} ms)"
+    table = Table(title=title, title_justify="left")
+    for column in ("score", "uri", "abstract", "why"):
+        table.add_column(column, overflow="fold")
+    for hit in result.hits:
+        table.add_row(f"{hit.score:.4f}", hit.uri, hit.abstract, hit.why)
+    return table
 
 
 def _outbox_table(engine: Engine, ctx: RequestContext) -> Table:
@@ -94,7 +125,7 @@ def _outbox_table(engine: Engine, ctx: RequestContext) -> Table:
     )
     for column in ("id", "type", "uri", "payload"):
         table.add_column(column, overflow="fold")
-    for event in engine.outbox(ctx, limit=1000):
+    for event in engine.outbox_events(ctx, EventStatus.PENDING, limit=1000):
         table.add_row(str(event.id), event.type.value, event.uri, str(dict(event.payload)))
     return table
 
@@ -121,7 +152,7 @@ def fresh_store(data_dir: Path) -> Path:
 def run_demo(data_dir: Path, console: Console | None = None) -> Path:
     console = console or Console()
     path = fresh_store(data_dir)
-    with Engine.open(path) as engine:
+    with Engine.open(path, worker=False) as engine:
         ctx = RequestContext(ACCOUNT, USER, agent_id=AGENT, session_id="session-1")
         console.print(f"ogmem demo: store at [bold]{path}[/] (SQLite, no LLM, no network)\n")
         console.print(
@@ -138,9 +169,21 @@ def run_demo(data_dir: Path, console: Console | None = None) -> Path:
         )
         again = engine.remember(FIRST_SESSION[:1], ctx)
         console.print(_results_table("session 1 redelivered (idempotency)", again))
+        console.print(_outbox_table(engine, ctx))
+        stats = engine.drain()
+        console.print(
+            f"\n[bold]worker drained[/]: {stats.claimed} events, {stats.coalesced} coalesced, "
+            f"{stats.embedded_texts} texts embedded ({engine.embedder.model_id}), "
+            f"{stats.dead_lettered} dead-lettered"
+        )
         console.print("\n[bold]the tree[/]")
         console.print(_node_tree(engine, ctx))
         editor = f"ctx://{ACCOUNT}/users/{USER}/memories/preferences/editor"
         console.print(_history_table(engine, ctx, editor))
-        console.print(_outbox_table(engine, ctx))
+        for query in SEARCHES:
+            console.print(_search_table(engine, ctx, query))
+        block = engine.compose(SEARCHES[0], ctx, token_budget=60)
+        console.print(
+            f"\n[bold]compose[/] ({block.tokens} of {block.budget} tokens):\n{block.text}"
+        )
     return path

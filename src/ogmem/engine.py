@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ogmem.commit.writer import PARALLEL_WORKERS, ContextWriter, own_uri
@@ -16,13 +16,25 @@ from ogmem.core.models import (
     RequestContext,
     WriteResult,
 )
-from ogmem.core.ports import DirEntry, LLMClient, Store
+from ogmem.core.ports import DirEntry, Embedder, LLMClient
+from ogmem.index import repair as repair_module
+from ogmem.index.directories import DirectorySummarizer
+from ogmem.index.embedders import MiniLMEmbedder
+from ogmem.index.sync import IndexSync
+from ogmem.index.vectors import NumpyVectorIndex
+from ogmem.index.worker import OutboxWorker, WorkerStats
+from ogmem.retrieval.compose import DETAILED, ComposeResult, compose_block
+from ogmem.retrieval.search import Searcher, SearchResult
 from ogmem.schemas.registry import SchemaRegistry
 from ogmem.store.sqlite import SqliteStore
+from ogmem.store.sqlite_index import SqliteIndex
+from ogmem.store.sqlite_outbox import SqliteOutbox
+
+DEFAULT_TOKEN_BUDGET = 2000
 
 
 class Engine:
-    """Wires store, schema registry, LLM and writer.
+    """Wires store, index, schema registry, LLM, embedder, writer, worker and search.
 
     Example::
 
@@ -31,18 +43,34 @@ class Engine:
             fact = CandidateMemory(category="preference", routing_key="editor",
                                    abstract="Prefers vim", content="Uses vim daily")
             engine.remember([fact], ctx)
+            engine.drain()                      # or let the background worker index it
+            engine.search("which editor?", ctx)
     """
 
     def __init__(
         self,
-        store: Store,
+        store: SqliteStore,
+        *,
         registry: SchemaRegistry | None = None,
         llm: LLMClient | None = None,
+        embedder: Embedder | None = None,
+        worker: bool = True,
     ) -> None:
         self.store = store
         self.registry = registry or SchemaRegistry.load()
         self.llm = llm
+        self.embedder = embedder or MiniLMEmbedder()
         self.writer = ContextWriter(store, self.registry, llm)
+        self.index = SqliteIndex(store)
+        self.outbox = SqliteOutbox(store)
+        self.vectors = NumpyVectorIndex(
+            self.index, self.embedder.dimensions, self.embedder.model_id
+        )
+        self.sync = IndexSync(store, self.index, self.embedder)
+        self.worker = OutboxWorker(self.outbox, self.sync, DirectorySummarizer(store, llm))
+        self.searcher = Searcher(store, self.index, self.vectors, self.embedder)
+        if worker:
+            self.worker.start()
 
     @classmethod
     def open(
@@ -50,12 +78,25 @@ class Engine:
         path: str | Path = ":memory:",
         *,
         llm: LLMClient | None = None,
+        embedder: Embedder | None = None,
         schema_dirs: Sequence[str | Path] = (),
+        worker: bool = True,
     ) -> Engine:
-        """Open (creating and migrating if needed) the SQLite store at ``path``."""
-        return cls(SqliteStore(path), SchemaRegistry.load(schema_dirs), llm)
+        """Open (creating and migrating if needed) the SQLite store at ``path``.
+
+        ``worker=True`` runs the outbox worker in a background thread; with ``False`` call
+        ``drain()`` (tests, scripts) or run ``ogmem worker`` in another process.
+        """
+        return cls(
+            SqliteStore(path),
+            registry=SchemaRegistry.load(schema_dirs),
+            llm=llm,
+            embedder=embedder,
+            worker=worker,
+        )
 
     def close(self) -> None:
+        self.worker.stop()
         self.store.close()
 
     def __enter__(self) -> Engine:
@@ -76,23 +117,31 @@ class Engine:
     ) -> list[WriteResult]:
         """Write candidates (no extraction); one result per candidate, in order."""
         if parallel:
-            return self.writer.write_candidates_parallel(candidates, ctx, max_workers)
-        return self.writer.write_candidates(candidates, ctx)
+            results = self.writer.write_candidates_parallel(candidates, ctx, max_workers)
+        else:
+            results = self.writer.write_candidates(candidates, ctx)
+        self.worker.wake()
+        return results
 
     def archive(
         self, node_uri: str, ctx: RequestContext, expected_version: int | None = None
     ) -> ContextNode:
-        return self.writer.archive(node_uri, ctx, expected_version)
+        node = self.writer.archive(node_uri, ctx, expected_version)
+        self.worker.wake()
+        return node
 
     def delete(
         self, node_uri: str, ctx: RequestContext, expected_version: int | None = None
     ) -> None:
         self.writer.delete(node_uri, ctx, expected_version)
+        self.worker.wake()
 
     def move(
         self, src: str, dst: str, ctx: RequestContext, expected_version: int | None = None
     ) -> ContextNode:
-        return self.writer.move(src, dst, ctx, expected_version)
+        node = self.writer.move(src, dst, ctx, expected_version)
+        self.worker.wake()
+        return node
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -108,13 +157,67 @@ class Engine:
     def history(self, node_uri: str, ctx: RequestContext) -> list[NodeVersion]:
         return self.store.history(ctx.account_id, own_uri(node_uri, ctx))
 
-    def outbox(
+    # -- retrieval ----------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        ctx: RequestContext,
+        *,
+        categories: Sequence[str] | None = None,
+        scopes: Sequence[str] | None = None,
+        limit: int = 10,
+        include_archived: bool = False,
+    ) -> SearchResult:
+        """Hybrid search over the memories the request's user (and agent) may read."""
+        return self.searcher.search(
+            query, ctx, categories=categories, scopes=scopes, limit=limit,
+            include_archived=include_archived,
+        )  # fmt: skip
+
+    def compose(
+        self,
+        query: str,
+        ctx: RequestContext,
+        token_budget: int = DEFAULT_TOKEN_BUDGET,
+        *,
+        detailed: int = DETAILED,
+        limit: int = 20,
+    ) -> ComposeResult:
+        """The context block for the agent's next turn, within ``token_budget`` tokens."""
+        hits = self.search(query, ctx, limit=limit).hits
+        return compose_block(
+            hits,
+            lambda node_uri: self.store.find_node(ctx.account_id, node_uri),
+            self.embedder.count_tokens,
+            token_budget,
+            detailed,
+        )
+
+    # -- background work ----------------------------------------------------------------------
+
+    def drain(self) -> WorkerStats:
+        """Process every due outbox event now, in this thread."""
+        return self.worker.drain()
+
+    def repair(self, account_id: str | None = None) -> repair_module.RepairReport:
+        return repair_module.repair(self.outbox, self.index, self._accounts(account_id))
+
+    def reindex(
+        self, account_id: str | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        return repair_module.reindex(self.store, self.sync, self._accounts(account_id), progress)
+
+    def outbox_events(
         self, ctx: RequestContext, status: EventStatus | None = None, limit: int = 100
     ) -> list[OutboxEvent]:
         return self.store.list_events(ctx.account_id, status, limit)
 
-    def outbox_counts(self, ctx: RequestContext) -> dict[str, int]:
-        return self.store.outbox_counts(ctx.account_id)
+    def outbox_stats(self, ctx: RequestContext) -> dict[str, float | None]:
+        return self.outbox.stats(ctx.account_id)
+
+    def _accounts(self, account_id: str | None) -> list[str]:
+        return [account_id] if account_id else self.outbox.account_ids()
 
     @staticmethod
     def _root_or(node_uri: str | None, ctx: RequestContext) -> str:

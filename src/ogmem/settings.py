@@ -1,13 +1,26 @@
-"""Settings read from the environment; only the edges (CLI, server, MCP) call from_env()."""
+"""Settings read from the environment; only the edges (CLI, server, MCP) call from_env().
+
+| variable | meaning |
+| --- | --- |
+| OGMEM_DATA_DIR | where the embedded store lives (default: the user's data dir) |
+| OGMEM_STORE | the SQLite file (default: $OGMEM_DATA_DIR/ogmem.sqlite) |
+| OGMEM_LLM_BASE_URL, OGMEM_LLM_MODEL, OGMEM_LLM_API_KEY | an OpenAI-compatible LLM |
+| OGMEM_EMBEDDER | minilm (default, offline), openai, hash (tests only) |
+| OGMEM_EMBEDDER_MODEL, _BASE_URL, _API_KEY, _DIMENSIONS | for the openai embedder |
+| OGMEM_EMBEDDER_BATCH_SIZE, OGMEM_EMBEDDER_THREADS | for the minilm embedder |
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import platformdirs
+
+from ogmem.core import errors
 
 ENV_PREFIX = "OGMEM_"
 DEFAULT_STORE_FILE = "ogmem.sqlite"
@@ -17,10 +30,51 @@ DEFAULT_STORE_FILE = "ogmem.sqlite"
 class Settings:
     data_dir: Path
     store: str
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = field(default=None, repr=False)
+    embedder: str = "minilm"
+    embedder_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        data_dir = Path(env.get(f"{ENV_PREFIX}DATA_DIR") or platformdirs.user_data_dir("ogmem"))
-        store = env.get(f"{ENV_PREFIX}STORE") or str(data_dir / DEFAULT_STORE_FILE)
-        return cls(data_dir=data_dir.expanduser(), store=store)
+
+        def get(name: str) -> str | None:
+            return env.get(ENV_PREFIX + name) or None
+
+        data_dir = Path(get("DATA_DIR") or platformdirs.user_data_dir("ogmem")).expanduser()
+        return cls(
+            data_dir=data_dir,
+            store=get("STORE") or str(data_dir / DEFAULT_STORE_FILE),
+            llm_base_url=get("LLM_BASE_URL"),
+            llm_model=get("LLM_MODEL"),
+            llm_api_key=get("LLM_API_KEY"),
+            embedder=get("EMBEDDER") or "minilm",
+            embedder_options=_embedder_options(get),
+        )
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_model)
+
+
+def _embedder_options(get: Any) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for name, key, cast in (
+        ("EMBEDDER_MODEL", "model", str),
+        ("EMBEDDER_BASE_URL", "base_url", str),
+        ("EMBEDDER_API_KEY", "api_key", str),
+        ("EMBEDDER_DIMENSIONS", "dimensions", int),
+        ("EMBEDDER_BATCH_SIZE", "batch_size", int),
+        ("EMBEDDER_THREADS", "threads", int),
+    ):
+        value = get(name)
+        if value is not None:
+            try:
+                options[key] = cast(value)
+            except ValueError as exc:
+                raise errors.ConfigurationError(
+                    f"{ENV_PREFIX}{name}={value!r} is not a number"
+                ) from exc
+    return options

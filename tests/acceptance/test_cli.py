@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -26,7 +28,15 @@ def test_demo_prints_the_tree_versions_and_outbox(tmp_path: Path) -> None:
     assert "duplicate: this candidate was already applied" in out
     assert "UPSERT_DIRECTORY" in out and "ARCHIVE_CONTEXT" in out
     with closing(sqlite3.connect(tmp_path / "demo.sqlite")) as conn:
-        assert conn.execute("SELECT count(*) FROM context_nodes").fetchone()[0] == 5
+        kinds = dict(conn.execute("SELECT context_type, count(*) FROM context_nodes GROUP BY 1"))
+        pending = conn.execute("SELECT count(*) FROM outbox_events WHERE status != 'DONE'")
+        assert kinds == {"MEMORY": 5, "DIRECTORY": 3} and pending.fetchone()[0] == 0
+    assert "worker drained" in out and "0 dead-lettered" in out
+    searches = out.split("search: ")[1:]
+    assert len(searches) == 2
+    assert "preferences/editor" in searches[0].split("\n")[4]  # the first row of the table
+    assert "cases/flaky-sqlite-tests" in searches[1].split("\n")[4]
+    assert "compose (" in out and "neovim" in out.split("compose (")[1]
 
 
 def test_demo_starts_from_a_fresh_file(tmp_path: Path) -> None:
@@ -57,3 +67,58 @@ def test_errors_are_reported_without_a_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in missing.stderr
     bad = _ogmem("cat", "ctx://demo/../etc", "--account", "demo", env=env)
     assert bad.returncode == 2 and "may not be '..'" in bad.stdout
+
+
+def test_search_compose_repair_reindex(tmp_path: Path) -> None:
+    _ogmem("demo", "--data-dir", str(tmp_path))
+    env = {"OGMEM_STORE": str(tmp_path / "demo.sqlite")}
+    found = _ogmem(
+        "search", "what editor does she use", "--account", "demo", "--user", "alice", env=env
+    )
+    assert found.returncode == 0 and "preferences/editor" in found.stdout
+    block = _ogmem(
+        "compose", "editor", "--account", "demo", "--user", "alice", "--budget", "50", env=env
+    )
+    assert (
+        block.returncode == 0 and "## preference" in block.stdout and "of 50 tokens" in block.stdout
+    )
+    assert "re-enqueued 0 nodes" in _ogmem("repair", env=env).stdout
+    assert "reindexed 8 nodes" in _ogmem("reindex", env=env).stdout
+
+
+def test_worker_process_indexes_and_stops_on_sigterm(tmp_path: Path) -> None:
+    store = tmp_path / "w.sqlite"
+    env = {**os.environ, "OGMEM_STORE": str(store), "OGMEM_EMBEDDER": "hash"}
+    seed = (
+        "from ogmem import Engine, CandidateMemory, RequestContext\n"
+        "from ogmem.index.embedders import HashEmbedder\n"
+        f"e = Engine.open({str(store)!r}, embedder=HashEmbedder(), worker=False)\n"
+        "e.remember([CandidateMemory(category='preference', routing_key='tea',"
+        " abstract='Likes tea', content='Alice likes green tea.')],"
+        " RequestContext('acme', 'alice'))\n"
+        "e.close()\n"
+    )
+    subprocess.run([sys.executable, "-c", seed], check=True, timeout=60, env=env)
+    command = [
+        sys.executable,
+        "-c",
+        "from ogmem.cli import main; main()",
+        "worker",
+        "--poll",
+        "0.1",
+    ]
+    worker = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with closing(sqlite3.connect(store)) as conn:
+                left = conn.execute("SELECT count(*) FROM outbox_events WHERE status != 'DONE'")
+                if left.fetchone()[0] == 0:
+                    break
+            time.sleep(0.1)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, _ = worker.communicate(timeout=30)
+    assert worker.returncode == 0 and "worker stopped" in out
+    with closing(sqlite3.connect(store)) as conn:
+        assert conn.execute("SELECT count(*) FROM index_records").fetchone()[0] >= 2

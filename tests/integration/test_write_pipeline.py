@@ -169,3 +169,31 @@ def test_good_llm_answer_is_used_for_the_merge(file_store: SqliteStore) -> None:
     assert node.metadata["merge"]["method"] == "llm"
     prompt = llm.calls[0].messages[-1]["content"]
     assert "Uses vim." in prompt and "Now uses neovim." in prompt
+
+
+def test_a_failure_inside_a_group_commit_costs_only_that_candidate(
+    file_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = ContextWriter(file_store, REGISTRY)
+    original = file_store._insert_events
+    calls = {"n": 0}
+
+    def fail_second(conn: object, events: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise errors.StoreError("disk hiccup")
+        original(conn, events)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(file_store, "_insert_events", fail_second)
+    batch = [candidate("event", f"Event {i}.", routing_key=f"e{i}") for i in range(3)]
+    results = writer.write_candidates(batch, CTX)
+    assert [r.status for r in results] == [
+        WriteStatus.WRITTEN,
+        WriteStatus.FAILED,
+        WriteStatus.WRITTEN,
+    ]
+    assert "disk hiccup" in str(results[1].error)
+    assert not file_store.exists("acme", str(results[1].uri))
+    with SqliteStore(file_store.path) as reopened:  # committed, as a whole, for the others
+        assert [reopened.exists("acme", str(r.uri)) for r in results] == [True, False, True]
+        assert len(reopened.list_events("acme")) == 4  # two events each for the two written

@@ -6,6 +6,7 @@ import pytest
 
 from ogmem import Engine, NotFound, RequestContext, WriteStatus
 from ogmem.core.models import EventStatus, NodeStatus
+from ogmem.index.embedders import HashEmbedder
 from tests.helpers import candidate
 
 ALICE = RequestContext("acme", "alice", agent_id="coder", session_id="s1")
@@ -14,7 +15,7 @@ MALLORY = RequestContext("evil", "mallory", agent_id="coder", session_id="s1")
 
 @pytest.fixture
 def engine() -> Iterator[Engine]:
-    with Engine.open(":memory:") as opened:
+    with Engine.open(":memory:", embedder=HashEmbedder(), worker=False) as opened:
         yield opened
 
 
@@ -36,7 +37,7 @@ def test_remember_read_ls_tree_history(engine: Engine) -> None:
     assert len(engine.tree(None, ALICE)) == 3
     assert len(engine.tree("ctx://acme/users", ALICE)) == 2
     assert [h.node.version for h in engine.history(uri, ALICE)] == [1]
-    assert engine.outbox_counts(ALICE)[EventStatus.PENDING.value] == 6
+    assert engine.outbox_stats(ALICE)[EventStatus.PENDING.value] == 6
 
 
 def test_parallel_remember_matches_sequential(engine: Engine) -> None:
@@ -73,4 +74,4 @@ def test_another_account_sees_nothing(engine: Engine, operation: str) -> None:
     with pytest.raises(NotFound):
         OPERATIONS[operation](engine, uri)
     assert engine.read(uri, ALICE).version == 1
-    assert engine.tree(None, MALLORY) == [] and engine.outbox(MALLORY) == []
+    assert engine.tree(None, MALLORY) == [] and engine.outbox_events(MALLORY) == []

@@ -15,24 +15,37 @@ from ogmem.store.sqlite import SqliteStore
 SRC = Path(__file__).parents[2] / "src" / "ogmem" / "store"
 
 
+ADAPTERS = ("sqlite.py", "sqlite_index.py", "sqlite_outbox.py")
+CROSS_ACCOUNT = {
+    "claim_events": "the worker serves every account; what follows filters on the event's",
+    "account_ids": "maintenance walks the accounts, then filters on one",
+    "fts_has_more": "returns no row, only whether a match has more rows than a depth",
+}
+
+
+def _adapter_text() -> str:
+    return "\n".join((SRC / name).read_text() for name in ADAPTERS)
+
+
 def test_every_named_query_is_used_by_the_adapter() -> None:
-    adapter = (SRC / "sqlite.py").read_text()
+    adapter = _adapter_text()
     used = set(re.findall(r'"([a-z_]+)"', adapter))
     unused = set(queries.load_queries("sqlite")) - used
     assert unused == set()
 
 
 def test_every_query_the_adapter_names_exists() -> None:
-    adapter = (SRC / "sqlite.py").read_text()
-    named = set(re.findall(r'_run\(\s*(?:self\._conn|conn),\s*"([a-z_]+)"', adapter))
-    named |= set(re.findall(r'_fetch_(?:one|all)\(\s*"([a-z_]+)"', adapter))
+    adapter = _adapter_text()
+    named = set(re.findall(r'\.run(?:_many)?\(\s*(?:self\._conn|conn),\s*"([a-z_]+)"', adapter))
+    named |= set(re.findall(r'fetch_(?:one|all)\(\s*"([a-z_]+)"', adapter))
     named |= set(re.findall(r'self\._sql\["([a-z_]+)"\]', adapter))
     assert named and named <= set(queries.load_queries("sqlite"))
 
 
 def test_every_query_filters_on_account() -> None:
     for name, sql in queries.load_queries("sqlite").items():
-        assert ":account_id" in sql, f"query {name} does not filter on account_id"
+        if name not in CROSS_ACCOUNT:
+            assert ":account_id" in sql, f"query {name} does not filter on account_id"
 
 
 def test_duplicate_query_names_are_refused() -> None:
@@ -65,5 +78,7 @@ def test_every_table_carries_account_id(tmp_path: Path) -> None:
             )
         ]
         for table in tables:
+            if table.startswith("index_fts"):
+                continue  # FTS5 and its shadow tables: read only through a join on index_records
             columns = {r["name"] for r in store._conn.execute(f"PRAGMA table_info({table})")}
             assert "account_id" in columns, table

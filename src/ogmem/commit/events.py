@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from ogmem.core import uri
-from ogmem.core.models import ContextNode, EventType, OutboxEvent
+from ogmem.core.models import ContextNode, EventType, OutboxEvent, utcnow
+
+DIRECTORY_DEBOUNCE = timedelta(seconds=2)
 
 
 def _directory_of(node_uri: str) -> str | None:
@@ -12,11 +16,16 @@ def _directory_of(node_uri: str) -> str | None:
 
 
 def _directory_event(account_id: str, node_uri: str, reason: str) -> list[OutboxEvent]:
+    """Deferred by DIRECTORY_DEBOUNCE: a burst of writes to one directory then costs one
+    summary (the run absorbs every event written before it), not one per write."""
     directory = _directory_of(node_uri)
     if directory is None:
         return []
     payload = {"child": node_uri, "reason": reason}
-    return [OutboxEvent(account_id, EventType.UPSERT_DIRECTORY, directory, payload)]
+    due = utcnow() + DIRECTORY_DEBOUNCE
+    return [
+        OutboxEvent(account_id, EventType.UPSERT_DIRECTORY, directory, payload, available_at=due)
+    ]
 
 
 def upsert_events(node: ContextNode, *, refresh_directory: bool) -> list[OutboxEvent]:

@@ -124,8 +124,13 @@ class ContextWriter:
     def write_candidates(
         self, candidates: Sequence[CandidateMemory], ctx: RequestContext
     ) -> list[WriteResult]:
-        """One result per candidate, in order; nothing is dropped, not even on a crash."""
-        return [self._write_guarded(candidate, ctx) for candidate in candidates]
+        """One result per candidate, in order; nothing is dropped, not even on a crash.
+
+        The batch is group-committed: each candidate is still atomic on its own (a failed one
+        leaves nothing), and the batch costs one commit.
+        """
+        with self._store.group_commit():
+            return [self._write_guarded(candidate, ctx) for candidate in candidates]
 
     def write_candidates_parallel(
         self,

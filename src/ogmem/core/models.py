@@ -195,3 +195,31 @@ class AppliedOp:
     action: str
     version: int
     applied_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRecord:
+    """One searchable level of a node: (uri, level) with level 0/1/2 = abstract/overview/content.
+
+    The filter columns are copied from the node so that search never reads nodes to filter.
+    """
+
+    account_id: str
+    uri: str
+    level: int
+    text: str
+    owner_space: str
+    category: str
+    context_type: ContextType
+    status: NodeStatus
+    node_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilter:
+    """What a search may return: None means no restriction on that column."""
+
+    owner_spaces: tuple[str, ...] | None = None
+    categories: tuple[str, ...] | None = None
+    context_types: tuple[ContextType, ...] | None = None
+    statuses: tuple[NodeStatus, ...] | None = (NodeStatus.ACTIVE,)

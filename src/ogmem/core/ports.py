@@ -2,16 +2,30 @@
 
 Store: the durable state (nodes, their versions, the outbox, idempotency records).
 LLMClient: chat completion with optional tools / JSON schema.
+Embedder: texts to vectors, and token counts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from ogmem.core.models import AppliedOp, ContextNode, EventStatus, NodeVersion, OutboxEvent
+import numpy as np
+import numpy.typing as npt
+
+from ogmem.core.models import (
+    AppliedOp,
+    ContextNode,
+    EventStatus,
+    EventType,
+    IndexRecord,
+    NodeVersion,
+    OutboxEvent,
+    SearchFilter,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +48,8 @@ class Store(Protocol):
     def read_node(self, account_id: str, uri: str) -> ContextNode: ...
 
     def find_node(self, account_id: str, uri: str) -> ContextNode | None: ...
+
+    def find_nodes(self, account_id: str, uris: Sequence[str]) -> dict[str, ContextNode]: ...
 
     def exists(self, account_id: str, uri: str) -> bool: ...
 
@@ -92,6 +108,10 @@ class Store(Protocol):
 
     def outbox_counts(self, account_id: str) -> dict[str, int]: ...
 
+    def group_commit(self) -> AbstractContextManager[None]:
+        """Many writes of this thread under one commit; each write stays atomic on its own."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -137,3 +157,117 @@ class LLMClient(Protocol):
         json_schema: Mapping[str, Any] | None = None,
         temperature: float = 0.0,
     ) -> LLMResponse: ...
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors; counts tokens for budgets.
+
+    ``embed`` returns an array of shape (len(texts), dimensions); an empty input gives an
+    array of shape (0, dimensions). Raises only ``errors.OgmemError`` subclasses.
+    """
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def dimensions(self) -> int: ...
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+class Outbox(Protocol):
+    """The worker's side of the outbox: claims under a lease, then finish / retry / DLQ."""
+
+    def claim(
+        self, worker_id: str, *, now: datetime, lease: timedelta, limit: int, eager: bool = False
+    ) -> list[OutboxEvent]: ...
+
+    def latest_event_id(self, account_id: str, uri: str, event_type: EventType) -> int: ...
+
+    def absorb(
+        self, account_id: str, uri: str, event_type: EventType, up_to_id: int, note: str
+    ) -> int: ...
+
+    def finish(self, events: Sequence[OutboxEvent], note: str | None = None) -> None: ...
+
+    def retry(self, event: OutboxEvent, error: str, available_at: datetime) -> None: ...
+
+    def dead_letter(self, event: OutboxEvent, error: str) -> None: ...
+
+    def enqueue(self, events: Sequence[OutboxEvent]) -> None: ...
+
+    def stats(self, account_id: str) -> dict[str, float | None]: ...
+
+    def account_ids(self) -> list[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    level: int
+    text: str
+    node_version: int
+    status: str
+    vector: npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordHit:
+    """A record found by one retriever; ``score`` is higher-is-better within that retriever."""
+
+    uri: str
+    level: int
+    score: float
+
+
+class IndexStore(Protocol):
+    """Durable index records (vectors + full text) and recall signals, per account."""
+
+    def records_of(self, account_id: str, uri: str) -> list[StoredRecord]: ...
+
+    def replace_records(
+        self,
+        account_id: str,
+        uri: str,
+        records: Sequence[IndexRecord],
+        vectors: Sequence[npt.NDArray[np.float32]],
+        model_id: str,
+    ) -> None: ...
+
+    def records_of_many(
+        self, account_id: str, uris: Sequence[str]
+    ) -> dict[str, list[StoredRecord]]: ...
+
+    def replace_many(
+        self,
+        account_id: str,
+        items: Sequence[tuple[str, Sequence[IndexRecord], Sequence[npt.NDArray[np.float32]]]],
+        model_id: str,
+    ) -> None: ...
+
+    def remove(self, account_id: str, uri: str) -> None: ...
+
+    def keyword_search(
+        self, account_id: str, query: str, search_filter: SearchFilter, limit: int
+    ) -> list[RecordHit]: ...
+
+    def lagging_nodes(self, account_id: str) -> list[tuple[str, int]]: ...
+
+    def orphan_uris(self, account_id: str) -> list[str]: ...
+
+    def record_recall(
+        self, account_id: str, query: str, hits: Sequence[tuple[str, float]]
+    ) -> None: ...
+
+
+class VectorIndex(Protocol):
+    """Nearest neighbours by cosine over an account's records (a cache of the IndexStore)."""
+
+    def search(
+        self,
+        account_id: str,
+        query: npt.NDArray[np.float32],
+        search_filter: SearchFilter,
+        limit: int,
+    ) -> list[RecordHit]: ...

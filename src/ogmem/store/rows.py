@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ogmem.core.models import (
@@ -22,7 +22,8 @@ Row = Mapping[str, Any]
 
 
 def dump_time(value: datetime) -> str:
-    return value.isoformat()
+    # fixed width (always microseconds), so that SQL compares timestamps as text correctly
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def load_time(value: str | datetime | None) -> datetime | None:

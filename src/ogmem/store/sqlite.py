@@ -7,6 +7,7 @@ write inside one ``BEGIN IMMEDIATE`` transaction.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -50,6 +51,7 @@ class SqliteStore:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._group_depth = 0  # only touched under _lock, by the thread holding it
         self._sql = queries.load_queries(DIALECT)
         with _translated_errors():
             self._conn = sqlite3.connect(
@@ -96,8 +98,16 @@ class SqliteStore:
     # -- plumbing -----------------------------------------------------------------------------
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on the shared connection (also used by the index adapter).
+
+        Inside ``group_commit()`` it is a savepoint: it still succeeds or fails as a whole,
+        and the group's single COMMIT makes it durable.
+        """
         with self._lock, _translated_errors():
+            if self._group_depth:
+                yield from self._savepoint()
+                return
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -106,27 +116,70 @@ class SqliteStore:
                 raise
             self._conn.execute("COMMIT")
 
-    def _run(self, conn: sqlite3.Connection, name: str, **params: Any) -> sqlite3.Cursor:
+    def _savepoint(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("SAVEPOINT unit")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK TO unit")
+            self._conn.execute("RELEASE unit")
+            raise
+        self._conn.execute("RELEASE unit")
+
+    @contextmanager
+    def group_commit(self) -> Iterator[None]:
+        """Run many transactions of this thread under one COMMIT (one disk write for a batch
+        of candidates instead of one each). Other threads wait for the group to end; a crash
+        before the end loses the group, whose caller has not been answered yet."""
+        with self._lock, _translated_errors():
+            if self._group_depth:
+                self._group_depth += 1
+                try:
+                    yield
+                finally:
+                    self._group_depth -= 1
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._group_depth = 1
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._group_depth = 0
+            self._conn.execute("COMMIT")
+
+    def run(self, conn: sqlite3.Connection, name: str, **params: Any) -> sqlite3.Cursor:
+        """Execute the named query inside ``transaction()``."""
         return conn.execute(self._sql[name], params)
 
-    def _fetch_all(self, name: str, **params: Any) -> list[dict[str, Any]]:
-        with self._lock, _translated_errors():
-            return list(self._run(self._conn, name, **params).fetchall())
+    def run_many(self, conn: sqlite3.Connection, name: str, rows: Sequence[dict[str, Any]]) -> None:
+        conn.executemany(self._sql[name], rows)
 
-    def _fetch_one(self, name: str, **params: Any) -> dict[str, Any] | None:
+    def fetch_all(self, name: str, **params: Any) -> list[dict[str, Any]]:
         with self._lock, _translated_errors():
-            row: dict[str, Any] | None = self._run(self._conn, name, **params).fetchone()
+            return list(self.run(self._conn, name, **params).fetchall())
+
+    def fetch_one(self, name: str, **params: Any) -> dict[str, Any] | None:
+        with self._lock, _translated_errors():
+            row: dict[str, Any] | None = self.run(self._conn, name, **params).fetchone()
             return row
 
     def _current_version(self, conn: sqlite3.Connection, account_id: str, uri: str) -> int | None:
-        row = self._run(conn, "node_version", account_id=account_id, uri=uri).fetchone()
+        row = self.run(conn, "node_version", account_id=account_id, uri=uri).fetchone()
         return None if row is None else int(row["version"])
 
     # -- reads --------------------------------------------------------------------------------
 
     def find_node(self, account_id: str, uri: str) -> ContextNode | None:
-        row = self._fetch_one("read_node", account_id=account_id, uri=uri)
+        row = self.fetch_one("read_node", account_id=account_id, uri=uri)
         return None if row is None else rows.node_from_row(row)
+
+    def find_nodes(self, account_id: str, uris: Sequence[str]) -> dict[str, ContextNode]:
+        """The nodes that exist among ``uris``, by URI (one query, for batch work)."""
+        found = self.fetch_all("read_nodes", account_id=account_id, uris=json.dumps(list(uris)))
+        return {row["uri"]: rows.node_from_row(row) for row in found}
 
     def read_node(self, account_id: str, uri: str) -> ContextNode:
         node = self.find_node(account_id, uri)
@@ -135,22 +188,20 @@ class SqliteStore:
         return node
 
     def exists(self, account_id: str, uri: str) -> bool:
-        return self._fetch_one("node_version", account_id=account_id, uri=uri) is not None
+        return self.fetch_one("node_version", account_id=account_id, uri=uri) is not None
 
     def tree(self, account_id: str, uri: str) -> list[ContextNode]:
-        found = self._fetch_all(
-            "subtree", account_id=account_id, uri=uri.rstrip("/"), **_range(uri)
-        )
+        found = self.fetch_all("subtree", account_id=account_id, uri=uri.rstrip("/"), **_range(uri))
         return [rows.node_from_row(row) for row in found]
 
     def list_children(self, account_id: str, uri: str) -> list[DirEntry]:
         bounds = _range(uri)
-        names = self._fetch_all("child_names", account_id=account_id, **bounds)
+        names = self.fetch_all("child_names", account_id=account_id, **bounds)
         nodes = {
             n.uri: n
             for n in map(
                 rows.node_from_row,
-                self._fetch_all("direct_children", account_id=account_id, **bounds),
+                self.fetch_all("direct_children", account_id=account_id, **bounds),
             )
         }
         merged: dict[str, bool] = {}
@@ -165,26 +216,26 @@ class SqliteStore:
     def history(self, account_id: str, uri: str) -> list[NodeVersion]:
         return [
             rows.version_from_row(r)
-            for r in self._fetch_all("history", account_id=account_id, uri=uri)
+            for r in self.fetch_all("history", account_id=account_id, uri=uri)
         ]
 
     def find_applied(self, account_id: str, fingerprint: str) -> AppliedOp | None:
-        row = self._fetch_one("find_applied", account_id=account_id, fingerprint=fingerprint)
+        row = self.fetch_one("find_applied", account_id=account_id, fingerprint=fingerprint)
         return None if row is None else rows.applied_from_row(row)
 
     def list_events(
         self, account_id: str, status: EventStatus | None = None, limit: int = 100
     ) -> list[OutboxEvent]:
         if status is None:
-            found = self._fetch_all("list_events", account_id=account_id, limit=limit)
+            found = self.fetch_all("list_events", account_id=account_id, limit=limit)
         else:
-            found = self._fetch_all(
+            found = self.fetch_all(
                 "list_events_by_status", account_id=account_id, status=status.value, limit=limit
             )
         return [rows.event_from_row(r) for r in found]
 
     def outbox_counts(self, account_id: str) -> dict[str, int]:
-        found = self._fetch_all("outbox_counts", account_id=account_id)
+        found = self.fetch_all("outbox_counts", account_id=account_id)
         counts = {status.value: 0 for status in EventStatus}
         counts.update({r["status"]: int(r["n"]) for r in found})
         return counts
@@ -201,7 +252,7 @@ class SqliteStore:
         action: str = "write",
     ) -> ContextNode:
         now = utcnow()
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             # a duplicate fingerprint fails on the applied_ops primary key at the end of this
             # transaction, which rolls the whole write back; no need to look it up first
             if expected_version is None:
@@ -227,9 +278,9 @@ class SqliteStore:
         archived_at: datetime,
         fingerprint: str | None = None,
     ) -> ContextNode:
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             self._check_not_applied(conn, account_id, fingerprint)
-            cursor = self._run(
+            cursor = self.run(
                 conn, "archive_node", account_id=account_id, uri=uri,
                 expected_version=expected_version, archived_at=rows.dump_time(archived_at),
             )  # fmt: skip
@@ -239,7 +290,7 @@ class SqliteStore:
             self._insert_applied(
                 conn, account_id, fingerprint, uri, "archive", expected_version + 1
             )
-            row = self._run(conn, "read_node", account_id=account_id, uri=uri).fetchone()
+            row = self.run(conn, "read_node", account_id=account_id, uri=uri).fetchone()
         return rows.node_from_row(row)
 
     def delete_node(
@@ -251,9 +302,9 @@ class SqliteStore:
         events: Sequence[OutboxEvent],
         fingerprint: str | None = None,
     ) -> None:
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             self._check_not_applied(conn, account_id, fingerprint)
-            cursor = self._run(
+            cursor = self.run(
                 conn,
                 "delete_node",
                 account_id=account_id,
@@ -262,7 +313,7 @@ class SqliteStore:
             )
             self._require_one_row(conn, cursor, account_id, uri, expected_version)
             # delete means forget: the history goes too (archive is the reversible operation)
-            self._run(conn, "delete_versions", account_id=account_id, uri=uri)
+            self.run(conn, "delete_versions", account_id=account_id, uri=uri)
             self._insert_events(conn, events)
             self._insert_applied(conn, account_id, fingerprint, uri, "delete", expected_version)
 
@@ -275,35 +326,35 @@ class SqliteStore:
         expected_version: int,
         events: Sequence[OutboxEvent],
     ) -> ContextNode:
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             if self._current_version(conn, account_id, dst) is not None:
                 raise errors.AlreadyExists(f"a node already exists at {dst}")
-            cursor = self._run(
+            cursor = self.run(
                 conn, "move_node", account_id=account_id, src=src, dst=dst,
                 expected_version=expected_version, updated_at=rows.dump_time(utcnow()),
             )  # fmt: skip
             self._require_one_row(conn, cursor, account_id, src, expected_version)
-            self._run(conn, "move_versions", account_id=account_id, src=src, dst=dst)
+            self.run(conn, "move_versions", account_id=account_id, src=src, dst=dst)
             self._insert_version(conn, account_id, dst, "move")
             self._insert_events(conn, events)
-            row = self._run(conn, "read_node", account_id=account_id, uri=dst).fetchone()
+            row = self.run(conn, "read_node", account_id=account_id, uri=dst).fetchone()
         return rows.node_from_row(row)
 
     # -- the steps of a write transaction (separate so tests can inject failures between) ----
 
     def _check_not_applied(self, conn: sqlite3.Connection, account_id: str, fp: str | None) -> None:
-        if fp and self._run(conn, "find_applied", account_id=account_id, fingerprint=fp).fetchone():
+        if fp and self.run(conn, "find_applied", account_id=account_id, fingerprint=fp).fetchone():
             raise errors.DuplicateOperation(fp)
 
     def _insert_node(self, conn: sqlite3.Connection, node: ContextNode) -> None:
         try:
-            self._run(conn, "insert_node", **rows.node_params(node))
+            self.run(conn, "insert_node", **rows.node_params(node))
         except sqlite3.IntegrityError as exc:
             actual = self._current_version(conn, node.account_id, node.uri)
             raise errors.ConcurrentModificationError(node.uri, None, actual) from exc
 
     def _update_node(self, conn: sqlite3.Connection, node: ContextNode, expected: int) -> None:
-        cursor = self._run(conn, "update_node", expected_version=expected, **rows.node_params(node))
+        cursor = self.run(conn, "update_node", expected_version=expected, **rows.node_params(node))
         self._require_one_row(conn, cursor, node.account_id, node.uri, expected)
 
     def _require_one_row(
@@ -321,7 +372,7 @@ class SqliteStore:
     def _insert_version(
         self, conn: sqlite3.Connection, account_id: str, uri: str, action: str
     ) -> None:
-        self._run(conn, "insert_version", account_id=account_id, uri=uri, action=action)
+        self.run(conn, "insert_version", account_id=account_id, uri=uri, action=action)
 
     def _insert_events(self, conn: sqlite3.Connection, events: Sequence[OutboxEvent]) -> None:
         conn.executemany(self._sql["insert_event"], [rows.event_params(e) for e in events])
@@ -338,7 +389,7 @@ class SqliteStore:
         if not fp:
             return
         try:
-            self._run(
+            self.run(
                 conn, "insert_applied", account_id=account_id, fingerprint=fp, uri=uri,
                 action=action, version=version, applied_at=rows.dump_time(utcnow()),
             )  # fmt: skip

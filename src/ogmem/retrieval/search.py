@@ -1,0 +1,180 @@
+"""Hybrid search: vector KNN + BM25 over index records, fused, one score per URI, rescored by
+the directory summaries (hierarchical retrieval)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from ogmem.core import errors
+from ogmem.core.models import ContextType, NodeStatus, RequestContext, SearchFilter
+from ogmem.core.ports import Embedder, IndexStore, RecordHit, Store, VectorIndex
+from ogmem.index.records import LEVELS
+
+RRF_K = 60
+DIRECTORY_WEIGHT = 0.1
+CANDIDATES_PER_RESULT = 5
+MIN_CANDIDATES = 50
+SEARCHABLE = (ContextType.MEMORY, ContextType.SKILL, ContextType.RESOURCE, ContextType.SESSION)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    uri: str
+    category: str
+    abstract: str
+    score: float
+    level: int
+    why: str
+    context_type: ContextType = ContextType.MEMORY
+    status: NodeStatus = NodeStatus.ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    query: str
+    hits: list[SearchHit]
+    took_ms: float
+    candidates: int = 0
+
+
+@dataclass
+class _Fused:
+    score: float = 0.0
+    level: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+
+def owner_spaces(ctx: RequestContext, scopes: Sequence[str] | None) -> tuple[str, ...]:
+    """The owner spaces a request may read: its user's, and its agent's when it names one."""
+    wanted = tuple(scopes) if scopes is not None else ("user", "agent")
+    unknown = set(wanted) - {"user", "agent"}
+    if unknown:
+        raise errors.InvalidInput(f"unknown scope {sorted(unknown)[0]!r}; use 'user' or 'agent'")
+    spaces = []
+    if "user" in wanted:
+        spaces.append(f"user:{ctx.user_id}")
+    if "agent" in wanted and ctx.agent_id:
+        spaces.append(f"agent:{ctx.agent_id}")
+    return tuple(spaces)
+
+
+def fuse(lists: dict[str, list[RecordHit]], k: int = RRF_K) -> dict[str, _Fused]:
+    """Reciprocal rank fusion over records, then one entry per URI: its best record."""
+    per_record: dict[tuple[str, int], _Fused] = {}
+    for name, hits in lists.items():
+        for rank, hit in enumerate(hits, start=1):
+            fused = per_record.setdefault((hit.uri, hit.level), _Fused(level=hit.level))
+            fused.score += 1.0 / (k + rank)
+            fused.reasons.append(f"{name} #{rank} ({LEVELS[hit.level]})")
+    per_uri: dict[str, _Fused] = {}
+    for (uri, _), fused in per_record.items():
+        best = per_uri.get(uri)
+        if best is None or fused.score > best.score:
+            per_uri[uri] = fused
+    return per_uri
+
+
+def _parent(uri: str) -> str:
+    return uri.rsplit("/", 1)[0]
+
+
+class Searcher:
+    def __init__(
+        self,
+        store: Store,
+        index: IndexStore,
+        vectors: VectorIndex,
+        embedder: Embedder,
+        *,
+        directory_weight: float = DIRECTORY_WEIGHT,
+        record_signals: bool = True,
+    ) -> None:
+        self._store = store
+        self._index = index
+        self._vectors = vectors
+        self._embedder = embedder
+        self._directory_weight = directory_weight
+        self._record_signals = record_signals
+
+    def search(
+        self,
+        query: str,
+        ctx: RequestContext,
+        *,
+        categories: Sequence[str] | None = None,
+        scopes: Sequence[str] | None = None,
+        limit: int = 10,
+        include_archived: bool = False,
+        query_vector: npt.NDArray[np.float32] | None = None,
+    ) -> SearchResult:
+        """``query_vector``: the query's embedding, for callers that already computed it."""
+        if not query.strip():
+            raise errors.InvalidInput("query is empty")
+        if not 1 <= limit <= 1000:
+            raise errors.InvalidInput("limit must be between 1 and 1000")
+        started = time.perf_counter()
+        search_filter = SearchFilter(
+            owner_spaces=owner_spaces(ctx, scopes),
+            categories=tuple(categories) if categories else None,
+            context_types=(*SEARCHABLE, ContextType.DIRECTORY),
+            statuses=None if include_archived else (NodeStatus.ACTIVE,),
+        )
+        vector = self._embedder.embed([query])[0] if query_vector is None else query_vector
+        fused = self._retrieve(query, vector, ctx.account_id, search_filter, limit)
+        hits = self._rank(ctx.account_id, fused, limit)
+        if self._record_signals:
+            self._index.record_recall(ctx.account_id, query, [(h.uri, h.score) for h in hits])
+        took = (time.perf_counter() - started) * 1000
+        return SearchResult(query, hits, took, candidates=len(fused))
+
+    def _retrieve(
+        self,
+        query: str,
+        vector: npt.NDArray[np.float32],
+        account_id: str,
+        search_filter: SearchFilter,
+        limit: int,
+    ) -> dict[str, _Fused]:
+        depth = max(MIN_CANDIDATES, limit * CANDIDATES_PER_RESULT)
+        # one after the other: numpy's matrix-vector product already uses both cores here, and
+        # running the keyword search beside it was measured slower (bench/search_bench.py)
+        return fuse(
+            {
+                "vector": self._vectors.search(account_id, vector, search_filter, depth),
+                "bm25": self._index.keyword_search(account_id, query, search_filter, depth),
+            }
+        )
+
+    def _rank(self, account_id: str, fused: dict[str, _Fused], limit: int) -> list[SearchHit]:
+        """Add to each node's score a share of its directory summary's, then read the winners.
+
+        A bonus, not a blend: a node whose directory was not retrieved keeps its own score.
+        """
+        scored: list[tuple[float, str, _Fused]] = []
+        for uri, entry in fused.items():
+            directory = fused.get(_parent(uri))
+            bonus = self._directory_weight * directory.score if directory is not None else 0.0
+            scored.append((entry.score + bonus, uri, entry))
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        # read a few more than needed at once: some winners are directory summaries
+        nodes = self._store.find_nodes(account_id, [uri for _, uri, _ in scored[: limit * 2 + 5]])
+        hits: list[SearchHit] = []
+        for score, uri, entry in scored:
+            node = nodes.get(uri) or self._store.find_node(account_id, uri)
+            if node is None or node.context_type is ContextType.DIRECTORY:
+                continue  # summaries steer the ranking but are not answers themselves
+            why = " + ".join(entry.reasons)
+            if _parent(uri) in fused:
+                why += " + directory"
+            hits.append(
+                SearchHit(uri, node.category, node.abstract, round(score, 6), entry.level, why,
+                          node.context_type, node.status)
+            )  # fmt: skip
+            if len(hits) == limit:
+                break
+        return hits

@@ -1,0 +1,195 @@
+"""The outbox worker: leases, retries and DLQ, coalescing, stale events, repair."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from ogmem import Engine, RequestContext
+from ogmem.core.models import EventStatus, EventType, OutboxEvent, utcnow
+from ogmem.index.directories import DirectorySummarizer
+from ogmem.index.embedders import HashEmbedder
+from ogmem.index.sync import IndexSync
+from ogmem.index.worker import OutboxWorker, backoff
+from tests.helpers import candidate
+
+CTX = RequestContext("acme", "alice", agent_id="coder", session_id="s1")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = utcnow() + timedelta(seconds=1)  # events written from now on are due
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class PoisonEmbedder(HashEmbedder):
+    """Fails on any batch containing the poison word."""
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        if any("poison" in text for text in texts):
+            raise RuntimeError("cannot embed poison")
+        return super().embed(texts)
+
+
+@pytest.fixture
+def engine() -> Iterator[Engine]:
+    with Engine.open(":memory:", embedder=PoisonEmbedder(), worker=False) as opened:
+        yield opened
+
+
+def _worker(engine: Engine, clock: Clock, **options: object) -> OutboxWorker:
+    sync = IndexSync(engine.store, engine.index, engine.embedder)
+    summarizer = DirectorySummarizer(engine.store)
+    return OutboxWorker(engine.outbox, sync, summarizer, clock=clock, **options)  # type: ignore[arg-type]
+
+
+def _statuses(engine: Engine) -> list[str]:
+    return [e.status.value for e in engine.outbox_events(CTX, limit=1000)]
+
+
+def test_drain_indexes_every_write(engine: Engine) -> None:
+    uri = str(engine.remember([candidate("preference", "Alice edits code in vim.")], CTX)[0].uri)
+    stats = engine.drain()
+    # the node, its directory, then the directory's summary node written by the worker
+    assert stats.claimed == 3 and stats.dead_lettered == 0
+    assert set(_statuses(engine)) == {"DONE"}
+    assert [r.level for r in engine.index.records_of("acme", uri)] == [0]  # abstract == content
+    directory = uri.rsplit("/", 1)[0]
+    assert engine.read(directory, CTX).abstract.startswith("1 preference memory")
+    assert engine.search("vim editor", CTX).hits[0].uri == uri
+
+
+def test_expired_lease_is_taken_over_by_another_worker(engine: Engine) -> None:
+    clock = Clock()
+    engine.remember([candidate("preference", "Alice edits code in vim.")], CTX)
+    crashed = _worker(engine, clock, lease=timedelta(seconds=30))
+    claimed = engine.outbox.claim(
+        crashed.worker_id, now=clock(), lease=timedelta(seconds=30), limit=10, eager=True
+    )
+    assert len(claimed) == 2 and set(_statuses(engine)) == {"PROCESSING"}
+    other = _worker(engine, clock)
+    assert other.run_once().claimed == 0  # the lease still holds
+    clock.advance(seconds=31)
+    stats = other.run_once()
+    assert stats.claimed == 2 and stats.done == 2
+    other.drain()
+    assert set(_statuses(engine)) == {"DONE"}
+
+
+def test_poison_event_goes_to_dlq_while_the_others_drain(engine: Engine) -> None:
+    clock = Clock()
+    worker = _worker(engine, clock, max_attempts=3, base_backoff=timedelta(seconds=1))
+    # only the content is poisonous: the directory summary (built from abstracts) stays healthy
+    engine.remember(
+        [candidate("event", "A poison pill.", abstract="A bad pill", routing_key="bad")], CTX
+    )
+    engine.remember(
+        [candidate("event", f"Good event {i}.", routing_key=f"good{i}") for i in range(5)], CTX
+    )
+    first = worker.run_once()
+    assert first.retried == 1 and first.done > 0
+    poisoned = [
+        e
+        for e in engine.outbox_events(CTX, limit=100)
+        if e.type is EventType.UPSERT_CONTEXT and "bad" in e.uri
+    ]
+    assert poisoned[0].status is EventStatus.PENDING and poisoned[0].attempts == 1
+    assert "cannot embed poison" in str(poisoned[0].last_error)
+    worker.drain()  # the healthy rest (the directory summary's own event)
+    again = [e for e in engine.outbox_events(CTX, limit=100) if e.id == poisoned[0].id]
+    assert again[0].attempts == 1  # backing off: not due yet, so not tried again
+    for attempts in (1, 2):
+        clock.advance(seconds=backoff(attempts, timedelta(seconds=1)).total_seconds() + 0.001)
+        worker.run_once()
+    dead = engine.outbox_events(CTX, EventStatus.DLQ)
+    assert [e.uri for e in dead] == [poisoned[0].uri]
+    assert dead[0].attempts == 3 and "RuntimeError: cannot embed poison" in str(dead[0].last_error)
+    assert engine.outbox_stats(CTX)["PENDING"] == 0
+    good = engine.search("good event", CTX, limit=10).hits
+    assert len([h for h in good if "good" in h.uri]) == 5
+
+
+def test_events_of_one_uri_coalesce(engine: Engine) -> None:
+    for i in range(5):
+        engine.remember([candidate("preference", f"Editor fact {i}.")], CTX)
+    stats = engine.drain()
+    assert stats.coalesced == 8  # 5 upserts of the node, 5 of its directory: 2 syncs
+    assert stats.claimed == 11  # and the summary node's own upsert
+    assert stats.embedded_texts <= 4  # node (abstract + content) and directory summary, once
+    notes = [e.last_error for e in engine.outbox_events(CTX, limit=100)]
+    assert sum(1 for n in notes if n and n.startswith("coalesced")) == 8
+
+
+def test_event_older_than_the_indexed_version_is_dropped(engine: Engine) -> None:
+    uri = str(engine.remember([candidate("preference", "Editor fact one.")], CTX)[0].uri)
+    engine.remember([candidate("preference", "Editor fact two.")], CTX)
+    engine.drain()
+    stale = OutboxEvent("acme", EventType.UPSERT_CONTEXT, uri, {"version": 1})
+    engine.outbox.enqueue([stale])
+    embedder = engine.embedder
+    assert isinstance(embedder, HashEmbedder)
+    embedder.reset()
+    stats = engine.drain()
+    assert stats.claimed == 1 and stats.unchanged == 1 and embedder.calls == []
+    assert {r.node_version for r in engine.index.records_of("acme", uri)} == {2}
+
+
+def test_repair_after_records_are_deleted_behind_the_engines_back(engine: Engine) -> None:
+    results = engine.remember(
+        [candidate("event", f"Event {i}.", routing_key=f"e{i}") for i in range(4)], CTX
+    )
+    engine.drain()
+    victim = str(results[1].uri)
+    with engine.store.transaction() as conn:
+        conn.execute("DELETE FROM index_records WHERE uri = ?", (victim,))
+        conn.execute(
+            "INSERT INTO index_records (account_id, uri, level, owner_space, category,"
+            " context_type, status, node_version, text, vector, model_id, seq) VALUES ('acme',"
+            " 'ctx://acme/gone', 0, 'user:alice', 'event', 'MEMORY', 'ACTIVE', 1, 'ghost', x'00',"
+            " 'm', 0)"
+        )
+    assert victim not in [h.uri for h in engine.search("Event", CTX, limit=10).hits]
+    report = engine.repair()
+    assert (report.requeued, report.removed) == (1, 1)
+    engine.drain()
+    assert victim in [h.uri for h in engine.search("Event", CTX, limit=10).hits]
+    assert engine.index.orphan_uris("acme") == [] and engine.index.lagging_nodes("acme") == []
+
+
+def test_archive_and_delete_reach_the_index(engine: Engine) -> None:
+    uri = str(engine.remember([candidate("preference", "Alice edits code in vim.")], CTX)[0].uri)
+    engine.drain()
+    engine.archive(uri, CTX)
+    engine.drain()
+    assert engine.search("vim", CTX).hits == []
+    assert engine.search("vim", CTX, include_archived=True).hits[0].uri == uri
+    engine.delete(uri, CTX)
+    engine.drain()
+    assert engine.index.records_of("acme", uri) == []
+    assert engine.search("vim", CTX, include_archived=True).hits == []
+
+
+def test_background_thread_indexes_without_drain() -> None:
+    with Engine.open(":memory:", embedder=HashEmbedder(), worker=True) as engine:
+        engine.remember([candidate("preference", "Alice edits code in vim.")], CTX)
+        deadline = utcnow() + timedelta(seconds=20)
+        while engine.outbox_stats(CTX)["DONE"] != 3 and utcnow() < deadline:
+            time.sleep(0.02)
+        assert engine.outbox_stats(CTX)["DONE"] == 3
+        assert engine.worker.alive
+    assert not engine.worker.alive
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    assert [backoff(n, timedelta(seconds=1)).total_seconds() for n in (1, 2, 3)] == [1, 2, 4]
+    assert backoff(50) == timedelta(minutes=10)
