@@ -6,9 +6,14 @@ import logging
 import sys
 from datetime import date
 
-from bench import ingest_bench, results, search_bench, writer_bench
+from bench import ingest_bench, locomo_bench, results, search_bench, writer_bench
 
-BENCHES = {"writer": writer_bench.main, "ingest": ingest_bench.main, "search": search_bench.main}
+BENCHES = {
+    "writer": writer_bench.main,
+    "ingest": ingest_bench.main,
+    "search": search_bench.main,
+    "locomo": locomo_bench.main,
+}
 
 
 def main(selected: list[str]) -> None:

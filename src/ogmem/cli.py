@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from ogmem import wiring
+from ogmem import cli_sessions, wiring
 from ogmem.core import errors
 from ogmem.core.models import RequestContext
 from ogmem.engine import Engine
@@ -182,6 +182,12 @@ def repair(account: Annotated[str | None, typer.Option(help="Only this account."
     with _engine() as engine:
         report = engine.repair(account)
     console.print(f"re-enqueued {report.requeued} nodes, removed records of {report.removed}")
+
+
+app.command()(cli_sessions.ingest)
+app.command()(cli_sessions.sessions)
+app.command()(cli_sessions.commit)
+app.add_typer(cli_sessions.eval_app, name="eval")
 
 
 def main() -> None:

@@ -11,12 +11,16 @@ from ogmem.core.models import (
     CandidateMemory,
     ContextNode,
     EventStatus,
+    Message,
     NodeVersion,
     OutboxEvent,
     RequestContext,
+    SessionState,
     WriteResult,
 )
 from ogmem.core.ports import DirEntry, Embedder, LLMClient
+from ogmem.extraction.base import Extractor
+from ogmem.extraction.raw import DEFAULT_ROLES, RawExtractor
 from ogmem.index import repair as repair_module
 from ogmem.index.directories import DirectorySummarizer
 from ogmem.index.embedders import MiniLMEmbedder
@@ -26,11 +30,27 @@ from ogmem.index.worker import OutboxWorker, WorkerStats
 from ogmem.retrieval.compose import DETAILED, ComposeResult, compose_block
 from ogmem.retrieval.search import Searcher, SearchResult
 from ogmem.schemas.registry import SchemaRegistry
+from ogmem.session.archive import SessionArchiver
+from ogmem.session.committer import SessionCommitter
+from ogmem.session.service import AfterTurnResult, SessionService
 from ogmem.store.sqlite import SqliteStore
 from ogmem.store.sqlite_index import SqliteIndex
 from ogmem.store.sqlite_outbox import SqliteOutbox
+from ogmem.store.sqlite_sessions import SqliteSessions
 
 DEFAULT_TOKEN_BUDGET = 2000
+
+
+def _extractor(
+    llm: LLMClient | None, registry: SchemaRegistry, raw_roles: Sequence[str]
+) -> Extractor:
+    """LLM extraction when a model is configured, raw mode (offline, no key) otherwise."""
+    if llm is None:
+        return RawExtractor(raw_roles)
+    from ogmem.extraction import llm_extractor
+
+    extractor: Extractor = llm_extractor.LLMExtractor(llm, registry)
+    return extractor
 
 
 class Engine:
@@ -55,6 +75,7 @@ class Engine:
         llm: LLMClient | None = None,
         embedder: Embedder | None = None,
         worker: bool = True,
+        raw_roles: Sequence[str] = DEFAULT_ROLES,
     ) -> None:
         self.store = store
         self.registry = registry or SchemaRegistry.load()
@@ -67,7 +88,18 @@ class Engine:
             self.index, self.embedder.dimensions, self.embedder.model_id
         )
         self.sync = IndexSync(store, self.index, self.embedder)
-        self.worker = OutboxWorker(self.outbox, self.sync, DirectorySummarizer(store, llm))
+        extractor = _extractor(llm, self.registry, raw_roles)
+        self.committer = SessionCommitter(
+            SqliteSessions(store), self.writer, extractor, SessionArchiver(store, llm)
+        )
+        self.worker = OutboxWorker(
+            self.outbox, self.sync, DirectorySummarizer(store, llm),
+            session_committer=self.committer.run,
+        )  # fmt: skip
+        self.sessions = SessionService(
+            store, SqliteSessions(store), self.outbox, self.committer,
+            self.embedder.count_tokens, self.worker.wake,
+        )  # fmt: skip
         self.searcher = Searcher(store, self.index, self.vectors, self.embedder)
         if worker:
             self.worker.start()
@@ -81,11 +113,13 @@ class Engine:
         embedder: Embedder | None = None,
         schema_dirs: Sequence[str | Path] = (),
         worker: bool = True,
+        raw_roles: Sequence[str] = DEFAULT_ROLES,
     ) -> Engine:
         """Open (creating and migrating if needed) the SQLite store at ``path``.
 
         ``worker=True`` runs the outbox worker in a background thread; with ``False`` call
-        ``drain()`` (tests, scripts) or run ``ogmem worker`` in another process.
+        ``drain()`` (tests, scripts) or run ``ogmem worker`` in another process. Without an
+        ``llm``, extraction runs in raw mode: each message of ``raw_roles`` becomes an event.
         """
         return cls(
             SqliteStore(path),
@@ -93,6 +127,7 @@ class Engine:
             llm=llm,
             embedder=embedder,
             worker=worker,
+            raw_roles=raw_roles,
         )
 
     def close(self) -> None:
@@ -143,6 +178,26 @@ class Engine:
         self.worker.wake()
         return node
 
+    # -- sessions -----------------------------------------------------------------------------
+
+    def ingest(self, messages: Sequence[Message], ctx: RequestContext) -> SessionState:
+        """Buffer messages of ``ctx.session_id`` durably (no extraction until a commit)."""
+        return self.sessions.ingest(messages, ctx)
+
+    def after_turn(self, messages: Sequence[Message], ctx: RequestContext) -> AfterTurnResult:
+        """Buffer a turn; past the token threshold a commit is scheduled. Never waits for an LLM."""
+        return self.sessions.after_turn(messages, ctx)
+
+    def commit(self, session_id: str, ctx: RequestContext, *, wait: bool = False) -> SessionState:
+        """Extract and write the session's memories: as a background job, or now (``wait``)."""
+        return self.sessions.commit(session_id, ctx, wait=wait)
+
+    def session(self, session_id: str, ctx: RequestContext) -> SessionState:
+        return self.sessions.session(session_id, ctx)
+
+    def list_sessions(self, ctx: RequestContext, *, all_users: bool = False) -> list[SessionState]:
+        return self.sessions.list_sessions(ctx, all_users=all_users)
+
     # -- reads --------------------------------------------------------------------------------
 
     def read(self, node_uri: str, ctx: RequestContext) -> ContextNode:
@@ -168,11 +223,13 @@ class Engine:
         scopes: Sequence[str] | None = None,
         limit: int = 10,
         include_archived: bool = False,
+        include_sessions: bool = True,
     ) -> SearchResult:
-        """Hybrid search over the memories the request's user (and agent) may read."""
+        """Hybrid search over the memories the request's user (and agent) may read; session
+        archives (raw transcripts) compete with memories unless ``include_sessions=False``."""
         return self.searcher.search(
             query, ctx, categories=categories, scopes=scopes, limit=limit,
-            include_archived=include_archived,
+            include_archived=include_archived, include_sessions=include_sessions,
         )  # fmt: skip
 
     def compose(

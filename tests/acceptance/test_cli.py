@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -122,3 +123,48 @@ def test_worker_process_indexes_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert worker.returncode == 0 and "worker stopped" in out
     with closing(sqlite3.connect(store)) as conn:
         assert conn.execute("SELECT count(*) FROM index_records").fetchone()[0] >= 2
+
+
+def test_ingest_sessions_commit_and_eval(tmp_path: Path) -> None:
+    env = {"OGMEM_STORE": str(tmp_path / "s.sqlite"), "OGMEM_EMBEDDER": "hash"}
+    conversation = {
+        "session_id": "chat-1",
+        "user_id": "ann",
+        "messages": [
+            {"role": "user", "content": "I adopted a puppy called Rex.", "message_id": "a1",
+             "created_at": "2024-03-02T10:00:00+00:00", "name": "Ann"},
+            {"role": "assistant", "content": "Congratulations!", "message_id": "a2"},
+        ],
+    }  # fmt: skip
+    source = tmp_path / "chat.json"
+    source.write_text(json.dumps(conversation))
+    ingested = _ogmem("ingest", str(source), env=env)
+    assert ingested.returncode == 0, ingested.stderr
+    listing = _ogmem("sessions", "--user", "ann", env=env)
+    assert "chat-1" in listing.stdout and "committed" in listing.stdout
+    assert "1 written" in listing.stdout  # raw mode: the user's message, not the assistant's
+    again = _ogmem("commit", "chat-1", "--user", "ann", env=env)
+    assert again.returncode == 0 and "nothing new to commit" in again.stdout
+    found = _ogmem("search", "puppy", "--user", "ann", env=env)
+    assert "Ann: I adopted a puppy" in found.stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"messages": [{"role": "user"}]}))
+    refused = _ogmem("ingest", str(bad), env=env)
+    assert refused.returncode == 2 and "messages[0]" in refused.stdout
+
+
+def test_eval_locomo_prints_recall_and_writes_json(tmp_path: Path) -> None:
+    from tests.unit.test_locomo_eval import tiny_locomo
+
+    data = tmp_path / "tiny.json"
+    data.write_text(json.dumps(tiny_locomo()))
+    out = tmp_path / "report.json"
+    env = {"OGMEM_EMBEDDER": "hash"}
+    done = _ogmem(
+        "eval", "locomo", "--data", str(data), "--k", "1", "--k", "3", "--json", str(out), env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert "single-hop" in done.stdout and "R@3" in done.stdout and "J score" not in done.stdout
+    assert "answer accuracy (J) skipped" in done.stdout
+    report = json.loads(out.read_text())
+    assert report["overall"]["R@3"] == 1.0 and report["ks"] == [1, 3]

@@ -108,17 +108,18 @@ def test_bad_queries_are_refused(engine: Engine) -> None:
     assert engine.search('"; DROP TABLE context_nodes; -- NEAR(', ALICE).hits is not None
 
 
-def test_rrf_fuses_lists_and_keeps_the_best_level_per_uri() -> None:
+def test_rrf_ranks_uris_by_their_best_record() -> None:
     fused = fuse(
         {
-            "vector": [RecordHit("a", 0, 0.9), RecordHit("b", 2, 0.8), RecordHit("a", 2, 0.7)],
-            "bm25": [RecordHit("b", 2, 5.0), RecordHit("a", 1, 3.0)],
+            "vector": [RecordHit("a", 0, 0.9), RecordHit("a", 2, 0.8), RecordHit("b", 2, 0.7)],
+            "bm25": [RecordHit("b", 2, 5.0), RecordHit("c", 1, 3.0), RecordHit("a", 1, 2.0)],
         },
         k=60,
     )
-    assert fused["b"].score == pytest.approx(1 / 62 + 1 / 61)
-    assert fused["b"].level == 2
-    assert fused["a"].score == pytest.approx(1 / 61) and fused["a"].level == 0
+    # a's second record takes no rank from b: b is #2 of the vector list, not #3
+    assert fused["b"].score == pytest.approx(1 / 62 + 1 / 61) and fused["b"].level == 2
+    assert fused["a"].score == pytest.approx(1 / 61 + 1 / 63) and fused["a"].level == 0
+    assert fused["c"].score == pytest.approx(1 / 62)
 
 
 def test_owner_spaces() -> None:

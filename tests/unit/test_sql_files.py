@@ -15,11 +15,11 @@ from ogmem.store.sqlite import SqliteStore
 SRC = Path(__file__).parents[2] / "src" / "ogmem" / "store"
 
 
-ADAPTERS = ("sqlite.py", "sqlite_index.py", "sqlite_outbox.py")
+ADAPTERS = ("sqlite.py", "sqlite_index.py", "sqlite_outbox.py", "sqlite_sessions.py")
 CROSS_ACCOUNT = {
     "claim_events": "the worker serves every account; what follows filters on the event's",
     "account_ids": "maintenance walks the accounts, then filters on one",
-    "fts_has_more": "returns no row, only whether a match has more rows than a depth",
+    "unscoped_owners": "a one-time upgrade step over every account's records",
 }
 
 

@@ -35,6 +35,7 @@ def candidate_metadata(candidate: CandidateMemory, ctx: RequestContext) -> dict[
         "provenance_ids": list(candidate.provenance_ids),
         "session_ids": [ctx.session_id] if ctx.session_id else [],
         "user_id": ctx.user_id,
+        "extraction": candidate.origin,
     }
     if ctx.agent_id:
         metadata["agent_id"] = ctx.agent_id

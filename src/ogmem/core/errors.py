@@ -15,6 +15,7 @@
     │   ├── LLMTimeout
     │   ├── LLMUnavailable ...... connection refused, 5xx, rate limited past the retries
     │   └── LLMResponseError .... the model answered something unusable
+    ├── ExtractionError ......... a window of messages could not be turned into memories
     └── ConfigurationError
 
 Each class's docstring is its default message.
@@ -112,6 +113,10 @@ class LLMUnavailable(LLMError):
 
 class LLMResponseError(LLMError):
     """The LLM answered something unusable."""
+
+
+class ExtractionError(OgmemError):
+    """Extraction failed."""
 
 
 class ConfigurationError(OgmemError):

@@ -47,6 +47,7 @@ class EventType(enum.StrEnum):
     UPSERT_DIRECTORY = "UPSERT_DIRECTORY"
     ARCHIVE_CONTEXT = "ARCHIVE_CONTEXT"
     DELETE_CONTEXT = "DELETE_CONTEXT"
+    COMMIT_SESSION = "COMMIT_SESSION"
 
 
 class EventStatus(enum.StrEnum):
@@ -101,6 +102,7 @@ class CandidateMemory:
     tool_stats: Mapping[str, Any] | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
     operation: Literal["write", "archive", "delete"] = "write"
+    origin: str = "direct"  # how it was made: "direct" (an API call), "llm", "raw"
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,3 +225,44 @@ class SearchFilter:
     categories: tuple[str, ...] | None = None
     context_types: tuple[ContextType, ...] | None = None
     statuses: tuple[NodeStatus, ...] | None = (NodeStatus.ACTIVE,)
+
+
+class SessionStatus(enum.StrEnum):
+    OPEN = "open"
+    COMMITTING = "committing"
+    COMMITTED = "committed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A message as buffered: ``id`` orders the session, ``tokens`` sizes commit windows."""
+
+    id: int
+    message: Message
+    tokens: int
+    committed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionState:
+    """A session's buffer and commit state; what `ogmem sessions` shows."""
+
+    account_id: str
+    session_id: str
+    user_id: str
+    agent_id: str | None
+    status: SessionStatus
+    attempts: int
+    last_error: str | None
+    messages: int
+    uncommitted_tokens: int
+    proposed: int
+    written: int
+    skipped: int
+    failed: int
+    llm_tokens: int
+    last_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    committed_at: datetime | None

@@ -57,6 +57,9 @@ class _AccountMatrix:
         self.seq = 0
         # searches repeat the same few filters; a mask stays valid until the matrix changes
         self._masks: dict[SearchFilter, npt.NDArray[np.bool_]] = {}
+        # slots upserted or removed since a follower (an HNSW graph) last took them; None when
+        # nobody follows, so the exact index pays nothing for it
+        self.changed: set[int] | None = None
 
     def upsert(self, row: dict[str, Any]) -> None:
         self._masks.clear()
@@ -70,6 +73,8 @@ class _AccountMatrix:
         for name in _FILTER_COLUMNS:
             self.columns[name][slot] = self.codes[name].code(str(row[name]))
         self.alive[slot] = True
+        if self.changed is not None:
+            self.changed.add(slot)
 
     def remove(self, key: tuple[str, int]) -> None:
         self._masks.clear()
@@ -78,6 +83,8 @@ class _AccountMatrix:
             self.alive[slot] = False
             self.keys[slot] = None
             self.free.append(slot)
+            if self.changed is not None:
+                self.changed.add(slot)
 
     def _new_slot(self) -> int:
         if self.free:
@@ -138,18 +145,7 @@ class NumpyVectorIndex:
         limit: int,
     ) -> list[RecordHit]:
         with self._lock(account_id):
-            matrix = self._refreshed(account_id)
-            size = len(matrix.keys)
-            if size == 0 or limit <= 0:
-                return []
-            scores = matrix.vectors[:size] @ np.asarray(query, dtype=np.float32)
-            np.putmask(scores, matrix.excluded(search_filter), -np.inf)
-            top = _top_indices(scores, limit)
-            return [
-                RecordHit(key[0], key[1], float(scores[i]))
-                for i in top
-                if np.isfinite(scores[i]) and (key := matrix.keys[i]) is not None
-            ]
+            return exact_search(self._refreshed(account_id), query, search_filter, limit)
 
     def _lock(self, account_id: str) -> threading.Lock:
         with self._guard:
@@ -182,6 +178,26 @@ class NumpyVectorIndex:
             )  # fmt: skip
         matrix.seq = clock
         return matrix
+
+
+def exact_search(
+    matrix: _AccountMatrix,
+    query: npt.NDArray[np.float32],
+    search_filter: SearchFilter,
+    limit: int,
+) -> list[RecordHit]:
+    """The ``limit`` best records of a caught-up matrix by dot product (cosine: unit vectors)."""
+    size = len(matrix.keys)
+    if size == 0 or limit <= 0:
+        return []
+    scores = matrix.vectors[:size] @ np.asarray(query, dtype=np.float32)
+    np.putmask(scores, matrix.excluded(search_filter), -np.inf)
+    top = _top_indices(scores, limit)
+    return [
+        RecordHit(key[0], key[1], float(scores[i]))
+        for i in top
+        if np.isfinite(scores[i]) and (key := matrix.keys[i]) is not None
+    ]
 
 
 def _top_indices(scores: npt.NDArray[np.float32], limit: int) -> npt.NDArray[np.intp]:

@@ -61,11 +61,19 @@ def backoff(
     return min(delay, cap)
 
 
-def _group(events: list[OutboxEvent]) -> dict[tuple[str, str, bool], list[OutboxEvent]]:
-    groups: dict[tuple[str, str, bool], list[OutboxEvent]] = {}
+Group = tuple[str, str, str]  # (account, uri, kind)
+
+
+def _kind(event: OutboxEvent) -> str:
+    if event.type is EventType.UPSERT_DIRECTORY:
+        return "directory"
+    return "session" if event.type is EventType.COMMIT_SESSION else "context"
+
+
+def _group(events: list[OutboxEvent]) -> dict[Group, list[OutboxEvent]]:
+    groups: dict[Group, list[OutboxEvent]] = {}
     for event in events:
-        is_directory = event.type is EventType.UPSERT_DIRECTORY
-        groups.setdefault((event.account_id, event.uri, is_directory), []).append(event)
+        groups.setdefault((event.account_id, event.uri, _kind(event)), []).append(event)
     return groups
 
 
@@ -84,6 +92,7 @@ class OutboxWorker:
         poll_interval: float = POLL_INTERVAL_S,
         linger: float = LINGER_S,
         clock: Callable[[], datetime] = utcnow,
+        session_committer: Callable[[str, str], object] | None = None,
     ) -> None:
         self.worker_id = worker_id or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._outbox = outbox
@@ -95,6 +104,7 @@ class OutboxWorker:
         self._base_backoff = base_backoff
         self._poll_interval = poll_interval
         self._linger = linger
+        self._session_committer = session_committer
         self._clock = clock
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -113,15 +123,26 @@ class OutboxWorker:
         self.last_heartbeat = self._clock()
         stats.claimed = len(events)
         groups = _group(events)
-        context = {k: v for k, v in groups.items() if not k[2]}
-        directories = {k: v for k, v in groups.items() if k[2]}
-        self._process_context_groups(context, stats)
-        for (account_id, directory, _), group in directories.items():
-            refresh = functools.partial(
-                self._refresh_directory, account_id, directory, group, stats
-            )
-            self._process(group, stats, refresh)
+        # session commits first: they write the memories that the context events then index
+        for (account_id, _, kind), group in groups.items():
+            if kind == "session":
+                session_id = str(group[-1].payload.get("session_id"))
+                self._process(
+                    group, stats, functools.partial(self._commit_session, account_id, session_id)
+                )
+        self._process_context_groups({k: v for k, v in groups.items() if k[2] == "context"}, stats)
+        for (account_id, directory, kind), group in groups.items():
+            if kind == "directory":
+                refresh = functools.partial(
+                    self._refresh_directory, account_id, directory, group, stats
+                )
+                self._process(group, stats, refresh)
         return stats
+
+    def _commit_session(self, account_id: str, session_id: str) -> None:
+        if self._session_committer is None:
+            raise RuntimeError("this worker has no session committer")
+        self._session_committer(account_id, session_id)
 
     def _refresh_directory(
         self, account_id: str, directory: str, group: list[OutboxEvent], stats: WorkerStats
@@ -136,7 +157,7 @@ class OutboxWorker:
         )
 
     def _process_context_groups(
-        self, groups: dict[tuple[str, str, bool], list[OutboxEvent]], stats: WorkerStats
+        self, groups: dict[Group, list[OutboxEvent]], stats: WorkerStats
     ) -> None:
         """Sync all URIs of an account in one call (one embedding batch); if that fails, sync
         them one by one so that a poison event cannot hold the others back."""

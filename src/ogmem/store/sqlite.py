@@ -150,20 +150,22 @@ class SqliteStore:
                 self._group_depth = 0
             self._conn.execute("COMMIT")
 
-    def run(self, conn: sqlite3.Connection, name: str, **params: Any) -> sqlite3.Cursor:
+    def run(self, conn: sqlite3.Connection, query: str, /, **params: Any) -> sqlite3.Cursor:
         """Execute the named query inside ``transaction()``."""
-        return conn.execute(self._sql[name], params)
+        return conn.execute(self._sql[query], params)
 
-    def run_many(self, conn: sqlite3.Connection, name: str, rows: Sequence[dict[str, Any]]) -> None:
-        conn.executemany(self._sql[name], rows)
+    def run_many(
+        self, conn: sqlite3.Connection, query: str, /, rows: Sequence[dict[str, Any]]
+    ) -> None:
+        conn.executemany(self._sql[query], rows)
 
-    def fetch_all(self, name: str, **params: Any) -> list[dict[str, Any]]:
+    def fetch_all(self, query: str, /, **params: Any) -> list[dict[str, Any]]:
         with self._lock, _translated_errors():
-            return list(self.run(self._conn, name, **params).fetchall())
+            return list(self.run(self._conn, query, **params).fetchall())
 
-    def fetch_one(self, name: str, **params: Any) -> dict[str, Any] | None:
+    def fetch_one(self, query: str, /, **params: Any) -> dict[str, Any] | None:
         with self._lock, _translated_errors():
-            row: dict[str, Any] | None = self.run(self._conn, name, **params).fetchone()
+            row: dict[str, Any] | None = self.run(self._conn, query, **params).fetchone()
             return row
 
     def _current_version(self, conn: sqlite3.Connection, account_id: str, uri: str) -> int | None:

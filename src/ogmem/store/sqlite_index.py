@@ -51,6 +51,20 @@ def fts_match(query: str) -> str | None:
     return " OR ".join(f'"{w}"' for w in content) if content else None
 
 
+def scope_token(account_id: str, owner_space: str) -> str:
+    """One opaque FTS token per (account, owner space): letters and digits only, so the
+    tokenizer keeps it whole, and a hash, so no id can collide with another or with a word."""
+    digest = hashlib.sha256(f"{account_id}\x1f{owner_space}".encode()).hexdigest()[:24]
+    return "scope" + digest
+
+
+def scoped_match(words: str, account_id: str, owner_spaces: Sequence[str] | None) -> str:
+    if owner_spaces is None:
+        return f"text : ({words})"
+    scopes = " OR ".join(scope_token(account_id, owner) for owner in owner_spaces) or "scopenone"
+    return f"scope : ({scopes}) AND text : ({words})"
+
+
 def query_hash(query: str) -> str:
     return hashlib.sha256(query.strip().lower().encode()).hexdigest()[:16]
 
@@ -72,6 +86,17 @@ class SqliteIndex:
 
     def __init__(self, store: SqliteStore) -> None:
         self._store = store
+        self._scope_old_records()
+
+    def _scope_old_records(self) -> None:
+        """Records written before migration 0004 get their scope token (once)."""
+        owners = self._store.fetch_all("unscoped_owners", after_account_id="")
+        if not owners:
+            return
+        with self._store.transaction() as conn:
+            for row in owners:
+                token = scope_token(row["account_id"], row["owner_space"])
+                self._store.run(conn, "set_scope", scope=token, **row)
 
     def records_of(self, account_id: str, uri: str) -> list[StoredRecord]:
         found = self._store.fetch_all("records_of_uri", account_id=account_id, uri=uri)
@@ -170,16 +195,18 @@ class SqliteIndex:
     def keyword_search(
         self, account_id: str, query: str, search_filter: SearchFilter, limit: int
     ) -> list[RecordHit]:
-        match = fts_match(query)
-        if match is None:
+        words = fts_match(query)
+        if words is None:
             return []
+        match = scoped_match(words, account_id, search_filter.owner_spaces)
         depth = limit * PREFILTER_DEPTH
         ranked = self._store.fetch_all(
             "keyword_search", account_id=account_id, match=match, depth=depth
         )
         passes = _row_filter(search_filter)
         found = [row for row in ranked if passes(row)][:limit]
-        if len(found) < limit and self._store.fetch_one("fts_has_more", match=match, depth=depth):
+        if len(found) < limit and len(ranked) == depth:
+            # a narrow filter (a category, archived only) left too few: the exact query
             params = {"account_id": account_id, "match": match, "limit": limit}
             found = self._store.fetch_all(
                 "keyword_search_filtered", **params, **filter_params(search_filter)
@@ -242,4 +269,5 @@ def _record_params(
         "vector": to_blob(vector),
         "model_id": model_id,
         "seq": seq,
+        "scope": scope_token(record.account_id, record.owner_space),
     }

@@ -162,11 +162,11 @@ WHERE account_id = :account_id AND uri = :uri ORDER BY level;
 
 -- name: upsert_record
 INSERT INTO index_records (account_id, uri, level, owner_space, category, context_type, status,
-    node_version, text, vector, model_id, seq)
+    node_version, text, vector, model_id, seq, scope)
 VALUES (:account_id, :uri, :level, :owner_space, :category, :context_type, :status,
-    :node_version, :text, :vector, :model_id, :seq)
+    :node_version, :text, :vector, :model_id, :seq, :scope)
 ON CONFLICT (account_id, uri, level) DO UPDATE SET
-    owner_space = excluded.owner_space, category = excluded.category,
+    owner_space = excluded.owner_space, category = excluded.category, scope = excluded.scope,
     context_type = excluded.context_type, status = excluded.status,
     node_version = excluded.node_version, text = excluded.text, vector = excluded.vector,
     model_id = excluded.model_id, seq = excluded.seq;
@@ -186,10 +186,11 @@ FROM index_records WHERE account_id = :account_id AND seq > :seq;
 SELECT uri, level FROM index_tombstones WHERE account_id = :account_id AND seq > :seq;
 
 -- name: keyword_search
--- FTS5 ranks its matches first (cheap, inside the virtual table); the caller filters the
--- joined rows and falls back to keyword_search_filtered when too few are left (another
--- account's rows, other categories).
-SELECT r.uri, r.level, f.rank AS bm25, r.owner_space, r.category, r.context_type, r.status
+-- :match restricts the scope column to the request's (account, owner) tokens, so FTS5 ranks
+-- only this reader's records; the caller still checks every row (categories, status, and
+-- the account itself) and falls back to keyword_search_filtered when too few are left.
+SELECT r.uri, r.level, f.rank AS bm25, r.account_id, r.owner_space, r.category,
+    r.context_type, r.status
 FROM (SELECT rowid, rank FROM index_fts WHERE index_fts MATCH :match ORDER BY rank LIMIT :depth)
     AS f
 JOIN index_records AS r ON r.id = f.rowid
@@ -207,10 +208,13 @@ WHERE index_fts MATCH :match AND r.account_id = :account_id
 ORDER BY bm25
 LIMIT :limit;
 
--- name: fts_has_more
--- Whether the match has more than :depth rows across all accounts (then filtering may have
--- dropped what this account needs, and the exact query runs).
-SELECT 1 FROM index_fts WHERE index_fts MATCH :match LIMIT 1 OFFSET :depth;
+-- name: unscoped_owners
+SELECT DISTINCT account_id, owner_space FROM index_records WHERE scope = ''
+    AND account_id > :after_account_id;
+
+-- name: set_scope
+UPDATE index_records SET scope = :scope
+WHERE account_id = :account_id AND owner_space = :owner_space AND scope = '';
 
 -- name: lagging_nodes
 SELECT n.uri, n.version FROM context_nodes AS n
@@ -241,3 +245,65 @@ WHERE account_id = :account_id AND uri IN (SELECT value FROM json_each(:uris));
 SELECT uri, level, text, node_version, status, vector FROM index_records
 WHERE account_id = :account_id AND uri IN (SELECT value FROM json_each(:uris))
 ORDER BY uri, level;
+
+-- ---- sessions ------------------------------------------------------------------------------
+
+-- name: upsert_session
+INSERT INTO sessions (account_id, session_id, user_id, agent_id, created_at, updated_at)
+VALUES (:account_id, :session_id, :user_id, :agent_id, :now, :now)
+ON CONFLICT (account_id, session_id) DO NOTHING;
+
+-- name: read_session
+SELECT * FROM sessions WHERE account_id = :account_id AND session_id = :session_id;
+
+-- name: list_sessions
+SELECT * FROM sessions WHERE account_id = :account_id
+    AND (:user_id IS NULL OR user_id = :user_id)
+ORDER BY updated_at DESC LIMIT :limit;
+
+-- name: insert_message
+INSERT INTO session_messages (account_id, session_id, message_id, role, name, content,
+    created_at, tokens)
+VALUES (:account_id, :session_id, :message_id, :role, :name, :content, :created_at, :tokens)
+ON CONFLICT (account_id, session_id, message_id) DO NOTHING;
+
+-- name: count_appended
+UPDATE sessions
+SET messages = messages + :added, uncommitted_tokens = uncommitted_tokens + :tokens,
+    status = CASE WHEN status IN ('committed', 'failed') THEN 'open' ELSE status END,
+    updated_at = :now
+WHERE account_id = :account_id AND session_id = :session_id;
+
+-- name: uncommitted_messages
+SELECT * FROM session_messages
+WHERE account_id = :account_id AND session_id = :session_id AND committed = 0 ORDER BY id;
+
+-- name: session_messages
+SELECT * FROM session_messages
+WHERE account_id = :account_id AND session_id = :session_id ORDER BY id;
+
+-- name: mark_committed
+UPDATE session_messages SET committed = 1
+WHERE account_id = :account_id AND session_id = :session_id AND committed = 0 AND id <= :up_to_id;
+
+-- name: set_session_status
+UPDATE sessions SET status = :status, updated_at = :now
+WHERE account_id = :account_id AND session_id = :session_id;
+
+-- name: record_commit
+UPDATE sessions
+SET status = CASE WHEN EXISTS (
+        SELECT 1 FROM session_messages AS m WHERE m.account_id = :account_id
+            AND m.session_id = :session_id AND m.committed = 0) THEN 'open' ELSE 'committed' END,
+    uncommitted_tokens = (SELECT coalesce(sum(tokens), 0) FROM session_messages AS m
+        WHERE m.account_id = :account_id AND m.session_id = :session_id AND m.committed = 0),
+    proposed = proposed + :proposed, written = written + :written, skipped = skipped + :skipped,
+    failed = failed + :failed, llm_tokens = llm_tokens + :llm_tokens, last_reason = :reason,
+    last_error = NULL, attempts = 0, committed_at = :now, updated_at = :now
+WHERE account_id = :account_id AND session_id = :session_id;
+
+-- name: record_failure
+UPDATE sessions
+SET status = 'failed', attempts = attempts + 1, last_error = :error,
+    llm_tokens = llm_tokens + :llm_tokens, updated_at = :now
+WHERE account_id = :account_id AND session_id = :session_id;

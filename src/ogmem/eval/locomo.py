@@ -1,0 +1,198 @@
+"""The LoCoMo retrieval evaluation (../shared/bench/README.md defines the metric).
+
+Per conversation a fresh user; every session's turns go through the normal path (ingest,
+commit, worker); each question of categories 1-4 is searched, and a memory counts for the
+evidence turns it came from (its provenance: source message ids). Session archives are left
+out of the search: their provenance is every turn of the session.
+"""
+
+from __future__ import annotations
+
+import functools
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from string import Template
+from typing import Any
+
+from ogmem.core.models import RequestContext
+from ogmem.core.ports import LLMClient
+from ogmem.engine import Engine
+from ogmem.eval.locomo_data import CATEGORIES, Conversation, Question
+from ogmem.llm import jsonparse
+
+ACCOUNT = "locomo"
+DEFAULT_KS = (5, 10, 20, 50)
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class _Tally:
+    questions: int = 0
+    recall: dict[int, float] = field(default_factory=dict)
+    hits: dict[int, int] = field(default_factory=dict)
+    correct: int = 0
+    judged: int = 0
+
+    def add(self, covered_at: dict[int, set[str]], evidence: frozenset[str]) -> None:
+        self.questions += 1
+        for k, covered in covered_at.items():
+            found = len(covered & evidence)
+            self.recall[k] = self.recall.get(k, 0.0) + found / len(evidence)
+            self.hits[k] = self.hits.get(k, 0) + (found > 0)
+
+    def figures(self, ks: Sequence[int]) -> dict[str, float]:
+        n = max(self.questions, 1)
+        out = {f"R@{k}": self.recall.get(k, 0.0) / n for k in ks}
+        out.update({f"H@{k}": self.hits.get(k, 0) / n for k in ks})
+        if self.judged:
+            out["J"] = self.correct / self.judged
+        out["questions"] = self.questions
+        return out
+
+
+@dataclass
+class EvalReport:
+    ks: tuple[int, ...]
+    by_category: dict[str, dict[str, float]]
+    overall: dict[str, float]
+    search_p50_ms: float
+    search_p95_ms: float
+    ingest_s: float
+    messages: int
+    unresolvable_evidence: int
+    mode: str
+    qa: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ks": list(self.ks), "overall": self.overall, "by_category": self.by_category,
+            "search_p50_ms": self.search_p50_ms, "search_p95_ms": self.search_p95_ms,
+            "ingest_s": self.ingest_s, "messages": self.messages,
+            "unresolvable_evidence": self.unresolvable_evidence, "mode": self.mode, "qa": self.qa,
+        }  # fmt: skip
+
+
+def ingest_conversation(engine: Engine, conversation: Conversation) -> int:
+    """All sessions through ingest + commit; returns the number of messages."""
+    count = 0
+    for key, messages in conversation.sessions:
+        ctx = RequestContext(
+            ACCOUNT, conversation.sample_id, session_id=f"{conversation.sample_id}-{key}"
+        )
+        engine.ingest(messages, ctx)
+        engine.commit(ctx.session_id or "", ctx, wait=True)
+        count += len(messages)
+    engine.drain()
+    return count
+
+
+def _covered(
+    engine: Engine, ctx: RequestContext, question: Question, ks: Sequence[int]
+) -> tuple[dict[int, set[str]], float, list[str]]:
+    started = time.perf_counter()
+    hits = engine.search(question.text, ctx, limit=max(ks), include_sessions=False).hits
+    took = (time.perf_counter() - started) * 1000
+    nodes = engine.store.find_nodes(ctx.account_id, [h.uri for h in hits])
+    provenance = [
+        set(nodes[h.uri].metadata.get("source_message_ids", [])) if h.uri in nodes else set()
+        for h in hits
+    ]
+    covered = {k: set().union(*provenance[:k]) for k in ks}
+    return covered, took, [h.uri for h in hits]
+
+
+def evaluate(
+    engine: Engine,
+    conversations: Sequence[Conversation],
+    ks: Sequence[int] = DEFAULT_KS,
+    *,
+    judge: LLMClient | None = None,
+    progress: Progress | None = None,
+) -> EvalReport:
+    ks = tuple(sorted(set(ks)))
+    tallies: dict[str, _Tally] = {name: _Tally() for name in CATEGORIES.values()}
+    overall, latencies = _Tally(), []
+    started, messages, unresolvable = time.perf_counter(), 0, 0
+    for index, conversation in enumerate(conversations):
+        if progress:
+            progress(f"ingesting {conversation.sample_id}", index, len(conversations))
+        messages += ingest_conversation(engine, conversation)
+    ingest_s = time.perf_counter() - started
+    for index, conversation in enumerate(conversations):
+        if progress:
+            progress(f"asking {conversation.sample_id}", index, len(conversations))
+        ctx = RequestContext(ACCOUNT, conversation.sample_id)
+        for question in conversation.questions:
+            unresolvable += question.unresolvable
+            if question.category not in CATEGORIES or not question.evidence:
+                continue
+            covered, took, _ = _covered(engine, ctx, question, ks)
+            latencies.append(took)
+            for tally in (tallies[CATEGORIES[question.category]], overall):
+                tally.add(covered, question.evidence)
+            if judge is not None:
+                _judge_answer(
+                    engine, judge, ctx, question, (tallies[CATEGORIES[question.category]], overall)
+                )
+    qa = "LLM judge (J)" if judge else "no LLM configured: answer accuracy (J) skipped"
+    return EvalReport(
+        ks=ks,
+        by_category={name: tally.figures(ks) for name, tally in tallies.items()},
+        overall=overall.figures(ks),
+        search_p50_ms=statistics.median(latencies) if latencies else 0.0,
+        search_p95_ms=statistics.quantiles(latencies, n=20)[-1] if len(latencies) > 1 else 0.0,
+        ingest_s=ingest_s,
+        messages=messages,
+        unresolvable_evidence=unresolvable,
+        mode="llm" if engine.llm else "raw",
+        qa=qa,
+    )
+
+
+@functools.cache
+def _prompt(name: str) -> Template:
+    return Template(resources.files("ogmem.eval").joinpath("prompts", f"{name}.md").read_text())
+
+
+def _judge_answer(
+    engine: Engine,
+    llm: LLMClient,
+    ctx: RequestContext,
+    question: Question,
+    tallies: tuple[_Tally, ...],
+) -> None:
+    """Answer from compose(), then let the LLM judge grade it against the gold answer."""
+    gold = getattr(question, "answer", "")
+    block = engine.compose(question.text, ctx, token_budget=1500).text
+    answer = llm.complete(
+        [
+            {
+                "role": "user",
+                "content": _prompt("answer").safe_substitute(
+                    memories=block, question=question.text
+                ),
+            }
+        ]
+    ).text
+    verdict = llm.complete(
+        [
+            {
+                "role": "user",
+                "content": _prompt("judge").safe_substitute(
+                    question=question.text, gold=gold, answer=answer
+                ),
+            }
+        ]
+    ).text
+    try:
+        correct = (
+            str(jsonparse.extract_json_object(verdict).get("verdict", "")).upper() == "CORRECT"
+        )
+    except Exception:
+        correct = False
+    for tally in tallies:
+        tally.judged += 1
+        tally.correct += correct

@@ -1,0 +1,35 @@
+"""What every extractor returns; the session committer depends on this and nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ogmem.core.models import CandidateMemory, Message, RequestContext
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A proposal that did not become a candidate, and why (never dropped silently)."""
+
+    what: str  # e.g. "preference/editor" or the tool name
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionResult:
+    candidates: list[CandidateMemory]
+    proposed: int = 0
+    dropped: list[Dropped] = field(default_factory=list)
+    llm_tokens: int = 0
+
+
+class Extractor(Protocol):
+    """Turns one window of messages into candidate memories.
+
+    Raises ``errors.ExtractionError`` when the window cannot be extracted at all (the LLM kept
+    answering garbage, timed out, ...); the session commit then fails and is retried.
+    """
+
+    def extract(self, messages: Sequence[Message], ctx: RequestContext) -> ExtractionResult: ...

@@ -1,0 +1,123 @@
+"""Sessions as the agent sees them: ingest, after_turn, commit, status.
+
+The agent's call never waits for an LLM: messages are buffered durably and a commit is a
+COMMIT_SESSION outbox job for the worker; ``commit(wait=True)`` runs it in the caller's
+thread, for scripts and tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ogmem.core import errors, uri
+from ogmem.core.models import (
+    EventType,
+    Message,
+    OutboxEvent,
+    RequestContext,
+    SessionState,
+    SessionStatus,
+)
+from ogmem.core.ports import Outbox, Store
+from ogmem.session.committer import SessionCommitter
+from ogmem.store.sqlite_sessions import SqliteSessions
+
+COMMIT_THRESHOLD_TOKENS = 2_000
+MAX_MESSAGE_CHARS = 200_000
+MAX_BATCH = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class AfterTurnResult:
+    session: SessionState
+    added: int
+    commit_scheduled: bool
+
+
+def _validate(messages: Sequence[Message]) -> None:
+    if len(messages) > MAX_BATCH:
+        raise errors.InvalidInput(f"at most {MAX_BATCH} messages per call")
+    for index, message in enumerate(messages):
+        if not isinstance(message.content, str):
+            raise errors.InvalidInput(f"messages[{index}].content must be text")
+        if len(message.content) > MAX_MESSAGE_CHARS:
+            raise errors.InvalidInput(
+                f"messages[{index}].content exceeds {MAX_MESSAGE_CHARS} characters"
+            )
+        if not message.role:
+            raise errors.InvalidInput(f"messages[{index}].role is empty")
+        if message.message_id is not None and not 0 < len(message.message_id) <= 256:
+            raise errors.InvalidInput(f"messages[{index}].message_id must have 1-256 characters")
+
+
+class SessionService:
+    def __init__(
+        self,
+        store: Store,
+        sessions: SqliteSessions,
+        outbox: Outbox,
+        committer: SessionCommitter,
+        count_tokens: Callable[[str], int],
+        wake_worker: Callable[[], None],
+        *,
+        commit_threshold: int = COMMIT_THRESHOLD_TOKENS,
+    ) -> None:
+        self._store = store
+        self._sessions = sessions
+        self._outbox = outbox
+        self._committer = committer
+        self._count_tokens = count_tokens
+        self._wake = wake_worker
+        self._threshold = commit_threshold
+
+    def ingest(self, messages: Sequence[Message], ctx: RequestContext) -> SessionState:
+        """Buffer messages durably; a message id already buffered is ignored (safe retries)."""
+        _validate(messages)
+        tokens = [self._count_tokens(m.content) for m in messages]
+        return self._sessions.append(ctx, messages, tokens)[1]
+
+    def after_turn(self, messages: Sequence[Message], ctx: RequestContext) -> AfterTurnResult:
+        """Buffer the turn; past the token threshold, schedule a commit. Never waits for an LLM."""
+        _validate(messages)
+        tokens = [self._count_tokens(m.content) for m in messages]
+        added, state = self._sessions.append(ctx, messages, tokens)
+        due = (
+            state.uncommitted_tokens >= self._threshold
+            and state.status is not SessionStatus.COMMITTING
+        )
+        if due:
+            state = self.commit(state.session_id, ctx)
+        return AfterTurnResult(state, added, due)
+
+    def commit(self, session_id: str, ctx: RequestContext, *, wait: bool = False) -> SessionState:
+        """Commit the session's buffered messages: as a job (default) or now (``wait``)."""
+        state = self.session(session_id, ctx)
+        if wait:
+            # a failure is recorded on the session (status failed, last_error), returned below
+            with contextlib.suppress(errors.OgmemError):
+                self._committer.run(ctx.account_id, session_id)
+            return self.session(session_id, ctx)
+        session_uri = str(uri.session_uri(ctx.account_id, state.user_id, session_id))
+        event = OutboxEvent(
+            ctx.account_id, EventType.COMMIT_SESSION, session_uri, {"session_id": session_id}
+        )
+        with self._store.group_commit():
+            self._outbox.enqueue([event])
+            self._sessions.set_status(ctx.account_id, session_id, SessionStatus.COMMITTING)
+        self._wake()
+        return self.session(session_id, ctx)
+
+    def session(self, session_id: str, ctx: RequestContext) -> SessionState:
+        state = self._sessions.get(ctx.account_id, session_id)
+        if state is None or state.user_id != ctx.user_id:
+            raise errors.NotFound(f"no session {session_id}")
+        return state
+
+    def list_sessions(
+        self, ctx: RequestContext, *, all_users: bool = False, limit: int = 100
+    ) -> list[SessionState]:
+        return self._sessions.list_sessions(
+            ctx.account_id, None if all_users else ctx.user_id, limit
+        )
