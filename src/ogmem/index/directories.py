@@ -20,18 +20,11 @@ from ogmem.core.models import (
     OutboxEvent,
 )
 from ogmem.core.ports import LLMClient, Store
-from ogmem.llm import jsonparse
+from ogmem.llm import summary
 
 logger = logging.getLogger(__name__)
 
-ABSTRACT_LIMIT = 300
-OVERVIEW_LIMIT = 1500
 MAX_CHILDREN_IN_PROMPT = 200
-SUMMARY_SCHEMA = {
-    "type": "object",
-    "properties": {"abstract": {"type": "string"}, "overview": {"type": "string"}},
-    "required": ["abstract", "overview"],
-}
 
 
 @functools.cache
@@ -47,11 +40,8 @@ def deterministic_summary(directory: str, children: list[ContextNode]) -> tuple[
         c.abstract for c in children
     )
     overview = "\n".join(f"- {c.abstract}" for c in children)
-    return _clip(abstract, ABSTRACT_LIMIT), _clip(overview, OVERVIEW_LIMIT)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    clipped = summary.clipped(abstract, overview)
+    return clipped.abstract, clipped.overview
 
 
 class DirectorySummarizer:
@@ -116,11 +106,5 @@ class DirectorySummarizer:
         prompt = _template().safe_substitute(
             directory=directory, category=children[0].category, children=listing
         )
-        response = self._llm.complete(
-            [{"role": "user", "content": prompt}], json_schema=SUMMARY_SCHEMA
-        )
-        answer = jsonparse.extract_json_object(response.text)
-        abstract, overview = answer.get("abstract"), answer.get("overview")
-        if not isinstance(abstract, str) or not abstract.strip() or not isinstance(overview, str):
-            raise ValueError("summary answer lacks abstract/overview strings")
-        return _clip(abstract.strip(), ABSTRACT_LIMIT), _clip(overview.strip(), OVERVIEW_LIMIT)
+        answer = summary.ask(self._llm, prompt)
+        return answer.abstract, answer.overview

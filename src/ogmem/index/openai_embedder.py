@@ -13,14 +13,14 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ogmem.core import errors
 from ogmem.index import embedders
+from ogmem.llm import sdk_errors
 
 if TYPE_CHECKING:
     import httpx2
@@ -31,9 +31,6 @@ DEFAULT_MAX_RETRIES = 2
 # OpenAI accepts up to 2048 inputs per request; smaller batches keep each request well inside
 # the 300k-tokens-per-request limit and the timeout.
 DEFAULT_BATCH_SIZE = 256
-_DETAIL_LIMIT = 300
-# Provider error bodies sometimes echo a (partly masked) key, e.g. "Incorrect API key: sk-ab**cd".
-_KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_\-*.]+")
 
 
 class OpenAIEmbedder:
@@ -76,7 +73,7 @@ class OpenAIEmbedder:
             raise errors.ConfigurationError(
                 f"dimensions and batch_size must be at least 1, got {dimensions} and {batch_size}"
             )
-        sdk = _import_sdk()
+        sdk = sdk_errors.import_sdk("OpenAIEmbedder")
         try:
             self._client: openai.OpenAI = sdk.OpenAI(
                 base_url=base_url,
@@ -86,8 +83,9 @@ class OpenAIEmbedder:
                 http_client=http_client,
             )
         except sdk.OpenAIError as exc:
+            reason = sdk_errors.redact(str(exc), api_key)
             raise errors.ConfigurationError(
-                f"cannot configure the OpenAI embedding client: {_redact(str(exc), api_key)}"
+                f"cannot configure the OpenAI embedding client: {reason}"
             ) from exc
         self._model = model
         self._dimensions = dimensions
@@ -165,57 +163,7 @@ class OpenAIEmbedder:
             )
         return vector
 
-    @contextlib.contextmanager
-    def _translate_errors(self) -> Iterator[None]:
-        import openai
-
-        try:
-            yield
-        except openai.APITimeoutError as exc:
-            raise errors.LLMTimeout(
-                f"embedding model {self._model!r} did not answer within {self._timeout:g}s"
-            ) from exc
-        except openai.APIConnectionError as exc:
-            raise errors.LLMUnavailable(
-                f"cannot reach the embedding endpoint at {self._client.base_url.host}"
-            ) from exc
-        except openai.APIStatusError as exc:
-            raise self._status_error(exc) from exc
-        except openai.APIResponseValidationError as exc:
-            raise errors.LLMResponseError(
-                f"embedding endpoint sent an invalid response: {self._detail(exc)}"
-            ) from exc
-        except openai.OpenAIError as exc:
-            raise errors.LLMError(f"embedding call failed: {self._detail(exc)}") from exc
-
-    def _status_error(self, exc: openai.APIStatusError) -> errors.LLMError:
-        status = exc.status_code
-        detail = self._detail(exc)
-        # 429 and 5xx reach us only once the SDK's retries are used up.
-        if status == 429 or status >= 500:
-            return errors.LLMUnavailable(
-                f"embedding endpoint unavailable (HTTP {status}): {detail}"
-            )
-        return errors.LLMError(f"embedding request rejected (HTTP {status}): {detail}")
-
-    def _detail(self, exc: openai.OpenAIError) -> str:
-        body = getattr(exc, "body", None)
-        message = body.get("message") if isinstance(body, dict) else None
-        text = message if isinstance(message, str) else str(exc)
-        return _redact(text, self._client.api_key)[:_DETAIL_LIMIT]
-
-
-def _import_sdk() -> Any:
-    try:
-        import openai
-    except ImportError as exc:
-        raise errors.ConfigurationError(
-            "OpenAIEmbedder needs the openai package: pip install 'openai>=1.40'"
-        ) from exc
-    return openai
-
-
-def _redact(text: str, key: str | None) -> str:
-    if key:
-        text = text.replace(key, "***")
-    return _KEY_LIKE.sub("sk-***", text)
+    def _translate_errors(self) -> contextlib.AbstractContextManager[None]:
+        return sdk_errors.translated(
+            f"embedding model {self._model!r}", "embedding", self._client, self._timeout
+        )

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ogmem.core import errors, ports
+from ogmem.llm import sdk_errors
 
 if TYPE_CHECKING:
     import httpx2
@@ -26,9 +26,6 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 2
-_DETAIL_LIMIT = 300
-# Provider error bodies sometimes echo a (partly masked) key, e.g. "Incorrect API key: sk-ab**cd".
-_KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_\-*.]+")
 
 
 class OpenAIClient:
@@ -57,7 +54,7 @@ class OpenAIClient:
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx2.Client | None = None,
     ) -> None:
-        sdk = _import_sdk()
+        sdk = sdk_errors.import_sdk("OpenAIClient")
         try:
             self._client: openai.OpenAI = sdk.OpenAI(
                 base_url=base_url,
@@ -68,7 +65,7 @@ class OpenAIClient:
             )
         except sdk.OpenAIError as exc:
             raise errors.ConfigurationError(
-                f"cannot configure the OpenAI client: {_redact(str(exc), api_key)}"
+                f"cannot configure the OpenAI client: {sdk_errors.redact(str(exc), api_key)}"
             ) from exc
         self._model = model
         self._timeout = timeout
@@ -118,58 +115,8 @@ class OpenAIClient:
             }
         return request
 
-    @contextlib.contextmanager
-    def _translate_errors(self) -> Iterator[None]:
-        import openai
-
-        try:
-            yield
-        except openai.APITimeoutError as exc:
-            raise errors.LLMTimeout(
-                f"LLM {self._model!r} did not answer within {self._timeout:g}s"
-            ) from exc
-        except openai.APIConnectionError as exc:
-            raise errors.LLMUnavailable(
-                f"cannot reach the LLM endpoint at {self._client.base_url.host}"
-            ) from exc
-        except openai.APIStatusError as exc:
-            raise self._status_error(exc) from exc
-        except openai.APIResponseValidationError as exc:
-            raise errors.LLMResponseError(
-                f"LLM endpoint sent an invalid response: {self._detail(exc)}"
-            ) from exc
-        except openai.OpenAIError as exc:
-            raise errors.LLMError(f"LLM call failed: {self._detail(exc)}") from exc
-
-    def _status_error(self, exc: openai.APIStatusError) -> errors.LLMError:
-        status = exc.status_code
-        detail = self._detail(exc)
-        # 429 and 5xx reach us only once the SDK's retries are used up.
-        if status == 429 or status >= 500:
-            return errors.LLMUnavailable(f"LLM endpoint unavailable (HTTP {status}): {detail}")
-        return errors.LLMError(f"LLM request rejected (HTTP {status}): {detail}")
-
-    def _detail(self, exc: openai.OpenAIError) -> str:
-        body = getattr(exc, "body", None)
-        message = body.get("message") if isinstance(body, dict) else None
-        text = message if isinstance(message, str) else str(exc)
-        return _redact(text, self._client.api_key)[:_DETAIL_LIMIT]
-
-
-def _import_sdk() -> Any:
-    try:
-        import openai
-    except ImportError as exc:
-        raise errors.ConfigurationError(
-            "OpenAIClient needs the openai package: pip install 'openai>=1.40'"
-        ) from exc
-    return openai
-
-
-def _redact(text: str, key: str | None) -> str:
-    if key:
-        text = text.replace(key, "***")
-    return _KEY_LIKE.sub("sk-***", text)
+    def _translate_errors(self) -> contextlib.AbstractContextManager[None]:
+        return sdk_errors.translated(f"LLM {self._model!r}", "LLM", self._client, self._timeout)
 
 
 def _to_response(completion: object) -> ports.LLMResponse:

@@ -19,17 +19,11 @@ from ogmem.core.models import (
     StoredMessage,
 )
 from ogmem.core.ports import LLMClient, Store
-from ogmem.llm import jsonparse
+from ogmem.llm import summary
 
 logger = logging.getLogger(__name__)
 
-ABSTRACT_LIMIT, OVERVIEW_LIMIT = 300, 1500
 PROMPT_CHARS = 24_000  # what the compressor sees of a long session: its beginning and end
-SUMMARY_SCHEMA = {
-    "type": "object",
-    "properties": {"abstract": {"type": "string"}, "overview": {"type": "string"}},
-    "required": ["abstract", "overview"],
-}
 
 
 @functools.cache
@@ -57,11 +51,8 @@ def deterministic_summary(
     overview = "\n".join(
         f"{m.message.name or m.message.role}: {m.message.content}" for m in messages[:12]
     )
-    return _clip(abstract, ABSTRACT_LIMIT), _clip(overview, OVERVIEW_LIMIT)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    clipped = summary.clipped(abstract, overview)
+    return clipped.abstract, clipped.overview
 
 
 class SessionArchiver:
@@ -121,13 +112,5 @@ class SessionArchiver:
         if len(text) > PROMPT_CHARS:
             half = PROMPT_CHARS // 2
             text = text[:half] + "\n[...]\n" + text[-half:]
-        response = self._llm.complete(
-            [{"role": "user", "content": _template().safe_substitute(conversation=text)}],
-            json_schema=SUMMARY_SCHEMA,
-        )
-        answer = jsonparse.extract_json_object(response.text)
-        abstract, overview = answer.get("abstract"), answer.get("overview")
-        if not isinstance(abstract, str) or not abstract.strip() or not isinstance(overview, str):
-            raise ValueError("summary answer lacks abstract/overview strings")
-        summary = (_clip(abstract.strip(), ABSTRACT_LIMIT), _clip(overview.strip(), OVERVIEW_LIMIT))
-        return (*summary, "llm", response.usage.total_tokens)
+        answer = summary.ask(self._llm, _template().safe_substitute(conversation=text))
+        return answer.abstract, answer.overview, "llm", answer.tokens
