@@ -6,13 +6,23 @@ import logging
 import sys
 from datetime import date
 
-from bench import ingest_bench, locomo_bench, results, search_bench, writer_bench
+from bench import (
+    hnsw_bench,
+    http_bench,
+    ingest_bench,
+    locomo_bench,
+    results,
+    search_bench,
+    writer_bench,
+)
 
 BENCHES = {
     "writer": writer_bench.main,
     "ingest": ingest_bench.main,
     "search": search_bench.main,
+    "hnsw": hnsw_bench.main,
     "locomo": locomo_bench.main,
+    "http": http_bench.main,
 }
 
 

@@ -5,6 +5,7 @@ The public API is re-exported here; everything else is internal and may change.
 
 from __future__ import annotations
 
+from ogmem.client import Client
 from ogmem.core import errors
 from ogmem.core.errors import (
     ConcurrentModificationError,
@@ -37,6 +38,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CandidateMemory",
+    "Client",
     "ConcurrentModificationError",
     "ContextNode",
     "ContextType",

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ogmem.commit.writer import PARALLEL_WORKERS, ContextWriter, own_uri
-from ogmem.core import uri
+from ogmem.core import errors, uri
 from ogmem.core.models import (
     CandidateMemory,
     ContextNode,
@@ -18,7 +18,7 @@ from ogmem.core.models import (
     SessionState,
     WriteResult,
 )
-from ogmem.core.ports import DirEntry, Embedder, LLMClient
+from ogmem.core.ports import DirEntry, Embedder, LLMClient, VectorIndex
 from ogmem.extraction.base import Extractor
 from ogmem.extraction.raw import DEFAULT_ROLES, RawExtractor
 from ogmem.index import repair as repair_module
@@ -39,6 +39,18 @@ from ogmem.store.sqlite_outbox import SqliteOutbox
 from ogmem.store.sqlite_sessions import SqliteSessions
 
 DEFAULT_TOKEN_BUDGET = 2000
+
+
+def _vector_index(kind: str, index: SqliteIndex, embedder: Embedder) -> VectorIndex:
+    """Exact search by default; "hnsw" (extra `ann`) switches large accounts to a graph."""
+    if kind == "exact":
+        return NumpyVectorIndex(index, embedder.dimensions, embedder.model_id)
+    if kind == "hnsw":
+        from ogmem.index import hnsw
+
+        graph: VectorIndex = hnsw.HnswVectorIndex(index, embedder.dimensions, embedder.model_id)
+        return graph
+    raise errors.ConfigurationError(f"unknown vector index {kind!r}; use 'exact' or 'hnsw'")
 
 
 def _extractor(
@@ -76,6 +88,7 @@ class Engine:
         embedder: Embedder | None = None,
         worker: bool = True,
         raw_roles: Sequence[str] = DEFAULT_ROLES,
+        vector_index: str = "exact",
     ) -> None:
         self.store = store
         self.registry = registry or SchemaRegistry.load()
@@ -84,9 +97,7 @@ class Engine:
         self.writer = ContextWriter(store, self.registry, llm)
         self.index = SqliteIndex(store)
         self.outbox = SqliteOutbox(store)
-        self.vectors = NumpyVectorIndex(
-            self.index, self.embedder.dimensions, self.embedder.model_id
-        )
+        self.vectors = _vector_index(vector_index, self.index, self.embedder)
         self.sync = IndexSync(store, self.index, self.embedder)
         extractor = _extractor(llm, self.registry, raw_roles)
         self.committer = SessionCommitter(
@@ -114,6 +125,7 @@ class Engine:
         schema_dirs: Sequence[str | Path] = (),
         worker: bool = True,
         raw_roles: Sequence[str] = DEFAULT_ROLES,
+        vector_index: str = "exact",
     ) -> Engine:
         """Open (creating and migrating if needed) the SQLite store at ``path``.
 
@@ -121,14 +133,20 @@ class Engine:
         ``drain()`` (tests, scripts) or run ``ogmem worker`` in another process. Without an
         ``llm``, extraction runs in raw mode: each message of ``raw_roles`` becomes an event.
         """
-        return cls(
-            SqliteStore(path),
-            registry=SchemaRegistry.load(schema_dirs),
-            llm=llm,
-            embedder=embedder,
-            worker=worker,
-            raw_roles=raw_roles,
-        )
+        store = SqliteStore(path)
+        try:
+            return cls(
+                store,
+                registry=SchemaRegistry.load(schema_dirs),
+                llm=llm,
+                embedder=embedder,
+                worker=worker,
+                raw_roles=raw_roles,
+                vector_index=vector_index,
+            )
+        except BaseException:
+            store.close()  # a bad setting must not leave the file open
+            raise
 
     def close(self) -> None:
         self.worker.stop()

@@ -8,6 +8,7 @@
 | OGMEM_EMBEDDER | minilm (default, offline), openai, hash (tests only) |
 | OGMEM_EMBEDDER_MODEL, _BASE_URL, _API_KEY, _DIMENSIONS | for the openai embedder |
 | OGMEM_EMBEDDER_BATCH_SIZE, OGMEM_EMBEDDER_THREADS | for the minilm embedder |
+| OGMEM_VECTOR_INDEX | exact (default) or hnsw (extra `ann`: a graph for accounts >= 20k records) |
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Settings:
     llm_api_key: str | None = field(default=None, repr=False)
     embedder: str = "minilm"
     embedder_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    vector_index: str = "exact"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -52,6 +54,7 @@ class Settings:
             llm_api_key=get("LLM_API_KEY"),
             embedder=get("EMBEDDER") or "minilm",
             embedder_options=_embedder_options(get),
+            vector_index=get("VECTOR_INDEX") or "exact",
         )
 
     @property

@@ -21,4 +21,7 @@ def llm_from(settings: Settings) -> LLMClient | None:
 def open_engine(settings: Settings, *, worker: bool = False) -> Engine:
     """The engine the settings describe; ``worker`` starts the in-process indexer thread."""
     embedder = make_embedder(settings.embedder, **settings.embedder_options)
-    return Engine.open(settings.store, llm=llm_from(settings), embedder=embedder, worker=worker)
+    return Engine.open(
+        settings.store, llm=llm_from(settings), embedder=embedder, worker=worker,
+        vector_index=settings.vector_index,
+    )  # fmt: skip

@@ -42,3 +42,19 @@ def test_bad_numbers_name_the_variable() -> None:
 def test_options_that_the_embedder_does_not_take_are_refused() -> None:
     with pytest.raises(errors.ConfigurationError, match="minilm"):
         make_embedder("minilm", model="x")
+
+
+def test_vector_index_choice(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "OGMEM_STORE": str(tmp_path / "v.sqlite"),
+            "OGMEM_EMBEDDER": "hash",
+            "OGMEM_VECTOR_INDEX": "hnsw",
+        }
+    )
+    with open_engine(settings) as engine:
+        assert type(engine.vectors).__name__ == "HnswVectorIndex"
+    bad = Settings.from_env({"OGMEM_STORE": str(tmp_path / "w.sqlite"), "OGMEM_EMBEDDER": "hash",
+                             "OGMEM_VECTOR_INDEX": "faiss"})  # fmt: skip
+    with pytest.raises(errors.ConfigurationError, match="unknown vector index 'faiss'"):
+        open_engine(bad)

@@ -15,11 +15,18 @@ from ogmem.store.sqlite import SqliteStore
 SRC = Path(__file__).parents[2] / "src" / "ogmem" / "store"
 
 
-ADAPTERS = ("sqlite.py", "sqlite_index.py", "sqlite_outbox.py", "sqlite_sessions.py")
+ADAPTERS = (
+    "sqlite.py",
+    "sqlite_index.py",
+    "sqlite_outbox.py",
+    "sqlite_sessions.py",
+    "sqlite_keys.py",
+)
 CROSS_ACCOUNT = {
     "claim_events": "the worker serves every account; what follows filters on the event's",
     "account_ids": "maintenance walks the accounts, then filters on one",
     "unscoped_owners": "a one-time upgrade step over every account's records",
+    "find_api_key_by_hash": "the key is how a request's account is found; it has none yet",
 }
 
 

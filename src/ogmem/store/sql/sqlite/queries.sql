@@ -307,3 +307,30 @@ UPDATE sessions
 SET status = 'failed', attempts = attempts + 1, last_error = :error,
     llm_tokens = llm_tokens + :llm_tokens, updated_at = :now
 WHERE account_id = :account_id AND session_id = :session_id;
+
+-- ---- api keys --------------------------------------------------------------------------------
+
+-- name: insert_api_key
+INSERT INTO api_keys (key_id, account_id, user_id, admin, name, key_hash, created_at)
+VALUES (:key_id, :account_id, :user_id, :admin, :name, :key_hash, :created_at);
+
+-- name: find_api_key_by_hash
+-- How a request's account is found: the key's hash is the only thing the caller brings.
+SELECT * FROM api_keys WHERE key_hash = :key_hash AND revoked_at IS NULL;
+
+-- name: touch_api_key
+UPDATE api_keys SET last_used_at = :now WHERE account_id = :account_id AND key_id = :key_id;
+
+-- name: list_api_keys
+-- Without an account (the operator's `ogmem keys list`), every account's keys.
+SELECT * FROM api_keys WHERE (:account_id IS NULL OR account_id = :account_id)
+ORDER BY account_id, created_at;
+
+-- name: revoke_api_key
+UPDATE api_keys SET revoked_at = :now
+WHERE key_id = :key_id AND (:account_id IS NULL OR account_id = :account_id)
+    AND revoked_at IS NULL;
+
+-- name: count_active_api_keys
+SELECT count(*) AS n FROM api_keys
+WHERE (:account_id IS NULL OR account_id = :account_id) AND revoked_at IS NULL;

@@ -1,0 +1,124 @@
+"""HNSW search at 100k memories: latency, recall@50 against exact search, graph build time.
+
+Same memories, queries and loading as bench/search_bench.py, with the Searcher wired to an
+HnswVectorIndex (graph built before timing; latency excludes the query embedding). Recall@50
+compares the HNSW index with the exact NumpyVectorIndex on the same records and filter, at the
+depth the Searcher asks for with its default limit (50).
+
+``python -m bench.hnsw_bench real`` also measures recall@50 on real MiniLM embeddings of LoCoMo
+sentences (embedding them takes a minute or two).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from bench import corpus, search_bench
+from ogmem.core.models import RequestContext, SearchFilter
+from ogmem.engine import Engine
+from ogmem.index.embedders import MiniLMEmbedder
+from ogmem.index.hnsw import HnswVectorIndex
+from ogmem.index.vectors import NumpyVectorIndex
+from ogmem.retrieval.search import Searcher
+
+MEMORIES = search_bench.MEMORIES
+QUERIES = search_bench.QUERIES
+ACCOUNT, USER = search_bench.ACCOUNT, search_bench.USER
+DEPTH = 50  # the Searcher's vector depth for limit=10
+REAL_SENTENCES, REAL_QUERIES = 5000, 200
+
+
+def _queries(
+    texts: list[str], vectors: npt.NDArray[np.float32]
+) -> tuple[list[str], npt.NDArray[np.float32]]:
+    """The queries of bench/search_bench.py: a record's vector plus noise, four of its words."""
+    rng = np.random.default_rng(11)
+    picks = rng.integers(0, len(texts), QUERIES)
+    query_texts = [" ".join(rng.permutation(texts[i].split())[:4]) for i in picks]
+    noise = 0.3 * rng.standard_normal((QUERIES, vectors.shape[1])).astype(np.float32)
+    query_vectors = vectors[picks] + noise
+    query_vectors /= np.linalg.norm(query_vectors, axis=1, keepdims=True)
+    return query_texts, query_vectors
+
+
+def _recall(
+    engine: Engine,
+    approximate: HnswVectorIndex,
+    query_vectors: npt.NDArray[np.float32],
+    model_id: str,
+) -> float:
+    exact = NumpyVectorIndex(engine.index, query_vectors.shape[1], model_id)
+    search_filter = SearchFilter(owner_spaces=(f"user:{USER}",))
+    recalls = []
+    for vector in query_vectors:
+        expected = {h.uri for h in exact.search(ACCOUNT, vector, search_filter, DEPTH)}
+        found = {h.uri for h in approximate.search(ACCOUNT, vector, search_filter, DEPTH)}
+        recalls.append(len(found & expected) / len(expected))
+    return float(np.mean(recalls))
+
+
+def main() -> dict[str, float]:
+    embedder = MiniLMEmbedder()
+    texts = corpus.synthetic_texts(MEMORIES)
+    vectors = corpus.clustered_vectors(MEMORIES)
+    query_texts, query_vectors = _queries(texts, vectors)
+    ctx = RequestContext(ACCOUNT, USER)
+    with (
+        tempfile.TemporaryDirectory(prefix="ogmem-bench-") as tmp,
+        Engine.open(Path(tmp) / "hnsw.sqlite", embedder=embedder, worker=False) as engine,
+    ):
+        search_bench._load(engine, texts, vectors, embedder.model_id)
+        index = HnswVectorIndex(engine.index, embedder.dimensions, embedder.model_id)
+        if not index.build(ACCOUNT):
+            raise SystemExit("the HNSW graph was not built")
+        searcher = Searcher(engine.store, engine.index, index, embedder)
+        searcher.search("warm up", ctx, query_vector=query_vectors[0])
+        timings = []
+        for text, vector in zip(query_texts, query_vectors, strict=True):
+            started = time.perf_counter()
+            searcher.search(text, ctx, query_vector=vector)
+            timings.append((time.perf_counter() - started) * 1000)
+        recall = _recall(engine, index, query_vectors, embedder.model_id)
+        build_seconds = index.build_seconds(ACCOUNT) or 0.0
+    return {
+        "search_p50_ms_100k_hnsw": statistics.median(timings),
+        "search_recall_at_50_100k_hnsw": recall,
+        "hnsw_build_s_100k": build_seconds,
+    }
+
+
+def real_sentence_recall(count: int = REAL_SENTENCES) -> dict[str, float]:
+    """Recall@50 on MiniLM embeddings of LoCoMo sentences; other sentences are the queries.
+
+    The threshold is lowered so that these few thousand records go through the graph.
+    """
+    embedder = MiniLMEmbedder()
+    sentences = corpus.real_sentences(count + REAL_QUERIES)
+    texts, queries = sentences[:count], sentences[count:]
+    vectors = embedder.embed(texts)
+    query_vectors = embedder.embed(queries)
+    with (
+        tempfile.TemporaryDirectory(prefix="ogmem-bench-") as tmp,
+        Engine.open(Path(tmp) / "real.sqlite", embedder=embedder, worker=False) as engine,
+    ):
+        search_bench._load(engine, texts, vectors, embedder.model_id)
+        index = HnswVectorIndex(
+            engine.index, embedder.dimensions, embedder.model_id, exact_below=len(texts) // 2
+        )
+        if not index.build(ACCOUNT):
+            raise SystemExit("the HNSW graph was not built")
+        recall = _recall(engine, index, query_vectors, embedder.model_id)
+    return {f"search_recall_at_50_real_{len(texts)}_hnsw": recall}
+
+
+if __name__ == "__main__":
+    print(main())
+    if "real" in sys.argv[1:]:
+        print(real_sentence_recall())

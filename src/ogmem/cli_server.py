@@ -1,0 +1,142 @@
+"""CLI commands of the HTTP edge: ``ogmem serve`` and ``ogmem keys create|list|revoke``."""
+
+from __future__ import annotations
+
+import ipaddress
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ogmem import wiring
+from ogmem.core import uri
+from ogmem.settings import Settings
+from ogmem.store.sqlite import SqliteStore
+from ogmem.store.sqlite_keys import SqliteKeys
+
+console = Console()
+keys_app = typer.Typer(help="API keys of the HTTP server (stored hashed).", no_args_is_help=True)
+
+
+@contextmanager
+def _keys() -> Iterator[SqliteKeys]:
+    # keys need only the store: no embedder to load, no worker to start
+    with SqliteStore(Settings.from_env().store) as store:
+        yield SqliteKeys(store)
+
+
+@keys_app.command("create")
+def create_key(
+    account: Annotated[str, typer.Option("--account", help="The account the key acts for.")],
+    user: Annotated[
+        str | None, typer.Option("--user", help="Bind the key to this user only.")
+    ] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Operator rights on the account.")] = False,
+    name: Annotated[str, typer.Option("--name", help="A label for the key.")] = "",
+) -> None:
+    """Create a key; it is printed once, alone on the last line, and never shown again."""
+    uri.validate_segment(account, "account")
+    if user is not None:
+        uri.validate_segment(user, "user")
+    with _keys() as keys:
+        info, plaintext = keys.create(account, user, admin=admin, name=name)
+    scope = f"user {info.user_id}" if info.user_id else "the whole account"
+    typer.echo(f"created {info.key_id} for account {info.account_id} ({scope}); store it now:")
+    typer.echo(plaintext)
+
+
+@keys_app.command("list")
+def list_keys(
+    account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
+) -> None:
+    """List keys (never their secret)."""
+    with _keys() as keys:
+        found = keys.list_keys(account)
+    table = Table("key_id", "account", "user", "admin", "name", "created", "last used", "revoked")
+    for k in found:
+        table.add_row(
+            k.key_id, k.account_id, k.user_id or "*", "yes" if k.admin else "", k.name,
+            k.created_at.isoformat(timespec="seconds"),
+            k.last_used_at.isoformat(timespec="seconds") if k.last_used_at else "",
+            k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
+        )  # fmt: skip
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def revoke_key(key_id: str) -> None:
+    """Revoke a key; requests with it are refused (401) from now on."""
+    with _keys() as keys:
+        revoked = keys.revoke(key_id)
+    if not revoked:
+        typer.echo(f"no active key {key_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {key_id}")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve anywhere
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8765,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Do not index here (run `ogmem worker`).")
+    ] = False,
+) -> None:
+    """Run the HTTP API (OpenAPI at /docs) until SIGTERM / Ctrl-C."""
+    import uvicorn
+
+    from ogmem.server.app import create_app
+
+    engine = wiring.open_engine(Settings.from_env(), worker=False)
+    try:
+        keys = SqliteKeys(engine.store)
+        require_keys = keys.has_active()
+        if not require_keys:
+            if not is_loopback(host):
+                typer.echo(
+                    f"error: refusing to listen on {host} without API keys: anyone who can "
+                    "reach it could read every memory. Create one with `ogmem keys create "
+                    "--account ACCOUNT`, or listen on 127.0.0.1.",
+                    err=True,
+                )
+                raise typer.Exit(2)
+            typer.echo(
+                "warning: no API key in the store: dev mode, every request acts for account "
+                "'default' without authentication (loopback only).",
+                err=True,
+            )
+        if not no_worker:
+            engine.worker.start()
+        app = create_app(engine, keys, require_keys=require_keys, worker_expected=not no_worker)
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+        with _signals_swallowed():
+            # uvicorn handles SIGTERM/SIGINT itself: it stops accepting, finishes the requests
+            # in flight, then re-raises the signal, which we absorb so that the engine closes.
+            server.run()
+    finally:
+        # The worker stops after its current batch. A batch it had claimed but not finished
+        # stays PROCESSING until its lease (locked_until) expires; then any worker takes it.
+        engine.close()
+    typer.echo("server stopped")
+
+
+@contextmanager
+def _signals_swallowed() -> Iterator[None]:
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

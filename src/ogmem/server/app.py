@@ -1,0 +1,213 @@
+"""The HTTP API: one route per Engine operation, the account always taken from the key.
+
+Handlers are plain ``def``: FastAPI runs them in its thread pool, and the Engine is
+synchronous and thread-safe. No handler catches errors; ``server.errors`` maps them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Path, Query, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from ogmem.core.models import RequestContext, WriteResult
+from ogmem.engine import Engine
+from ogmem.server import auth, metrics
+from ogmem.server import errors as server_errors
+from ogmem.server import models as m
+from ogmem.store.sqlite_keys import SqliteKeys
+
+# FastAPI reads these at run time; with postponed annotations they must be module globals
+Caller = auth.Caller
+IDENT = r"^[A-Za-z0-9._-]+$"
+UserQ = Annotated[str, Query(min_length=1, max_length=128, pattern=IDENT)]
+SessionP = Annotated[str, Path(min_length=1, max_length=128, pattern=IDENT)]
+UriQ = Annotated[str, Query(min_length=1, max_length=m.MAX_URI_CHARS)]
+OptUriQ = Annotated[str | None, Query(min_length=1, max_length=m.MAX_URI_CHARS)]
+VersionQ = Annotated[int | None, Query(ge=0)]
+ERRORS = {
+    s: {"model": m.ErrorOut, "description": d}
+    for s, d in ((401, "No valid key"), (403, "Not this key's user"), (404, "Not found"),
+                 (409, "Version conflict"), (422, "Invalid input"), (503, "Store/LLM down"))
+}  # fmt: skip
+# a body that is not even text (bad UTF-8): FastAPI refuses it with 400 before validation
+BODY = {400: {"model": m.ErrorOut, "description": "Unreadable request body"}}
+
+
+def _result(r: WriteResult) -> m.WriteResultOut:
+    return m.WriteResultOut(
+        status=r.status.value,
+        uri=r.uri,
+        action=r.plan.action.value if r.plan else None,
+        version=r.node.version if r.node else None,
+        reason=r.reason,
+        error=r.error,
+    )
+
+
+def _api(engine: Engine) -> APIRouter:
+    api = APIRouter(prefix="/api/v1", responses=ERRORS)  # type: ignore[arg-type]
+
+    @api.post("/after_turn", tags=["sessions"], responses=BODY)
+    def after_turn(body: m.TurnIn, caller: Caller) -> m.AfterTurnOut:
+        ctx = caller.context(body.user_id, body.agent_id, body.session_id)
+        done = engine.after_turn([x.to_message() for x in body.messages], ctx)
+        return m.AfterTurnOut.model_validate(done)
+
+    @api.post("/ingest", tags=["sessions"], responses=BODY)
+    def ingest(body: m.IngestIn, caller: Caller) -> m.SessionEnvelope:
+        ctx = caller.context(body.user_id, body.agent_id, body.session_id)
+        state = engine.ingest([body.message.to_message()], ctx)
+        return m.SessionEnvelope(session=m.SessionOut.model_validate(state))
+
+    @api.post("/ingest_batch", tags=["sessions"], responses=BODY)
+    def ingest_batch(body: m.TurnIn, caller: Caller) -> m.SessionEnvelope:
+        ctx = caller.context(body.user_id, body.agent_id, body.session_id)
+        state = engine.ingest([x.to_message() for x in body.messages], ctx)
+        return m.SessionEnvelope(session=m.SessionOut.model_validate(state))
+
+    @api.post("/sessions/{session_id}/commit", tags=["sessions"], responses=BODY)
+    def commit(
+        session_id: SessionP, body: m.CommitIn, caller: Caller, wait: bool = False
+    ) -> m.SessionEnvelope:
+        ctx = caller.context(body.user_id, session_id=session_id)
+        state = engine.commit(session_id, ctx, wait=wait)
+        return m.SessionEnvelope(session=m.SessionOut.model_validate(state))
+
+    @api.get("/sessions", tags=["sessions"])
+    def list_sessions(user_id: UserQ, caller: Caller) -> m.SessionsOut:
+        states = engine.list_sessions(caller.context(user_id))
+        return m.SessionsOut(sessions=[m.SessionOut.model_validate(s) for s in states])
+
+    @api.get("/sessions/{session_id}", tags=["sessions"])
+    def get_session(session_id: SessionP, user_id: UserQ, caller: Caller) -> m.SessionEnvelope:
+        state = engine.session(session_id, caller.context(user_id, session_id=session_id))
+        return m.SessionEnvelope(session=m.SessionOut.model_validate(state))
+
+    @api.post("/search", tags=["retrieval"], responses=BODY)
+    def search(body: m.SearchIn, caller: Caller) -> m.SearchOut:
+        ctx = caller.context(body.user_id, body.agent_id)
+        found = engine.search(body.query, ctx, categories=body.categories, limit=body.limit)
+        return m.SearchOut.model_validate(found)
+
+    @api.post("/compose", tags=["retrieval"], responses=BODY)
+    def compose(body: m.ComposeIn, caller: Caller) -> m.ComposeOut:
+        ctx = caller.context(body.user_id, body.agent_id)
+        return m.ComposeOut.model_validate(engine.compose(body.query, ctx, body.token_budget))
+
+    @api.post("/memories", tags=["memories"], responses=BODY)
+    def memories(body: m.MemoriesIn, caller: Caller) -> m.MemoriesOut:
+        ctx = caller.context(body.user_id, body.agent_id, body.session_id)
+        results = engine.remember([x.to_candidate() for x in body.memories], ctx)
+        return m.MemoriesOut(results=[_result(r) for r in results])
+
+    @api.get("/fs/read", tags=["fs"])
+    def read(uri: UriQ, user_id: UserQ, caller: Caller) -> m.NodeEnvelope:
+        caller.check_uri(uri)
+        node = engine.read(uri, caller.context(user_id))
+        return m.NodeEnvelope(node=m.NodeOut.model_validate(node))
+
+    @api.get("/fs/ls", tags=["fs"])
+    def ls(user_id: UserQ, caller: Caller, uri: OptUriQ = None) -> m.LsOut:
+        target = _scoped_root(caller, uri)
+        entries = engine.ls(target, caller.context(user_id))
+        return m.LsOut(entries=[m.EntryOut.model_validate(e) for e in entries])
+
+    @api.get("/fs/tree", tags=["fs"])
+    def tree(user_id: UserQ, caller: Caller, uri: OptUriQ = None) -> m.TreeOut:
+        nodes = engine.tree(_scoped_root(caller, uri), caller.context(user_id))
+        return m.TreeOut(nodes=[m.NodeOut.model_validate(n) for n in nodes])
+
+    @api.get("/fs/history", tags=["fs"])
+    def history(uri: UriQ, user_id: UserQ, caller: Caller) -> m.HistoryOut:
+        caller.check_uri(uri)
+        versions = engine.history(uri, caller.context(user_id))
+        return m.HistoryOut(versions=[m.VersionOut.model_validate(v) for v in versions])
+
+    @api.post("/fs/archive", tags=["fs"], responses=BODY)
+    def archive(body: m.ArchiveIn, caller: Caller) -> m.NodeEnvelope:
+        caller.check_uri(body.uri)
+        ctx = caller.context(body.user_id, body.agent_id)
+        node = engine.archive(body.uri, ctx, body.expected_version)
+        return m.NodeEnvelope(node=m.NodeOut.model_validate(node))
+
+    @api.post("/fs/move", tags=["fs"], responses=BODY)
+    def move(body: m.MoveIn, caller: Caller) -> m.NodeEnvelope:
+        caller.check_uri(body.src)
+        caller.check_uri(body.dst)
+        ctx = caller.context(body.user_id, body.agent_id)
+        node = engine.move(body.src, body.dst, ctx, body.expected_version)
+        return m.NodeEnvelope(node=m.NodeOut.model_validate(node))
+
+    @api.delete("/fs", tags=["fs"], status_code=204)
+    def delete(
+        uri: UriQ, user_id: UserQ, caller: Caller, expected_version: VersionQ = None
+    ) -> Response:
+        caller.check_uri(uri)
+        engine.delete(uri, caller.context(user_id), expected_version)
+        return Response(status_code=204)
+
+    @api.get("/outbox/stats", tags=["operations"])
+    def outbox_stats(caller: Caller) -> m.OutboxStatsOut:
+        caller.require_account_key()
+        # the outbox is the account's, not a user's: any user id serves the context
+        ctx = RequestContext(caller.account_id, caller.user_id or "-")
+        stats = dict(engine.outbox_stats(ctx))
+        age = stats.pop("oldest_pending_age_s", None)
+        return m.OutboxStatsOut(
+            counts={k: int(v or 0) for k, v in stats.items()}, oldest_pending_age_s=age
+        )
+
+    return api
+
+
+def _scoped_root(caller: auth.Principal, node_uri: str | None) -> str | None:
+    """A user-bound key lists from its user's root; it never sees the account's other users."""
+    if node_uri is None:
+        if caller.user_id is None:
+            return None
+        return f"ctx://{caller.account_id}/users/{caller.user_id}"
+    caller.check_uri(node_uri)
+    return node_uri
+
+
+def create_app(
+    engine: Engine,
+    keys: SqliteKeys,
+    *,
+    require_keys: bool = True,
+    worker_expected: bool = False,
+) -> FastAPI:
+    """The API over ``engine``; ``require_keys=False`` is dev mode (account ``default``)."""
+    app = FastAPI(title="ogmem", version="1", summary="Long-term memory for AI agents")
+    app.state.keys = keys
+    app.state.require_keys = require_keys
+    collected = metrics.Metrics(engine, worker_expected=worker_expected)
+    app.add_middleware(metrics.MetricsMiddleware, metrics=collected)
+    server_errors.install(app)
+    app.include_router(_api(engine))
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    def readyz() -> JSONResponse:
+        checks = {"store": "ok", "worker": "ok" if engine.worker.alive else "stopped"}
+        try:
+            engine.store.schema_version()  # a trivial query: the store answers
+        except Exception as exc:  # any failure means not ready; the reason is reported
+            checks["store"] = f"error: {exc}"
+        if not worker_expected:
+            checks["worker"] = "not expected"
+        ready = checks["store"] == "ok" and checks["worker"] != "stopped"
+        body = {"status": "ready" if ready else "not ready", "checks": checks}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    def metrics_endpoint() -> Response:
+        return Response(collected.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
