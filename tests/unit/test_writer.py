@@ -219,3 +219,20 @@ def test_conflicts_are_retried_then_reported(memory_store: SqliteStore) -> None:
     exhausted = writer.write_candidate(candidate("preference", "three"), WITH_AGENT)
     assert exhausted.status is WriteStatus.FAILED and exhausted.attempts == 3
     assert "ConcurrentModificationError" in str(exhausted.error)
+
+
+@pytest.mark.parametrize(
+    "destination",
+    [
+        "ctx://acme",  # the account root: the node would vanish from listings
+        "ctx://acme/users/alice",  # its owner's root
+        "ctx://acme/users/bob/memories/preferences/x",  # another user's space
+        "ctx://evil/users/alice/memories/preferences/x",  # another account
+        "ctx://acme/agents/coder/memories/preferences/x",  # an agent's space
+    ],
+)
+def test_move_stays_inside_the_owners_space(writer: ContextWriter, destination: str) -> None:
+    uri = str(writer.write_candidate(candidate("preference"), WITH_AGENT).uri)
+    with pytest.raises(errors.InvalidInput, match="destination must be ctx://acme/users/alice/"):
+        writer.move(uri, destination, WITH_AGENT)
+    assert writer.move(uri, "ctx://acme/users/alice/memories/old/editor", WITH_AGENT).version == 2

@@ -73,6 +73,18 @@ def _result(
     return WriteResult(candidate=candidate, status=status, reason=reason, **extra)  # type: ignore[arg-type]
 
 
+def _destination(text: str, node: ContextNode) -> str:
+    """A move may rename a node inside its owner's tree, never hand it to another owner or
+    put it at a root (where it would vanish from listings)."""
+    parsed = uri.parse(text)
+    kind, owner = node.owner_space.split(":", 1)
+    root = ("users" if kind == "user" else "agents", owner)
+    if parsed.account != node.account_id or parsed.segments[:2] != root or len(parsed.segments) < 4:
+        space = f"ctx://{node.account_id}/{root[0]}/{root[1]}"
+        raise errors.InvalidInput(f"destination must be {space}/<directory>/<name>, not {text}")
+    return str(parsed)
+
+
 def own_uri(text: str, ctx: RequestContext) -> str:
     """Validate a caller-supplied URI; another account's URI is reported as not found."""
     parsed = uri.parse(text)
@@ -291,11 +303,13 @@ class ContextWriter:
     def move(
         self, src: str, dst: str, ctx: RequestContext, expected_version: int | None = None
     ) -> ContextNode:
-        """Give a node a new URI (history follows it); the destination must be free."""
-        source, destination = own_uri(src, ctx), own_uri(dst, ctx)
+        """Give a node a new URI (history follows it); the destination must be free and stay
+        in the node's own space (its user's or agent's tree, below a directory)."""
+        source = own_uri(src, ctx)
         with self._locks.for_key(ctx.account_id, source):
             node = self._store.read_node(ctx.account_id, source)
             self._check_version(node, expected_version)
+            destination = _destination(dst, node)
             moved = node.evolve(uri=destination, version=node.version + 1)
             return self._store.move_node(
                 ctx.account_id, source, destination,

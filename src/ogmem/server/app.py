@@ -6,7 +6,7 @@ synchronous and thread-safe. No handler catches errors; ``server.errors`` maps t
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Path, Query, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -27,13 +27,14 @@ SessionP = Annotated[str, Path(min_length=1, max_length=128, pattern=IDENT)]
 UriQ = Annotated[str, Query(min_length=1, max_length=m.MAX_URI_CHARS)]
 OptUriQ = Annotated[str | None, Query(min_length=1, max_length=m.MAX_URI_CHARS)]
 VersionQ = Annotated[int | None, Query(ge=0)]
-ERRORS = {
+Responses = dict[int | str, dict[str, Any]]  # FastAPI's type of a route's extra responses
+ERRORS: Responses = {
     s: {"model": m.ErrorOut, "description": d}
     for s, d in ((401, "No valid key"), (403, "Not this key's user"), (404, "Not found"),
                  (409, "Version conflict"), (422, "Invalid input"), (503, "Store/LLM down"))
 }  # fmt: skip
 # a body that is not even text (bad UTF-8): FastAPI refuses it with 400 before validation
-BODY = {400: {"model": m.ErrorOut, "description": "Unreadable request body"}}
+BODY: Responses = {400: {"model": m.ErrorOut, "description": "Unreadable request body"}}
 
 
 def _result(r: WriteResult) -> m.WriteResultOut:
@@ -48,7 +49,7 @@ def _result(r: WriteResult) -> m.WriteResultOut:
 
 
 def _api(engine: Engine) -> APIRouter:
-    api = APIRouter(prefix="/api/v1", responses=ERRORS)  # type: ignore[arg-type]
+    api = APIRouter(prefix="/api/v1", responses=ERRORS)
 
     @api.post("/after_turn", tags=["sessions"], responses=BODY)
     def after_turn(body: m.TurnIn, caller: Caller) -> m.AfterTurnOut:
@@ -193,7 +194,9 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"])
+    not_ready: Responses = {503: {"model": m.ReadyOut, "description": "Store or worker down"}}
+
+    @app.get("/readyz", tags=["operations"], response_model=m.ReadyOut, responses=not_ready)
     def readyz() -> JSONResponse:
         checks = {"store": "ok", "worker": "ok" if engine.worker.alive else "stopped"}
         try:

@@ -255,6 +255,11 @@ class OutboxStatsOut(BaseModel):
     oldest_pending_age_s: float | None
 
 
+class ReadyOut(BaseModel):
+    status: Literal["ready", "not ready"]
+    checks: dict[str, str]
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str
