@@ -53,7 +53,7 @@ def test_remember_recall_forget_over_stdio(tmp_path: Path) -> None:
     }
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-c", "from ogmem.mcp_server import main; main()"],
+        args=["-c", "from ogmem.cli import main; main()", "mcp"],
         env=env,
         cwd=str(tmp_path),
     )

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+import ogmem
 from ogmem import cli
 
 # Until `serve` and `keys` are registered in ogmem.cli, the same functions are mounted on a
@@ -103,29 +105,26 @@ def test_serve_survives_sigterm_and_restart(tmp_path: Path) -> None:
     listed = _ogmem(store, "keys", "list")
     assert "acme" in listed.stdout and key not in listed.stdout
 
-    with _server(store, key) as client:
+    with _server(store, key) as client, ogmem.Client(str(client.base_url), key) as api:
         for n in range(TURNS):
-            done = client.post("/api/v1/after_turn", json=_turn("s1", n))
-            assert done.status_code == 200 and done.json()["added"] == 1, done.text
-        committed = client.post("/api/v1/sessions/s1/commit?wait=true", json={"user_id": "alice"})
-        session = committed.json()["session"]
+            turn = _turn("s1", n)
+            assert api.after_turn("s1", "alice", turn["messages"])["added"] == 1
+        session = api.commit("s1", "alice", wait=True)["session"]
         assert session["status"] == "committed" and session["written"] >= TURNS, session
         for n in range(TURNS):  # acknowledged but never committed before the SIGTERM
-            assert client.post("/api/v1/after_turn", json=_turn("s2", n)).status_code == 200
+            api.after_turn("s2", "alice", _turn("s2", n)["messages"])
         _wait_indexed(client)
         query = {"query": "tomato greenhouse", "user_id": "alice", "limit": 20}
-        hits = client.post("/api/v1/search", json=query).json()["hits"]
+        hits = api.search("tomato greenhouse", "alice", limit=20)["hits"]
         memories = {h["uri"] for h in hits if "/memories/" in h["uri"]}
         assert len(memories) >= TURNS, hits
-        block = client.post(
-            "/api/v1/compose",
-            json={"query": query["query"], "user_id": "alice", "token_budget": 500},
-        ).json()
+        block = api.compose("tomato greenhouse", "alice", token_budget=500)
         assert "tomato" in block["text"] and block["tokens"] <= 500
         some = sorted(memories)[0]
-        history = client.get("/api/v1/fs/history", params={"uri": some, "user_id": "alice"})
-        assert [v["action"] for v in history.json()["versions"]] == ["create"]
-        assert client.get("/api/v1/fs/ls", params={"user_id": "alice"}).status_code == 200
+        assert [v["action"] for v in api.history(some, "alice")["versions"]] == ["create"]
+        assert api.ls(None, "alice")["entries"]
+        with pytest.raises(ogmem.NotFound):
+            api.read("ctx://acme/users/alice/memories/none/such", "alice")
         assert "ogmem_http_requests_total" in client.get("/metrics").text
 
     with _server(store, key) as client:
