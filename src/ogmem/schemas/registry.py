@@ -27,6 +27,7 @@ from ogmem.core import errors, models, uri
 
 # Aliased: MemoryType has an attribute called ``fields``.
 from ogmem.schemas import fields as schema_fields
+from ogmem.schemas import yaml_fields
 
 OPERATION_MODES = ("upsert", "add_only")
 OWNER_SCOPES = ("user", "agent")
@@ -249,10 +250,10 @@ def _load_file(entry: Traversable) -> MemoryType:
 
 def parse_type(data: object, *, source: str) -> MemoryType:
     """Build a MemoryType from one parsed YAML document; ``source`` names it in errors."""
-    doc = schema_fields.YamlSection.open(
+    doc = yaml_fields.YamlSection.open(
         data, file=source, allowed=_TYPE_KEYS, required=_REQUIRED_KEYS
     )
-    extraction = schema_fields.YamlSection.open(
+    extraction = yaml_fields.YamlSection.open(
         doc.data["extraction"],
         file=source,
         path="extraction",
@@ -269,7 +270,7 @@ def parse_type(data: object, *, source: str) -> MemoryType:
         context_type=models.ContextType(doc.choice("context_type", _CONTEXT_TYPES, "MEMORY")),
         directory=_parse_directory(doc),
         filename=_parse_filename(doc),
-        fields=schema_fields.parse_fields(
+        fields=yaml_fields.parse_fields(
             doc.data.get("fields"), single_node=single_node, file=source
         ),
         guidance=extraction.text("guidance"),
@@ -279,7 +280,7 @@ def parse_type(data: object, *, source: str) -> MemoryType:
     return memory_type
 
 
-def _parse_directory(doc: schema_fields.YamlSection) -> str:
+def _parse_directory(doc: yaml_fields.YamlSection) -> str:
     directory = doc.text("directory")
     for segment in directory.split("/"):
         try:
@@ -289,7 +290,7 @@ def _parse_directory(doc: schema_fields.YamlSection) -> str:
     return directory
 
 
-def _parse_filename(doc: schema_fields.YamlSection) -> str:
+def _parse_filename(doc: yaml_fields.YamlSection) -> str:
     """Check the template's syntax, placeholders and literal text, and that its longest
     rendering is still a legal segment."""
     template = doc.text("filename")
@@ -315,7 +316,7 @@ def _parse_filename(doc: schema_fields.YamlSection) -> str:
     return template
 
 
-def _check_addressing(doc: schema_fields.YamlSection, memory_type: MemoryType) -> None:
+def _check_addressing(doc: yaml_fields.YamlSection, memory_type: MemoryType) -> None:
     """The filename must match the mode: one fixed node, one node per key, or never collide."""
     placeholders = memory_type.placeholders()
     if memory_type.single_node and memory_type.operation_mode == "add_only":

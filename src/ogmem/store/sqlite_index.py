@@ -15,7 +15,7 @@ import numpy.typing as npt
 from ogmem.core.models import IndexRecord, SearchFilter, utcnow
 from ogmem.core.ports import RecordHit, StoredRecord
 from ogmem.store import rows
-from ogmem.store.sqlite import SqliteStore
+from ogmem.store.sqlite_db import SqliteDatabase
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Function words carry no topic; OR-ing them into the query only makes BM25 rank (and scan)
@@ -84,7 +84,7 @@ def filter_params(search_filter: SearchFilter) -> dict[str, str | None]:
 class SqliteIndex:
     """The IndexStore port on the SQLite store (same file, same connection)."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: SqliteDatabase) -> None:
         self._store = store
         self._scope_old_records()
 

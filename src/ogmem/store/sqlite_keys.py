@@ -16,7 +16,7 @@ from typing import Any
 
 from ogmem.core.models import utcnow
 from ogmem.store import rows
-from ogmem.store.sqlite import SqliteStore
+from ogmem.store.sqlite_db import SqliteDatabase
 
 KEY_PREFIX = "ogm_"
 # last_used_at is informative; writing it on every request would turn each read into a write
@@ -59,7 +59,7 @@ def _info(row: dict[str, Any]) -> KeyInfo:
 
 
 class SqliteKeys:
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: SqliteDatabase) -> None:
         self._store = store
 
     def create(

@@ -16,7 +16,7 @@ from ogmem.core.models import (
     utcnow,
 )
 from ogmem.store import rows
-from ogmem.store.sqlite import SqliteStore
+from ogmem.store.sqlite_db import SqliteDatabase
 
 COUNTS = ("proposed", "written", "skipped", "failed", "llm_tokens")
 
@@ -62,7 +62,7 @@ def _stored(row: dict[str, Any]) -> StoredMessage:
 
 
 class SqliteSessions:
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: SqliteDatabase) -> None:
         self._store = store
 
     def append(
