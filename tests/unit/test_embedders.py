@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from ogmem.core import errors, ports
 from ogmem.index import embedders, openai_embedder
+from tests.fake_openai import Endpoint, Handler
 
 API_KEY = "sk-test-0123456789secret"
 # A 1 ms server-directed delay keeps the SDK's retries fast.
@@ -237,25 +238,6 @@ def test_minilm_corrupt_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 
 # -- OpenAIEmbedder ---------------------------------------------------------------------------
 
-Handler = Callable[[httpx2.Request], httpx2.Response]
-
-
-class Endpoint:
-    """Records the requests it receives and answers each with ``handler``."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[httpx2.Request] = []
-
-    def __call__(self, request: httpx2.Request) -> httpx2.Response:
-        self.requests.append(request)
-        return self.handler(request)
-
-    def body(self, n: int = -1) -> dict[str, Any]:
-        body: dict[str, Any] = json.loads(self.requests[n].content)
-        return body
-
-
 EmbedderFactory = Callable[..., tuple[openai_embedder.OpenAIEmbedder, Endpoint]]
 
 
@@ -273,7 +255,7 @@ def make_embedder() -> Iterator[EmbedderFactory]:
             dimensions=dimensions,
             api_key=API_KEY,
             max_retries=max_retries,
-            http_client=httpx2.Client(transport=httpx2.MockTransport(endpoint)),
+            http_client=endpoint.http_client(),
             **kwargs,
         )
         opened.append(embedder)

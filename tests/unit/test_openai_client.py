@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,31 +11,12 @@ import pytest
 
 from ogmem.core import errors, ports
 from ogmem.llm import openai_client
+from tests.fake_openai import Endpoint, Handler
 
 API_KEY = "sk-test-0123456789secret"
 # A 1 ms server-directed delay keeps the SDK's retries fast; it ignores "retry-after-ms: 0" and
 # falls back to its exponential backoff (0.5 s and up).
 FAST_RETRY = {"retry-after-ms": "1"}
-
-Handler = Callable[[httpx2.Request], httpx2.Response]
-
-
-class Endpoint:
-    """Records the requests it receives and answers each with ``handler``."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[httpx2.Request] = []
-
-    def __call__(self, request: httpx2.Request) -> httpx2.Response:
-        self.requests.append(request)
-        return self.handler(request)
-
-    @property
-    def last_body(self) -> dict[str, Any]:
-        body: dict[str, Any] = json.loads(self.requests[-1].content)
-        return body
-
 
 ClientFactory = Callable[..., tuple[openai_client.OpenAIClient, Endpoint]]
 
@@ -54,7 +34,7 @@ def make_client() -> Iterator[ClientFactory]:
             model="test-model",
             api_key=API_KEY,
             max_retries=max_retries,
-            http_client=httpx2.Client(transport=httpx2.MockTransport(endpoint)),
+            http_client=endpoint.http_client(),
             **kwargs,
         )
         opened.append(client)

@@ -73,20 +73,10 @@ class OpenAIEmbedder:
             raise errors.ConfigurationError(
                 f"dimensions and batch_size must be at least 1, got {dimensions} and {batch_size}"
             )
-        sdk = sdk_errors.import_sdk("OpenAIEmbedder")
-        try:
-            self._client: openai.OpenAI = sdk.OpenAI(
-                base_url=base_url,
-                api_key=api_key,
-                timeout=timeout,
-                max_retries=max_retries,
-                http_client=http_client,
-            )
-        except sdk.OpenAIError as exc:
-            reason = sdk_errors.redact(str(exc), api_key)
-            raise errors.ConfigurationError(
-                f"cannot configure the OpenAI embedding client: {reason}"
-            ) from exc
+        self._client: openai.OpenAI = sdk_errors.make_client(
+            "the OpenAI embedding client", base_url=base_url, api_key=api_key, timeout=timeout,
+            max_retries=max_retries, http_client=http_client,
+        )  # fmt: skip
         self._model = model
         self._dimensions = dimensions
         self._timeout = timeout

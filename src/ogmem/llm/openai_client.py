@@ -54,19 +54,10 @@ class OpenAIClient:
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx2.Client | None = None,
     ) -> None:
-        sdk = sdk_errors.import_sdk("OpenAIClient")
-        try:
-            self._client: openai.OpenAI = sdk.OpenAI(
-                base_url=base_url,
-                api_key=api_key,
-                timeout=timeout,
-                max_retries=max_retries,
-                http_client=http_client,
-            )
-        except sdk.OpenAIError as exc:
-            raise errors.ConfigurationError(
-                f"cannot configure the OpenAI client: {sdk_errors.redact(str(exc), api_key)}"
-            ) from exc
+        self._client: openai.OpenAI = sdk_errors.make_client(
+            "the OpenAI client", base_url=base_url, api_key=api_key, timeout=timeout,
+            max_retries=max_retries, http_client=http_client,
+        )  # fmt: skip
         self._model = model
         self._timeout = timeout
 

@@ -26,6 +26,28 @@ def import_sdk(what: str) -> Any:
     return openai
 
 
+def make_client(
+    what: str,
+    *,
+    base_url: str | None,
+    api_key: str | None,
+    timeout: float,
+    max_retries: int,
+    http_client: Any,
+) -> Any:
+    """An ``openai.OpenAI`` client; a bad configuration (no key...) is a ConfigurationError
+    naming ``what``, with the key redacted."""
+    sdk = import_sdk(what)
+    try:
+        return sdk.OpenAI(
+            base_url=base_url, api_key=api_key, timeout=timeout,
+            max_retries=max_retries, http_client=http_client,
+        )  # fmt: skip
+    except sdk.OpenAIError as exc:
+        reason = redact(str(exc), api_key)
+        raise errors.ConfigurationError(f"cannot configure {what}: {reason}") from exc
+
+
 def redact(text: str, key: str | None) -> str:
     if key:
         text = text.replace(key, "***")
