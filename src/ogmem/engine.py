@@ -100,15 +100,16 @@ class Engine:
         self.vectors = _vector_index(vector_index, self.index, self.embedder)
         self.sync = IndexSync(store, self.index, self.embedder)
         extractor = _extractor(llm, self.registry, raw_roles)
+        sessions = SqliteSessions(store)
         self.committer = SessionCommitter(
-            SqliteSessions(store), self.writer, extractor, SessionArchiver(store, llm)
+            sessions, self.writer, extractor, SessionArchiver(store, llm)
         )
         self.worker = OutboxWorker(
             self.outbox, self.sync, DirectorySummarizer(store, llm),
             session_committer=self.committer.run,
         )  # fmt: skip
         self.sessions = SessionService(
-            store, SqliteSessions(store), self.outbox, self.committer,
+            store, sessions, self.outbox, self.committer,
             self.embedder.count_tokens, self.worker.wake,
         )  # fmt: skip
         self.searcher = Searcher(store, self.index, self.vectors, self.embedder)
@@ -260,10 +261,10 @@ class Engine:
         limit: int = 20,
     ) -> ComposeResult:
         """The context block for the agent's next turn, within ``token_budget`` tokens."""
-        hits = self.search(query, ctx, limit=limit).hits
+        found = self.search(query, ctx, limit=limit)
         return compose_block(
-            hits,
-            lambda node_uri: self.store.find_node(ctx.account_id, node_uri),
+            found.hits,
+            found.nodes.get,
             self.embedder.count_tokens,
             token_budget,
             detailed,

@@ -192,7 +192,7 @@ def test_a_failure_inside_a_group_commit_costs_only_that_candidate(
         WriteStatus.FAILED,
         WriteStatus.WRITTEN,
     ]
-    assert "disk hiccup" in str(results[1].error)
+    assert "disk hiccup" in str(results[1].error) and results[1].retryable
     assert not file_store.exists("acme", str(results[1].uri))
     with SqliteStore(file_store.path) as reopened:  # committed, as a whole, for the others
         assert [reopened.exists("acme", str(r.uri)) for r in results] == [True, False, True]

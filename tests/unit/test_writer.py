@@ -85,7 +85,7 @@ def test_invalid_candidate_fails_with_the_field_named(
     writer: ContextWriter, memory_store: SqliteStore
 ) -> None:
     result = writer.write_candidate(candidate("preference", abstract=""), WITH_AGENT)
-    assert result.status is WriteStatus.FAILED
+    assert result.status is WriteStatus.FAILED and not result.retryable
     assert result.error is not None and "abstract" in result.error
     unknown = writer.write_candidate(
         replace(candidate("preference"), category="nonsense"), WITH_AGENT

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import TypeVar
 
 from ogmem.commit import events
@@ -85,6 +86,13 @@ def _destination(text: str, node: ContextNode) -> str:
     return str(parsed)
 
 
+def _failed(candidate: CandidateMemory, exc: Exception, *, retryable: bool) -> WriteResult:
+    """``retryable``: the same candidate may pass later (a store hiccup, a conflict); bad
+    input never will."""
+    error = f"{type(exc).__name__}: {exc}"
+    return _result(candidate, WriteStatus.FAILED, "failed", error=error, retryable=retryable)
+
+
 def own_uri(text: str, ctx: RequestContext) -> str:
     """Validate a caller-supplied URI; another account's URI is reported as not found."""
     parsed = uri.parse(text)
@@ -129,9 +137,7 @@ class ContextWriter:
             logger.warning(
                 "candidate %s/%s failed: %s", candidate.category, candidate.routing_key, exc
             )
-            return _result(
-                candidate, WriteStatus.FAILED, "failed", error=f"{type(exc).__name__}: {exc}"
-            )
+            return _failed(candidate, exc, retryable=not isinstance(exc, errors.InvalidInput))
 
     def write_candidates(
         self, candidates: Sequence[CandidateMemory], ctx: RequestContext
@@ -162,9 +168,7 @@ class ContextWriter:
             logger.exception(
                 "unexpected error writing %s/%s", candidate.category, candidate.routing_key
             )
-            return _result(
-                candidate, WriteStatus.FAILED, "failed", error=f"{type(exc).__name__}: {exc}"
-            )
+            return _failed(candidate, exc, retryable=True)
 
     def _write(self, candidate: CandidateMemory, ctx: RequestContext) -> WriteResult:
         memory_type = self._registry.get(candidate.category)
@@ -187,9 +191,10 @@ class ContextWriter:
             return self._attempt(candidate, ctx, memory_type, target, fingerprint, number)
 
         def exhausted(exc: errors.ConcurrentModificationError, attempts: int) -> WriteResult:
-            error = f"{type(exc).__name__}: {exc}"
-            reason = "gave up after concurrent modifications"
-            return _result(candidate, WriteStatus.FAILED, reason, error=error, attempts=attempts)
+            failed = _failed(candidate, exc, retryable=True)
+            return replace(
+                failed, reason="gave up after concurrent modifications", attempts=attempts
+            )
 
         with self._locks.for_key(ctx.account_id, target):
             return self._retrying(target, attempt, on_exhausted=exhausted)

@@ -164,6 +164,7 @@ class WriteResult:
     reason: str = ""
     error: str | None = None
     attempts: int = 0
+    retryable: bool = False  # a failure that may pass on a later try (not bad input)
 
     @property
     def uri(self) -> str | None:

@@ -93,9 +93,9 @@ def _covered(
     engine: Engine, ctx: RequestContext, question: Question, ks: Sequence[int]
 ) -> tuple[dict[int, set[str]], float, list[str]]:
     started = time.perf_counter()
-    hits = engine.search(question.text, ctx, limit=max(ks), include_sessions=False).hits
+    found = engine.search(question.text, ctx, limit=max(ks), include_sessions=False)
     took = (time.perf_counter() - started) * 1000
-    nodes = engine.store.find_nodes(ctx.account_id, [h.uri for h in hits])
+    hits, nodes = found.hits, found.nodes
     provenance = [
         set(nodes[h.uri].metadata.get("source_message_ids", [])) if h.uri in nodes else set()
         for h in hits

@@ -15,6 +15,7 @@ class Dropped:
 
     what: str  # e.g. "preference/editor" or the tool name
     reason: str
+    after_repair: bool = False  # still unusable after the one repair round-trip
 
 
 @dataclass(frozen=True, slots=True)

@@ -228,4 +228,7 @@ def _summary(dropped: Sequence[Dropped]) -> str:
 
 def _superseded(dropped: Sequence[Dropped]) -> list[Dropped]:
     # Kept in the result so that nothing disappears silently, marked as followed by a repair.
-    return [Dropped(entry.what, f"{entry.reason} (a repair was requested)") for entry in dropped]
+    return [
+        Dropped(entry.what, f"{entry.reason} (a repair was requested)", after_repair=True)
+        for entry in dropped
+    ]

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ogmem.core import errors
-from ogmem.core.models import ContextType, NodeStatus, RequestContext, SearchFilter
+from ogmem.core.models import ContextNode, ContextType, NodeStatus, RequestContext, SearchFilter
 from ogmem.core.ports import Embedder, IndexStore, RecordHit, Store, VectorIndex
 from ogmem.index.records import LEVELS
 
@@ -40,6 +40,8 @@ class SearchResult:
     hits: list[SearchHit]
     took_ms: float
     candidates: int = 0
+    # the nodes behind the hits, already read: compose and the evaluation need no second read
+    nodes: dict[str, ContextNode] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -135,11 +137,11 @@ class Searcher:
         )
         vector = self._embedder.embed([query])[0] if query_vector is None else query_vector
         fused = self._retrieve(query, vector, ctx.account_id, search_filter, limit)
-        hits = self._rank(ctx.account_id, fused, limit)
+        hits, nodes = self._rank(ctx.account_id, fused, limit)
         if self._record_signals:
             self._index.record_recall(ctx.account_id, query, [(h.uri, h.score) for h in hits])
         took = (time.perf_counter() - started) * 1000
-        return SearchResult(query, hits, took, candidates=len(fused))
+        return SearchResult(query, hits, took, candidates=len(fused), nodes=nodes)
 
     def _retrieve(
         self,
@@ -159,7 +161,9 @@ class Searcher:
             }
         )
 
-    def _rank(self, account_id: str, fused: dict[str, _Fused], limit: int) -> list[SearchHit]:
+    def _rank(
+        self, account_id: str, fused: dict[str, _Fused], limit: int
+    ) -> tuple[list[SearchHit], dict[str, ContextNode]]:
         """Add to each node's score a share of its directory summary's, then read the winners.
 
         A bonus, not a blend: a node whose directory was not retrieved keeps its own score.
@@ -173,6 +177,7 @@ class Searcher:
         # read a few more than needed at once: some winners are directory summaries
         nodes = self._store.find_nodes(account_id, [uri for _, uri, _ in scored[: limit * 2 + 5]])
         hits: list[SearchHit] = []
+        kept: dict[str, ContextNode] = {}
         for score, uri, entry in scored:
             node = nodes.get(uri) or self._store.find_node(account_id, uri)
             if node is None or node.context_type is ContextType.DIRECTORY:
@@ -184,6 +189,7 @@ class Searcher:
                 SearchHit(uri, node.category, node.abstract, round(score, 6), entry.level, why,
                           node.context_type, node.status)
             )  # fmt: skip
+            kept[uri] = node
             if len(hits) == limit:
                 break
-        return hits
+        return hits, kept

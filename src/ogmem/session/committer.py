@@ -27,7 +27,6 @@ logger = logging.getLogger(__name__)
 
 WINDOW_TOKENS = 6_000  # per extraction window: far inside any model's context
 CHARS_PER_TOKEN = 4
-PERMANENT_WRITE_ERRORS = ("InvalidCandidate", "InvalidURI", "InvalidInput")
 
 
 @dataclass
@@ -79,7 +78,7 @@ def _parts(stored: StoredMessage, budget: int) -> list[StoredMessage]:
 def _refuse_unusable(extracted: ExtractionResult) -> None:
     """Only garbage, even after a repair: fail the commit so the messages stay for a retry
     (perhaps with a better model) instead of being marked committed with nothing written."""
-    repaired = [d for d in extracted.dropped if d.reason.endswith("(a repair was requested)")]
+    repaired = [d for d in extracted.dropped if d.after_repair]
     if repaired and not extracted.candidates:
         raise errors.ExtractionError(
             f"the LLM's answers were unusable, even after a repair: {repaired[0].what}: "
@@ -158,9 +157,7 @@ class SessionCommitter:
     @staticmethod
     def _count_writes(results: list[WriteResult], report: CommitReport) -> None:
         transient = [
-            r for r in results
-            if r.status is WriteStatus.FAILED
-            and not str(r.error).startswith(PERMANENT_WRITE_ERRORS)
+            r for r in results if r.status is WriteStatus.FAILED and r.retryable
         ]  # fmt: skip
         if transient:
             # a store failure must not cost the memory: fail the commit, the retry writes it
