@@ -41,6 +41,14 @@ def _memories(engine: Engine, ctx: RequestContext = CTX) -> dict[str, Any]:
     }
 
 
+def _by_message(engine: Engine) -> dict[str, Any]:
+    """The raw memories, by the message they came from."""
+    tree = engine.tree("ctx://acme/users/caroline/memories", CTX)
+    return {
+        n.metadata["source_message_ids"][0]: n for n in tree if n.context_type is ContextType.MEMORY
+    }
+
+
 # -- raw mode ---------------------------------------------------------------------------------
 
 
@@ -63,6 +71,23 @@ def test_ingest_is_idempotent_and_commit_runs_as_a_job() -> None:
         assert node.metadata["when"] == "2023-05-08" and node.metadata["who"] == "Caroline"
         archive = engine.read("ctx://acme/users/caroline/sessions/s1", CTX)
         assert "I adopted a cat named Miso." in archive.content and "playful" in archive.content
+
+
+def test_a_later_commit_gives_its_first_message_the_context_of_the_last_committed() -> None:
+    with _engine() as engine:
+        engine.ingest(_messages("Where did you go in May?"), CTX)
+        engine.commit("s1", CTX, wait=True)
+        engine.ingest(_messages("To Lisbon, with my sister.", first=2), CTX)
+        engine.commit("s1", CTX, wait=True)
+        memories = _by_message(engine)
+        assert memories["m1"].overview == ""
+        assert memories["m2"].overview == (
+            "Caroline: Where did you go in May?\nCaroline: To Lisbon, with my sister."
+        )
+        other = RequestContext("acme", "caroline", session_id="s2")  # context stays per session
+        engine.ingest(_messages("Lisbon again next year.", first=3), other)
+        engine.commit("s2", other, wait=True)
+        assert _by_message(engine)["m3"].overview == ""
 
 
 def test_after_turn_schedules_a_commit_past_the_threshold() -> None:

@@ -174,6 +174,21 @@ def test_prompts_show_messages_times_speakers_and_tools() -> None:
     assert names == ["remember_preference", "remember_pattern"]
 
 
+def test_the_message_before_the_window_is_shown_as_context_only() -> None:
+    before = Message("assistant", "Which city do you live in now?", TRANSCRIPT[0].created_at,
+                     "m0", "Mel")  # fmt: skip
+    llm = ScriptedLLM(happy_script())
+
+    LLMExtractor(llm, REGISTRY).extract(TRANSCRIPT, CTX, before=before)
+
+    span_prompt = llm.calls[0].messages[-1]["content"]
+    assert "[before] 2023-05-08 (Monday)" in span_prompt
+    assert before.content in span_prompt
+    assert span_prompt.index(before.content) < span_prompt.index(TRANSCRIPT[0].content)
+    assert "[0] 2023-05-08" in span_prompt  # indices still start at the window's first message
+    assert "never put it in a span" in span_prompt
+
+
 def test_tokens_are_summed_over_every_call() -> None:
     script: list[Step] = [
         LLMResponse(text=spans_answer((2, 2, ["event"])), usage=TokenUsage(100, 20)),

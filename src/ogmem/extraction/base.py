@@ -29,8 +29,13 @@ class ExtractionResult:
 class Extractor(Protocol):
     """Turns one window of messages into candidate memories.
 
+    ``before`` is the message just before the window (already committed, or the end of the
+    previous window): context for the window's first message, never a memory source itself.
+
     Raises ``errors.ExtractionError`` when the window cannot be extracted at all (the LLM kept
     answering garbage, timed out, ...); the session commit then fails and is retried.
     """
 
-    def extract(self, messages: Sequence[Message], ctx: RequestContext) -> ExtractionResult: ...
+    def extract(
+        self, messages: Sequence[Message], ctx: RequestContext, *, before: Message | None = None
+    ) -> ExtractionResult: ...

@@ -90,13 +90,18 @@ class LLMExtractor:
         self._min_confidence = min_confidence
         self._max_spans = max_spans
 
-    def extract(self, messages: Sequence[Message], ctx: RequestContext) -> ExtractionResult:
-        """Candidate memories of ``messages``; raises errors.ExtractionError (see module doc)."""
+    def extract(
+        self, messages: Sequence[Message], ctx: RequestContext, *, before: Message | None = None
+    ) -> ExtractionResult:
+        """Candidate memories of ``messages``; raises errors.ExtractionError (see module doc).
+
+        ``before`` (the message preceding the window) is shown to span finding as context.
+        """
         run = _Run()
         window = list(messages)
         if not window:
             return ExtractionResult(candidates=[])
-        for span in self._find_spans(window, run):
+        for span in self._find_spans(window, run, before):
             self._structure(structuring.SpanWindow.of(span, window), ctx, run)
         candidates, duplicates = dedupe.dedupe(run.candidates)
         return ExtractionResult(
@@ -108,10 +113,12 @@ class LLMExtractor:
 
     # Phase 1 -------------------------------------------------------------------------------
 
-    def _find_spans(self, window: list[Message], run: _Run) -> list[spans.Span]:
+    def _find_spans(
+        self, window: list[Message], run: _Run, before: Message | None
+    ) -> list[spans.Span]:
         schema = spans.json_schema(self._registry)
         conversation: list[ChatMessage] = [
-            {"role": "user", "content": spans.prompt(window, self._registry)}
+            {"role": "user", "content": spans.prompt(window, self._registry, before)}
         ]
         response = self._complete(run, SPAN_PHASE, conversation, json_schema=schema)
         try:

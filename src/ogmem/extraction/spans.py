@@ -67,8 +67,13 @@ def json_schema(registry: SchemaRegistry) -> dict[str, Any]:
     }
 
 
-def prompt(messages: Sequence[Message], registry: SchemaRegistry) -> str:
+def prompt(
+    messages: Sequence[Message], registry: SchemaRegistry, before: Message | None = None
+) -> str:
+    """``before``: the message preceding the window, shown as context only (label "before")."""
     lines = [(str(index), message) for index, message in enumerate(messages)]
+    if before is not None:
+        lines.insert(0, ("before", before))
     return prompting.render(
         "spans",
         categories=_category_list(registry),

@@ -138,8 +138,14 @@ class SessionCommitter:
         ctx = RequestContext(
             session.account_id, session.user_id, session.agent_id, session.session_id
         )
+        # the message before each window gives its first message context (what it answers)
+        earlier = self._sessions.message_before(
+            session.account_id, session.session_id, pending[0].id
+        )
+        before = earlier.message if earlier is not None else None
         for window in windows(pending, self._window_tokens):
-            extracted = self._extractor.extract([m.message for m in window], ctx)
+            extracted = self._extractor.extract([m.message for m in window], ctx, before=before)
+            before = window[-1].message
             report.llm_tokens += extracted.llm_tokens
             _refuse_unusable(extracted)
             self._count_extraction(extracted, report)

@@ -113,6 +113,15 @@ class SqliteSessions:
         )
         return [_stored(row) for row in found]
 
+    def message_before(
+        self, account_id: str, session_id: str, stored_id: int
+    ) -> StoredMessage | None:
+        """The session's message just before the stored message ``stored_id``, if any."""
+        found = self._store.fetch_all(
+            "message_before", account_id=account_id, session_id=session_id, before_id=stored_id
+        )
+        return _stored(found[0]) if found else None
+
     def messages(self, account_id: str, session_id: str) -> list[StoredMessage]:
         found = self._store.fetch_all(
             "session_messages", account_id=account_id, session_id=session_id

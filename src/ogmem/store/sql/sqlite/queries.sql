@@ -278,6 +278,11 @@ WHERE account_id = :account_id AND session_id = :session_id;
 SELECT * FROM session_messages
 WHERE account_id = :account_id AND session_id = :session_id AND committed = 0 ORDER BY id;
 
+-- name: message_before
+SELECT * FROM session_messages
+WHERE account_id = :account_id AND session_id = :session_id AND id < :before_id
+ORDER BY id DESC LIMIT 1;
+
 -- name: session_messages
 SELECT * FROM session_messages
 WHERE account_id = :account_id AND session_id = :session_id ORDER BY id;
