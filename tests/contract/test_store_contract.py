@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from ogmem.core import errors
-from ogmem.core.models import EventStatus, EventType, NodeStatus, OutboxEvent, utcnow
+from ogmem.core.models import (
+    ContextType,
+    EventStatus,
+    EventType,
+    NodeStatus,
+    OutboxEvent,
+    utcnow,
+)
 from ogmem.store.sqlite import SqliteStore
 from tests.conftest import make_node
 
@@ -147,6 +154,27 @@ def test_list_children_and_tree(store: SqliteStore) -> None:
     ]
     tree = store.tree("acme", "ctx://acme/users/alice")
     assert [n.uri.rsplit("/", 2)[-2] for n in tree] == ["preferences", "preferences", "profile"]
+
+
+def test_active_children_counts_all_and_returns_the_newest(store: SqliteStore) -> None:
+    base = "users/alice/memories/events"
+    for name in ("a", "b", "c", "d"):
+        store.write_node_with_outbox(make_node(path=f"{base}/{name}"), [], expected_version=None)
+    store.write_node_with_outbox(make_node(path=f"{base}/a", abstract="a again"), [],
+                                 expected_version=1)  # fmt: skip
+    store.archive_node("acme", f"ctx://acme/{base}/b", expected_version=1, events=[],
+                       archived_at=utcnow())  # fmt: skip
+    for path, kind in ((base, ContextType.DIRECTORY), (f"{base}/sub/e", ContextType.MEMORY)):
+        store.write_node_with_outbox(make_node(path=path, context_type=kind), [],
+                                     expected_version=None)  # fmt: skip
+
+    count, newest = store.active_children("acme", f"ctx://acme/{base}", limit=2)
+
+    # archived b, the directory's own summary and the grandchild e are not counted
+    assert count == 3
+    assert [n.uri.rsplit("/", 1)[-1] for n in newest] == ["a", "d"]
+    assert newest[0].abstract == "a again"
+    assert store.active_children("acme", f"ctx://acme/{base}/sub", limit=5)[0] == 1
 
 
 def test_migrations_are_recorded(store: SqliteStore) -> None:

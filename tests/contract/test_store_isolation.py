@@ -35,6 +35,9 @@ READS: dict[str, Callable[[SqliteStore], object]] = {
     ),
     "list_children_root": lambda s: s.list_children("evil", "ctx://acme"),
     "tree": lambda s: s.tree("evil", "ctx://acme"),
+    "active_children": lambda s: any(
+        s.active_children("evil", "ctx://acme/users/alice/memories/preferences", 10)
+    ),
     "history": lambda s: s.history("evil", A_URI),
     "find_applied": lambda s: s.find_applied("evil", "fp-a"),
     "list_events": lambda s: s.list_events("evil"),

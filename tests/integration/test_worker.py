@@ -122,12 +122,39 @@ def test_poison_event_goes_to_dlq_while_the_others_drain(engine: Engine) -> None
 def test_events_of_one_uri_coalesce(engine: Engine) -> None:
     for i in range(5):
         engine.remember([candidate("preference", f"Editor fact {i}.")], CTX)
+    # the directory's summary was already pending after the first write: no more events for it
+    types = [e.type for e in engine.outbox_events(CTX, limit=100)]
+    assert types.count(EventType.UPSERT_DIRECTORY) == 1
     stats = engine.drain()
-    assert stats.coalesced == 8  # 5 upserts of the node, 5 of its directory: 2 syncs
-    assert stats.claimed == 11  # and the summary node's own upsert
+    assert stats.coalesced == 4  # 5 upserts of the node: 1 sync
+    assert stats.claimed == 7  # and the directory's event, and the summary node's own upsert
     assert stats.embedded_texts <= 4  # node (abstract + content) and directory summary, once
     notes = [e.last_error for e in engine.outbox_events(CTX, limit=100)]
-    assert sum(1 for n in notes if n and n.startswith("coalesced")) == 8
+    assert sum(1 for n in notes if n and n.startswith("coalesced")) == 4
+
+
+def _pending_directory_events(engine: Engine) -> list[OutboxEvent]:
+    return [
+        e
+        for e in engine.outbox_events(CTX, limit=100)
+        if e.type is EventType.UPSERT_DIRECTORY and e.status is EventStatus.PENDING
+    ]
+
+
+def test_a_write_after_the_directory_run_started_gets_its_own_event(engine: Engine) -> None:
+    clock = Clock()
+    engine.remember([candidate("preference", "Editor fact one.")], CTX)
+    (first,) = _pending_directory_events(engine)
+    claimed = engine.outbox.claim("w1", now=clock(), lease=timedelta(minutes=1), limit=10,
+                                  eager=True)  # fmt: skip
+    assert first.id in {e.id for e in claimed}
+    # the run has started (it may already have read the directory): the next write must not
+    # count on it, nor on an event that failed once (it waits out a backoff)
+    engine.remember([candidate("preference", "Editor fact two.", routing_key="shell")], CTX)
+    (second,) = _pending_directory_events(engine)
+    engine.outbox.retry(second, "summary failed", clock.now + timedelta(hours=1))
+    engine.remember([candidate("preference", "Editor fact three.", routing_key="tabs")], CTX)
+    assert len(_pending_directory_events(engine)) == 2
 
 
 def test_event_older_than_the_indexed_version_is_dropped(engine: Engine) -> None:

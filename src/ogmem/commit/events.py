@@ -16,16 +16,20 @@ def _directory_of(node_uri: str) -> str | None:
 
 
 def _directory_event(account_id: str, node_uri: str, reason: str) -> list[OutboxEvent]:
-    """Deferred by DIRECTORY_DEBOUNCE: a burst of writes to one directory then costs one
-    summary (the run absorbs every event written before it), not one per write."""
+    """Deferred by DIRECTORY_DEBOUNCE and coalesced: a burst of writes to one directory then
+    costs one event and one summary, not one per write (the run reads the directory as it is
+    then, and absorbs any event written before its read)."""
     directory = _directory_of(node_uri)
     if directory is None:
         return []
     payload = {"child": node_uri, "reason": reason}
     due = utcnow() + DIRECTORY_DEBOUNCE
     return [
-        OutboxEvent(account_id, EventType.UPSERT_DIRECTORY, directory, payload, available_at=due)
-    ]
+        OutboxEvent(
+            account_id, EventType.UPSERT_DIRECTORY, directory, payload,
+            available_at=due, coalesce=True,
+        )
+    ]  # fmt: skip
 
 
 def upsert_events(node: ContextNode, *, refresh_directory: bool) -> list[OutboxEvent]:

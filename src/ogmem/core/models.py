@@ -186,6 +186,9 @@ class OutboxEvent:
     locked_until: datetime | None = None
     last_error: str | None = None
     created_at: datetime = field(default_factory=utcnow)
+    # not stored: written only if no untried pending event of the same account, type and URI
+    # exists, because that one reads the current state when it runs and so covers this change
+    coalesce: bool = False
 
 
 @dataclass(frozen=True, slots=True)

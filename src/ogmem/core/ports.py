@@ -55,6 +55,13 @@ class Store(Protocol):
 
     def list_children(self, account_id: str, uri: str) -> list[DirEntry]: ...
 
+    def active_children(
+        self, account_id: str, uri: str, limit: int
+    ) -> tuple[int, list[ContextNode]]:
+        """How many active memories (no directory summaries) sit directly under ``uri``, and
+        the ``limit`` most recently updated of them, newest first."""
+        ...
+
     def tree(self, account_id: str, uri: str) -> list[ContextNode]: ...
 
     def write_node_with_outbox(

@@ -16,7 +16,6 @@ from ogmem.core.models import (
     ContextNode,
     ContextType,
     EventType,
-    NodeStatus,
     OutboxEvent,
 )
 from ogmem.core.ports import LLMClient, Store
@@ -24,7 +23,7 @@ from ogmem.llm import summary
 
 logger = logging.getLogger(__name__)
 
-MAX_CHILDREN_IN_PROMPT = 200
+MAX_CHILDREN_IN_PROMPT = 200  # also the sample a deterministic summary is built from
 
 
 @functools.cache
@@ -32,13 +31,15 @@ def _template() -> Template:
     return Template(resources.files("ogmem.index").joinpath("prompts", "directory.md").read_text())
 
 
-def deterministic_summary(directory: str, children: list[ContextNode]) -> tuple[str, str]:
+def deterministic_summary(
+    directory: str, children: list[ContextNode], count: int | None = None
+) -> tuple[str, str]:
+    """From the children's abstracts (newest first); ``count``: all children, if more."""
     category = children[0].category
     name = directory.rsplit("/", 1)[-1]
-    noun = "memory" if len(children) == 1 else "memories"
-    abstract = f"{len(children)} {category} {noun} in {name}: " + "; ".join(
-        c.abstract for c in children
-    )
+    total = max(count or 0, len(children))
+    noun = "memory" if total == 1 else "memories"
+    abstract = f"{total} {category} {noun} in {name}: " + "; ".join(c.abstract for c in children)
     overview = "\n".join(f"- {c.abstract}" for c in children)
     clipped = summary.clipped(abstract, overview)
     return clipped.abstract, clipped.overview
@@ -51,17 +52,11 @@ class DirectorySummarizer:
 
     def refresh(self, account_id: str, directory: str) -> str:
         """Rewrite the directory's summary node; returns what was done (for the event note)."""
-        children = [
-            entry.node
-            for entry in self._store.list_children(account_id, directory)
-            if entry.node is not None
-            and entry.node.status is NodeStatus.ACTIVE
-            and entry.node.context_type is not ContextType.DIRECTORY
-        ]
+        count, children = self._store.active_children(account_id, directory, MAX_CHILDREN_IN_PROMPT)
         existing = self._store.find_node(account_id, directory)
         if not children:
             return self._remove(account_id, directory, existing)
-        abstract, overview, method = self._summary(directory, children)
+        abstract, overview, method = self._summary(directory, children, count)
         if existing and (existing.abstract, existing.overview) == (abstract, overview):
             return "summary unchanged"
         node = ContextNode(
@@ -72,7 +67,7 @@ class DirectorySummarizer:
             owner_space=children[0].owner_space,
             abstract=abstract,
             overview=overview,
-            metadata={"children": len(children), "summary": method},
+            metadata={"children": count, "summary": method},
         )
         version = existing.version if existing else None
         event = OutboxEvent(
@@ -81,7 +76,7 @@ class DirectorySummarizer:
         self._store.write_node_with_outbox(
             node, [event], expected_version=version, action="summarize"
         )
-        return f"summary of {len(children)} children ({method})"
+        return f"summary of {count} children ({method})"
 
     def _remove(self, account_id: str, directory: str, existing: ContextNode | None) -> str:
         if existing is None or existing.context_type is not ContextType.DIRECTORY:
@@ -92,17 +87,19 @@ class DirectorySummarizer:
         )
         return "summary removed (no active children)"
 
-    def _summary(self, directory: str, children: list[ContextNode]) -> tuple[str, str, str]:
+    def _summary(
+        self, directory: str, children: list[ContextNode], count: int
+    ) -> tuple[str, str, str]:
         if self._llm is not None:
             try:
                 return (*self._llm_summary(directory, children), "llm")
             except Exception as exc:  # the deterministic summary is always available
                 logger.warning("LLM summary of %s failed: %s", directory, exc)
-        return (*deterministic_summary(directory, children), "deterministic")
+        return (*deterministic_summary(directory, children, count), "deterministic")
 
     def _llm_summary(self, directory: str, children: list[ContextNode]) -> tuple[str, str]:
         assert self._llm is not None
-        listing = "\n".join(f"- {c.abstract}" for c in children[:MAX_CHILDREN_IN_PROMPT])
+        listing = "\n".join(f"- {c.abstract}" for c in children)
         prompt = _template().safe_substitute(
             directory=directory, category=children[0].category, children=listing
         )

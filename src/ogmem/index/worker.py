@@ -25,7 +25,9 @@ from ogmem.index.sync import IndexSync
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 512  # one embedding call per batch: bigger batches pad less (bench)
+# one embedding call per batch, and texts sorted by length pad less in a bigger call: 1,000
+# sentences embed ~5 % faster in one call than in two of 500 (bench: ingest)
+BATCH_SIZE = 1024
 LEASE = timedelta(seconds=120)
 MAX_ATTEMPTS = 5
 BASE_BACKOFF = timedelta(seconds=2)

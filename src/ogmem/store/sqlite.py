@@ -72,6 +72,16 @@ class SqliteStore(SqliteDatabase):
             for name, is_dir in sorted(merged.items())
         ]
 
+    def active_children(
+        self, account_id: str, uri: str, limit: int
+    ) -> tuple[int, list[ContextNode]]:
+        bounds = _range(uri)
+        count = self.fetch_one("count_active_children", account_id=account_id, **bounds)
+        recent = self.fetch_all(
+            "recent_active_children", account_id=account_id, limit=limit, **bounds
+        )
+        return (int(count["n"]) if count else 0), [rows.node_from_row(r) for r in recent]
+
     def history(self, account_id: str, uri: str) -> list[NodeVersion]:
         return [
             rows.version_from_row(r)
@@ -234,7 +244,15 @@ class SqliteStore(SqliteDatabase):
         self.run(conn, "insert_version", account_id=account_id, uri=uri, action=action)
 
     def _insert_events(self, conn: sqlite3.Connection, events: Sequence[OutboxEvent]) -> None:
-        conn.executemany(self._sql["insert_event"], [rows.event_params(e) for e in events])
+        self.insert_events(conn, events)
+
+    def insert_events(self, conn: sqlite3.Connection, events: Sequence[OutboxEvent]) -> None:
+        """Insert outbox events in the caller's transaction (coalescing ones only if needed)."""
+        for coalesce in (False, True):
+            chosen = [rows.event_params(e) for e in events if e.coalesce is coalesce]
+            if chosen:
+                query = "insert_event_unless_pending" if coalesce else "insert_event"
+                conn.executemany(self._sql[query], chosen)
 
     def _insert_applied(
         self,

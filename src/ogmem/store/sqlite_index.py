@@ -138,23 +138,26 @@ class SqliteIndex:
         items: Sequence[tuple[str, Sequence[IndexRecord], Sequence[npt.NDArray[np.float32]]]],
         model_id: str,
     ) -> None:
-        """replace_records for many URIs, in one transaction."""
+        """replace_records for many URIs, in one transaction (a few statements, not per URI)."""
         with self._store.transaction() as conn:
             seq = self._tick(conn, account_id)
-            for uri, records, vectors in items:
-                params = [
-                    _record_params(record, vector, model_id, seq)
-                    for record, vector in zip(records, vectors, strict=True)
-                ]
-                self._store.run_many(conn, "upsert_record", params)
-                kept = {record.level for record in records}
-                dropped = [level for level in (0, 1, 2) if level not in kept]
-                self._delete_levels(conn, account_id, uri, dropped, seq)
+            upserts = [
+                _record_params(record, vector, model_id, seq)
+                for _, records, vectors in items
+                for record, vector in zip(records, vectors, strict=True)
+            ]
+            self._store.run_many(conn, "upsert_record", upserts)
+            dropped = [
+                (uri, level)
+                for uri, records, _ in items
+                for level in sorted({0, 1, 2} - {record.level for record in records})
+            ]
+            self._delete_levels(conn, account_id, dropped, seq)
 
     def remove(self, account_id: str, uri: str) -> None:
         with self._store.transaction() as conn:
             seq = self._tick(conn, account_id)
-            self._delete_levels(conn, account_id, uri, [0, 1, 2], seq)
+            self._delete_levels(conn, account_id, [(uri, level) for level in (0, 1, 2)], seq)
 
     def _tick(self, conn: sqlite3.Connection, account_id: str) -> int:
         return int(
@@ -162,16 +165,15 @@ class SqliteIndex:
         )
 
     def _delete_levels(
-        self, conn: sqlite3.Connection, account_id: str, uri: str, levels: list[int], seq: int
+        self, conn: sqlite3.Connection, account_id: str, levels: list[tuple[str, int]], seq: int
     ) -> None:
-        for level in levels:
-            cursor = self._store.run(
-                conn, "delete_record", account_id=account_id, uri=uri, level=level
-            )
-            if cursor.rowcount:
-                self._store.run(
-                    conn, "insert_tombstone", account_id=account_id, uri=uri, level=level, seq=seq
-                )
+        """Delete the (uri, level) records, leaving a tombstone for each one that existed."""
+        params = [
+            {"account_id": account_id, "uri": uri, "level": level, "seq": seq}
+            for uri, level in levels
+        ]
+        self._store.run_many(conn, "insert_tombstone", params)
+        self._store.run_many(conn, "delete_record", params)
 
     def clock(self, account_id: str) -> int:
         row = self._store.fetch_one("index_clock", account_id=account_id)

@@ -48,7 +48,7 @@ class SqliteOutbox:
 
     def enqueue(self, events: Sequence[OutboxEvent]) -> None:
         with self._store.transaction() as conn:
-            self._store.run_many(conn, "insert_event", [rows.event_params(e) for e in events])
+            self._store.insert_events(conn, events)
 
     def latest_event_id(self, account_id: str, uri: str, event_type: EventType) -> int:
         row = self._store.fetch_one(

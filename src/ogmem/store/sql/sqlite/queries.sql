@@ -73,6 +73,17 @@ INSERT INTO outbox_events (account_id, type, uri, payload, status, attempts, ava
     created_at)
 VALUES (:account_id, :type, :uri, :payload, 'PENDING', 0, :available_at, :created_at);
 
+-- name: insert_event_unless_pending
+-- An event marked coalesce: an untried pending event of the same URI and type covers it.
+INSERT INTO outbox_events (account_id, type, uri, payload, status, attempts, available_at,
+    created_at)
+SELECT :account_id, :type, :uri, :payload, 'PENDING', 0, :available_at, :created_at
+WHERE NOT EXISTS (
+    SELECT 1 FROM outbox_events
+    WHERE account_id = :account_id AND uri = :uri AND type = :type AND status = 'PENDING'
+        AND attempts = 0
+);
+
 -- name: list_events
 SELECT * FROM outbox_events WHERE account_id = :account_id ORDER BY id LIMIT :limit;
 
@@ -95,6 +106,21 @@ SELECT * FROM context_nodes
 WHERE account_id = :account_id AND uri > :lower AND uri < :upper
     AND instr(substr(uri, :prefix_length + 1), '/') = 0
 ORDER BY uri;
+
+-- name: count_active_children
+-- A directory summary needs how many memories sit in the directory and a bounded sample of
+-- them, never every row: a directory of raw memories can hold a whole history.
+SELECT count(*) AS n FROM context_nodes
+WHERE account_id = :account_id AND uri > :lower AND uri < :upper
+    AND instr(substr(uri, :prefix_length + 1), '/') = 0
+    AND status = 'ACTIVE' AND context_type != 'DIRECTORY';
+
+-- name: recent_active_children
+SELECT * FROM context_nodes
+WHERE account_id = :account_id AND uri > :lower AND uri < :upper
+    AND instr(substr(uri, :prefix_length + 1), '/') = 0
+    AND status = 'ACTIVE' AND context_type != 'DIRECTORY'
+ORDER BY updated_at DESC, uri LIMIT :limit;
 
 -- ---- outbox worker -------------------------------------------------------------------------
 
@@ -175,8 +201,10 @@ ON CONFLICT (account_id, uri, level) DO UPDATE SET
 DELETE FROM index_records WHERE account_id = :account_id AND uri = :uri AND level = :level;
 
 -- name: insert_tombstone
+-- Only for a record that exists (run just before delete_record): readers drop what it names.
 INSERT INTO index_tombstones (account_id, uri, level, seq)
-VALUES (:account_id, :uri, :level, :seq);
+SELECT account_id, uri, level, :seq FROM index_records
+WHERE account_id = :account_id AND uri = :uri AND level = :level;
 
 -- name: records_since
 SELECT uri, level, owner_space, category, context_type, status, vector, model_id
