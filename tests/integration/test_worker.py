@@ -220,3 +220,46 @@ def test_background_thread_indexes_without_drain() -> None:
 def test_backoff_grows_and_is_capped() -> None:
     assert [backoff(n, timedelta(seconds=1)).total_seconds() for n in (1, 2, 3)] == [1, 2, 4]
     assert backoff(50) == timedelta(minutes=10)
+
+
+def _old_events(engine: Engine) -> list[OutboxEvent]:
+    """Every kind of event: finished, dead-lettered and pending."""
+    engine.remember([candidate("preference", "Alice edits code in vim.")], CTX)
+    engine.drain()
+    engine.outbox.enqueue(
+        [OutboxEvent("acme", EventType.UPSERT_CONTEXT, f"ctx://acme/x/{i}") for i in range(2)]
+    )
+    pending = engine.outbox_events(CTX, EventStatus.PENDING)
+    engine.outbox.dead_letter(pending[0], "poison")
+    return engine.outbox_events(CTX, limit=100)
+
+
+def test_finished_events_past_the_retention_are_purged(engine: Engine) -> None:
+    before = _old_events(engine)
+    clock = Clock()
+    worker = _worker(engine, clock, retention=timedelta(days=7))
+
+    assert worker.purge_finished() == 0  # all younger than a week
+    clock.advance(days=8)
+    purged = worker.purge_finished()
+
+    done = [e for e in before if e.status is EventStatus.DONE]
+    assert purged == len(done) == 3
+    kept = engine.outbox_events(CTX, limit=100)
+    assert sorted(e.status.value for e in kept) == ["DLQ", "PENDING"]  # never purged
+
+
+def test_an_idle_worker_purges_on_its_own(engine: Engine) -> None:
+    _old_events(engine)
+    clock = Clock()
+    clock.advance(days=8)
+    worker = _worker(engine, clock, poll_interval=0.01)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 20
+        while engine.outbox_stats(CTX)["DONE"] and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        worker.stop()
+    assert engine.outbox_stats(CTX)["DONE"] == 0
+    assert engine.outbox_stats(CTX)["DLQ"] == 1

@@ -27,6 +27,7 @@ CROSS_ACCOUNT = {
     "account_ids": "maintenance walks the accounts, then filters on one",
     "unscoped_owners": "a one-time upgrade step over every account's records",
     "find_api_key_by_hash": "the key is how a request's account is found; it has none yet",
+    "purge_done_events": "housekeeping: finished events of every account past the retention",
 }
 
 

@@ -34,6 +34,11 @@ BASE_BACKOFF = timedelta(seconds=2)
 MAX_BACKOFF = timedelta(minutes=10)
 POLL_INTERVAL_S = 1.0
 LINGER_S = 0.05
+# finished events are kept a while (to look into what happened), then purged: the outbox is
+# a queue, not a log, and would otherwise grow by every write ever made
+RETENTION = timedelta(days=7)
+PURGE_EVERY = timedelta(minutes=10)
+PURGE_LIMIT = 10_000  # per transaction: a big backlog is purged over several idle moments
 CONTEXT_EVENTS = {EventType.UPSERT_CONTEXT, EventType.ARCHIVE_CONTEXT, EventType.DELETE_CONTEXT}
 
 Handler = Callable[[str, list[str]], object]
@@ -95,6 +100,7 @@ class OutboxWorker:
         linger: float = LINGER_S,
         clock: Callable[[], datetime] = utcnow,
         session_committer: Callable[[str, str], object] | None = None,
+        retention: timedelta = RETENTION,
     ) -> None:
         self.worker_id = worker_id or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._outbox = outbox
@@ -107,6 +113,8 @@ class OutboxWorker:
         self._poll_interval = poll_interval
         self._linger = linger
         self._session_committer = session_committer
+        self._retention = retention
+        self._next_purge: datetime | None = None  # the first idle moment purges
         self._clock = clock
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -233,6 +241,24 @@ class OutboxWorker:
                     break
         return total
 
+    def purge_finished(self) -> int:
+        """Delete finished events older than the retention (one bounded transaction)."""
+        purged = self._outbox.purge_done(self._clock() - self._retention, PURGE_LIMIT)
+        if purged:
+            logger.info("purged %d finished outbox events", purged)
+        return purged
+
+    def _housekeep(self) -> None:
+        """When idle, now and then: purge finished events. Never stops the worker."""
+        now = self._clock()
+        if self._next_purge is not None and now < self._next_purge:
+            return
+        self._next_purge = now + PURGE_EVERY
+        try:
+            self.purge_finished()
+        except Exception:
+            logger.exception("outbox housekeeping failed")
+
     def wake(self) -> None:
         self._wake.set()
 
@@ -248,6 +274,7 @@ class OutboxWorker:
                 # idle or a partial batch: wait for more work, then linger a moment so that a
                 # burst of writes is embedded in one large batch (small batches pad more)
                 if claimed == 0:
+                    self._housekeep()
                     self._wake.wait(self._poll_interval)
                 self._wake.clear()
                 self._stop.wait(self._linger)

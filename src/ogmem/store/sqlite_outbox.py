@@ -67,6 +67,13 @@ class SqliteOutbox:
             )  # fmt: skip
             return int(cursor.rowcount)
 
+    def purge_done(self, before: datetime, limit: int) -> int:
+        with self._store.transaction() as conn:
+            cursor = self._store.run(
+                conn, "purge_done_events", before=rows.dump_time(before), limit=limit
+            )
+            return int(cursor.rowcount)
+
     def oldest_pending_age(self, account_id: str, now: datetime | None = None) -> float | None:
         """Seconds since the oldest pending event of the account was written, or None."""
         row = self._store.fetch_one("oldest_pending_event", account_id=account_id)

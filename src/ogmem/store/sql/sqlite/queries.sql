@@ -163,6 +163,13 @@ UPDATE outbox_events SET status = 'DONE', locked_until = NULL, last_error = :not
 WHERE account_id = :account_id AND uri = :uri AND type = :type AND status = 'PENDING'
     AND id <= :up_to_id;
 
+-- name: purge_done_events
+-- Housekeeping over every account: finished events past the retention (never DLQ or pending).
+DELETE FROM outbox_events WHERE id IN (
+    SELECT id FROM outbox_events WHERE status = 'DONE' AND created_at < :before
+    ORDER BY id LIMIT :limit
+);
+
 -- name: oldest_pending_event
 SELECT min(created_at) AS oldest FROM outbox_events
 WHERE account_id = :account_id AND status = 'PENDING';
