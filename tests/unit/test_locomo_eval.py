@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 
 from ogmem import Engine
+from ogmem.core import errors
+from ogmem.core.ports import ChatMessage
 from ogmem.eval import locomo, locomo_data
 from ogmem.index.embedders import HashEmbedder
+from ogmem.llm.scripted import ScriptedLLM, Step
 
 
 def _qa(question: str, evidence: str, category: int, **answer: str) -> dict[str, Any]:
@@ -74,3 +77,37 @@ def test_recall_counts_evidence_covered_by_provenance(tmp_path: Path) -> None:
     assert report.by_category["single-hop"]["R@1"] == 1.0  # "puppy called" finds D1:1 first
     assert report.messages == 3 and report.unresolvable_evidence == 1
     assert report.mode == "raw" and "skipped" in report.qa
+
+
+def _judging_llm(messages: list[ChatMessage]) -> Step:
+    """Answers from the memories it is shown; grades by comparing with the gold answer."""
+    prompt = str(messages[-1]["content"])
+    if prompt.startswith("You grade"):
+        gold = prompt.split("GOLD ANSWER: ")[1].split("\n")[0]
+        answer = prompt.split("ANSWER: ")[-1]
+        if "violin" in gold:
+            return "I cannot tell"  # an unreadable verdict: graded WRONG
+        return (
+            '{"verdict": "CORRECT"}' if gold.lower() in answer.lower() else '{"verdict": "WRONG"}'
+        )
+    if "What did Bo start?" in prompt:
+        raise errors.LLMTimeout("the model timed out")
+    return "Rex" if "Rex" in prompt else "I do not know"
+
+
+def test_with_a_judge_each_question_is_answered_from_compose_and_graded(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(tiny_locomo()))
+    judge = ScriptedLLM(responder=_judging_llm)
+    with Engine.open(":memory:", embedder=HashEmbedder(), worker=False) as engine:
+        report = locomo.evaluate(engine, locomo_data.load(path), ks=(1, 3), judge=judge)
+
+    # puppy: CORRECT; Bo: the model timed out (not graded); violin: unreadable verdict, WRONG
+    assert report.overall["J"] == 0.5 and report.overall["judge_errors"] == 1
+    assert report.by_category["single-hop"]["J"] == 1.0
+    assert report.by_category["temporal"]["J"] == 0.0
+    assert report.by_category["multi-hop"]["judge_errors"] == 1
+    answer_prompts = [p for p in judge.prompts if "What is the puppy called?" in p]
+    assert "Rex" in answer_prompts[0]  # the answer prompt carries the composed memories
+    assert any("GOLD ANSWER: Rex" in p for p in judge.prompts)
+    assert report.qa == "LLM judge (J)"

@@ -9,6 +9,7 @@ out of the search: their provenance is every turn of the session.
 from __future__ import annotations
 
 import functools
+import logging
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -17,11 +18,14 @@ from importlib import resources
 from string import Template
 from typing import Any
 
+from ogmem.core import errors
 from ogmem.core.models import RequestContext
 from ogmem.core.ports import LLMClient
 from ogmem.engine import Engine
 from ogmem.eval.locomo_data import CATEGORIES, Conversation, Question
 from ogmem.llm import jsonparse
+
+logger = logging.getLogger(__name__)
 
 ACCOUNT = "locomo"
 DEFAULT_KS = (5, 10, 20, 50)
@@ -35,6 +39,7 @@ class _Tally:
     hits: dict[int, int] = field(default_factory=dict)
     correct: int = 0
     judged: int = 0
+    judge_errors: int = 0  # the LLM failed to answer or to grade: not counted either way
 
     def add(self, covered_at: dict[int, set[str]], evidence: frozenset[str]) -> None:
         self.questions += 1
@@ -49,6 +54,8 @@ class _Tally:
         out.update({f"H@{k}": self.hits.get(k, 0) / n for k in ks})
         if self.judged:
             out["J"] = self.correct / self.judged
+        if self.judge_errors:
+            out["judge_errors"] = self.judge_errors
         out["questions"] = self.questions
         return out
 
@@ -164,35 +171,30 @@ def _judge_answer(
     question: Question,
     tallies: tuple[_Tally, ...],
 ) -> None:
-    """Answer from compose(), then let the LLM judge grade it against the gold answer."""
-    gold = getattr(question, "answer", "")
+    """Answer from compose(), then let the LLM judge grade it against the gold answer.
+
+    An LLM that fails (timeout, error) costs this question's grade, never the evaluation: the
+    question is counted in ``judge_errors``, not in J. A verdict that is not readable JSON is
+    graded WRONG, as a judge that cannot say CORRECT has not confirmed the answer.
+    """
     block = engine.compose(question.text, ctx, token_budget=1500).text
-    answer = llm.complete(
-        [
-            {
-                "role": "user",
-                "content": _prompt("answer").safe_substitute(
-                    memories=block, question=question.text
-                ),
-            }
-        ]
-    ).text
-    verdict = llm.complete(
-        [
-            {
-                "role": "user",
-                "content": _prompt("judge").safe_substitute(
-                    question=question.text, gold=gold, answer=answer
-                ),
-            }
-        ]
-    ).text
     try:
-        correct = (
-            str(jsonparse.extract_json_object(verdict).get("verdict", "")).upper() == "CORRECT"
-        )
-    except Exception:
-        correct = False
+        answer = _ask(llm, "answer", memories=block, question=question.text)
+        verdict = _ask(llm, "judge", question=question.text, gold=question.answer, answer=answer)
+    except errors.LLMError as exc:
+        logger.warning("judging %r failed: %s", question.text[:80], exc)
+        for tally in tallies:
+            tally.judge_errors += 1
+        return
+    try:
+        correct = str(jsonparse.extract_json_object(verdict).get("verdict", "")).upper()
+    except errors.LLMResponseError:
+        correct = ""
     for tally in tallies:
         tally.judged += 1
-        tally.correct += correct
+        tally.correct += correct == "CORRECT"
+
+
+def _ask(llm: LLMClient, prompt: str, **values: str) -> str:
+    content = _prompt(prompt).safe_substitute(**values)
+    return llm.complete([{"role": "user", "content": content}]).text
