@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ from rich.table import Table
 
 from ogmem import wiring
 from ogmem.core import uri
+from ogmem.net import is_loopback
 from ogmem.settings import Settings
 from ogmem.store.sqlite import SqliteStore
 from ogmem.store.sqlite_keys import SqliteKeys
@@ -76,15 +76,6 @@ def revoke_key(key_id: str) -> None:
         typer.echo(f"no active key {key_id}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {key_id}")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a host name other than localhost may resolve anywhere
 
 
 def serve(

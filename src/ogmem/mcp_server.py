@@ -27,6 +27,7 @@ from ogmem import wiring
 from ogmem.core import errors, uri
 from ogmem.core.models import ContextNode, Message, RequestContext, SessionState, utcnow
 from ogmem.engine import Engine
+from ogmem.net import is_loopback
 from ogmem.settings import Settings
 
 DEFAULT_PORT = 8766
@@ -265,6 +266,14 @@ def run(transport: str = "stdio", host: str = "127.0.0.1", port: int = DEFAULT_P
         kind = "streamable-http"
     else:
         raise errors.ConfigurationError(f"unknown MCP transport {transport!r}: stdio or http")
+    if kind == "streamable-http" and not is_loopback(host):
+        # the MCP endpoint has no authentication: on a public address anyone who reaches it
+        # could read and forget this user's memories
+        raise errors.ConfigurationError(
+            f"refusing to serve MCP over HTTP on {host}: it has no authentication, so it "
+            "listens on loopback only (127.0.0.1); for remote agents use `ogmem serve` with "
+            "API keys"
+        )
     # No background worker: recall and compose index pending writes themselves, so results
     # are current without a second process, and no thread races them for the same events.
     with wiring.open_engine(Settings.from_env(), worker=False) as engine:

@@ -12,10 +12,13 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import TextContent
 
+from ogmem import mcp_server
+from ogmem.core import errors
 from ogmem.core.models import NodeStatus, RequestContext
 from ogmem.engine import Engine
 from ogmem.index.embedders import HashEmbedder
 from ogmem.mcp_server import build_server
+from ogmem.net import is_loopback
 
 TOOLS = {"remember", "recall", "compose", "read", "ls", "forget"}
 
@@ -174,3 +177,23 @@ def test_agent_scoped_server_reads_the_agent_space_too(engine: Engine) -> None:
     server = build_server(engine, account_id="acme", user_id="alice", agent_id="coder")
     uri = remember_text(server, "The build uses make.")
     assert call(server, "recall", query="build make")["results"][0]["uri"] == uri
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "example.org"])
+def test_mcp_over_http_refuses_an_address_reachable_from_elsewhere(
+    host: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[object] = []
+    monkeypatch.setattr(mcp_server.wiring, "open_engine", lambda *a, **k: opened.append(a))
+    with pytest.raises(errors.ConfigurationError, match="loopback only"):
+        mcp_server.run("http", host=host)
+    assert opened == []  # refused before any store is opened
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("127.0.0.1", True), ("::1", True), ("localhost", True), ("127.0.0.2", True),
+     ("0.0.0.0", False), ("10.0.0.1", False), ("my-host", False)],
+)  # fmt: skip
+def test_is_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
