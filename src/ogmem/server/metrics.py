@@ -23,8 +23,6 @@ from ogmem.core.models import EventStatus, SessionStatus
 from ogmem.engine import Engine
 from ogmem.store.sqlite_sessions import SqliteSessions
 
-# sessions read per account at scrape; a SUM query would lift this bound
-MAX_SESSIONS_SCRAPED = 100_000
 OUTCOMES = ("proposed", "written", "skipped", "failed")
 
 
@@ -57,11 +55,11 @@ class StoreCollector(Collector):
             age = self._engine.outbox.oldest_pending_age(account)
             if age is not None:
                 ages.append(age)
-            for state in adapter.list_sessions(account, None, MAX_SESSIONS_SCRAPED):
-                by_status[state.status.value] += 1
+            for status, sums in adapter.totals(account).items():
+                by_status[status] = by_status.get(status, 0.0) + sums["sessions"]
                 for outcome in OUTCOMES:
-                    totals[outcome] += getattr(state, outcome)
-                spent += state.llm_tokens
+                    totals[outcome] += sums[outcome]
+                spent += sums["llm_tokens"]
         for status, n in counts.items():
             outbox.add_metric([status], n)
         oldest.add_metric([], max(ages, default=0.0))

@@ -107,6 +107,17 @@ class SqliteSessions:
         )
         return [_state(row) for row in found]
 
+    def totals(self, account_id: str) -> dict[str, dict[str, int]]:
+        """Per session status: how many sessions, and the sums of their commit counts
+        (proposed, written, skipped, failed, llm_tokens)."""
+        found = self._store.fetch_all("session_totals", account_id=account_id)
+        return {
+            row["status"]: {
+                name: int(value or 0) for name, value in row.items() if name != "status"
+            }
+            for row in found
+        }
+
     def uncommitted(self, account_id: str, session_id: str) -> list[StoredMessage]:
         found = self._store.fetch_all(
             "uncommitted_messages", account_id=account_id, session_id=session_id

@@ -296,6 +296,11 @@ SELECT * FROM sessions WHERE account_id = :account_id
     AND (:user_id IS NULL OR user_id = :user_id)
 ORDER BY updated_at DESC LIMIT :limit;
 
+-- name: session_totals
+SELECT status, count(*) AS sessions, sum(proposed) AS proposed, sum(written) AS written,
+    sum(skipped) AS skipped, sum(failed) AS failed, sum(llm_tokens) AS llm_tokens
+FROM sessions WHERE account_id = :account_id GROUP BY status;
+
 -- name: insert_message
 INSERT INTO session_messages (account_id, session_id, message_id, role, name, content,
     created_at, tokens)
