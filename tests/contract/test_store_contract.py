@@ -9,6 +9,7 @@ from ogmem.core.models import (
     ContextType,
     EventStatus,
     EventType,
+    NewNode,
     NodeStatus,
     OutboxEvent,
     utcnow,
@@ -175,6 +176,27 @@ def test_active_children_counts_all_and_returns_the_newest(store: SqliteStore) -
     assert [n.uri.rsplit("/", 1)[-1] for n in newest] == ["a", "d"]
     assert newest[0].abstract == "a again"
     assert store.active_children("acme", f"ctx://acme/{base}/sub", limit=5)[0] == 1
+
+
+def test_create_nodes_with_outbox_is_all_or_nothing(store: SqliteStore) -> None:
+    base = "users/alice/memories/events"
+    new = [
+        NewNode(make_node(path=f"{base}/{name}"), (_event(f"ctx://acme/{base}/{name}"),),
+                f"fp-{name}")
+        for name in ("a", "b")
+    ]  # fmt: skip
+    created = store.create_nodes_with_outbox(new)
+    assert [n.version for n in created] == [1, 1]
+    assert all(len(store.history("acme", n.uri)) == 1 for n in created)
+    assert store.applied_fingerprints("acme", ["fp-a", "fp-b", "fp-c"]) == {"fp-a", "fp-b"}
+    assert len(store.list_events("acme")) == 2
+
+    clash = [NewNode(make_node(path=f"{base}/c"), (), "fp-c"), new[1]]  # b exists already
+    with pytest.raises(errors.ConcurrentModificationError):
+        store.create_nodes_with_outbox(clash)
+    assert not store.exists("acme", f"ctx://acme/{base}/c")
+    assert store.applied_fingerprints("acme", ["fp-c"]) == set()
+    assert len(store.list_events("acme")) == 2
 
 
 def test_migrations_are_recorded(store: SqliteStore) -> None:

@@ -40,6 +40,7 @@ READS: dict[str, Callable[[SqliteStore], object]] = {
     ),
     "history": lambda s: s.history("evil", A_URI),
     "find_applied": lambda s: s.find_applied("evil", "fp-a"),
+    "applied_fingerprints": lambda s: s.applied_fingerprints("evil", ["fp-a"]),
     "list_events": lambda s: s.list_events("evil"),
 }
 

@@ -4,13 +4,14 @@ and merges that survive a misbehaving LLM."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from ogmem.commit.writer import ContextWriter
 from ogmem.core import errors
-from ogmem.core.models import RequestContext, WriteResult, WriteStatus
+from ogmem.core.models import EventType, OutboxEvent, RequestContext, WriteResult, WriteStatus
 from ogmem.llm.scripted import ScriptedLLM
 from ogmem.store.sqlite import SqliteStore
 from tests.helpers import REGISTRY, candidate
@@ -176,17 +177,18 @@ def test_a_failure_inside_a_group_commit_costs_only_that_candidate(
 ) -> None:
     writer = ContextWriter(file_store, REGISTRY)
     original = file_store._insert_events
-    calls = {"n": 0}
+    calls = {"bulk": 0}
 
-    def fail_second(conn: object, events: object) -> None:
-        calls["n"] += 1
-        if calls["n"] == 2:
+    def fail_for_e1(conn: object, events: Sequence[OutboxEvent]) -> None:
+        calls["bulk"] += len([e for e in events if e.type is EventType.UPSERT_CONTEXT]) > 1
+        if any("/e1-" in e.uri for e in events):  # the second candidate's events
             raise errors.StoreError("disk hiccup")
         original(conn, events)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(file_store, "_insert_events", fail_second)
+    monkeypatch.setattr(file_store, "_insert_events", fail_for_e1)
     batch = [candidate("event", f"Event {i}.", routing_key=f"e{i}") for i in range(3)]
     results = writer.write_candidates(batch, CTX)
+    assert calls["bulk"] == 1  # tried in bulk first, rolled back, then one by one
     assert [r.status for r in results] == [
         WriteStatus.WRITTEN,
         WriteStatus.FAILED,

@@ -9,7 +9,6 @@ and a merge that never loses the candidate (see merge.py).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import threading
@@ -21,6 +20,8 @@ from typing import TypeVar
 
 from ogmem.commit import events
 from ogmem.commit.archive_builder import ArchiveBuilder
+from ogmem.commit.bulk import BulkCreator
+from ogmem.commit.identity import operation_fingerprint
 from ogmem.commit.router import PolicyRouter
 from ogmem.core import errors, uri
 from ogmem.core.models import (
@@ -55,17 +56,6 @@ class _StripedLocks:
 
     def for_key(self, account_id: str, target: str) -> threading.Lock:
         return self._locks[hash((account_id, target)) % len(self._locks)]
-
-
-def operation_fingerprint(candidate: CandidateMemory, ctx: RequestContext) -> str:
-    """Identity of 'this candidate, from this session, for this owner' (not of the plan, which
-    changes from create to merge between two deliveries of the same candidate)."""
-    parts = (
-        ctx.account_id, ctx.user_id, ctx.agent_id or "", ctx.session_id or "",
-        candidate.category, candidate.routing_key, candidate.operation,
-        candidate.abstract, candidate.overview, candidate.content, candidate.when or "",
-    )  # fmt: skip
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 def _result(
@@ -126,6 +116,7 @@ class ContextWriter:
         self._retry_delays = tuple(retry_delays) or (0.0,)
         self._sleep = sleep
         self._locks = _StripedLocks()
+        self._bulk = BulkCreator(store, registry, self._router, self._builder)
 
     # -- candidates ---------------------------------------------------------------------------
 
@@ -145,10 +136,15 @@ class ContextWriter:
         """One result per candidate, in order; nothing is dropped, not even on a crash.
 
         The batch is group-committed: each candidate is still atomic on its own (a failed one
-        leaves nothing), and the batch costs one commit.
+        leaves nothing), and the batch costs one commit. Its plain creations are written in
+        bulk first (see bulk.py); the rest one by one.
         """
         with self._store.group_commit():
-            return [self._write_guarded(candidate, ctx) for candidate in candidates]
+            created = self._bulk.create(candidates, ctx)
+            return [
+                created.get(index) or self._write_guarded(candidate, ctx)
+                for index, candidate in enumerate(candidates)
+            ]
 
     def write_candidates_parallel(
         self,

@@ -192,6 +192,16 @@ class OutboxEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class NewNode:
+    """A node to create with its outbox events and idempotency fingerprint (bulk writes)."""
+
+    node: ContextNode
+    events: tuple[OutboxEvent, ...]
+    fingerprint: str
+    action: str = "create"
+
+
+@dataclass(frozen=True, slots=True)
 class AppliedOp:
     """An idempotency record: this fingerprint was applied to ``uri`` at ``version``."""
 

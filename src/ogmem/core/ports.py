@@ -22,6 +22,7 @@ from ogmem.core.models import (
     EventStatus,
     EventType,
     IndexRecord,
+    NewNode,
     NodeVersion,
     OutboxEvent,
     SearchFilter,
@@ -54,6 +55,20 @@ class Store(Protocol):
     def exists(self, account_id: str, uri: str) -> bool: ...
 
     def list_children(self, account_id: str, uri: str) -> list[DirEntry]: ...
+
+    def applied_fingerprints(self, account_id: str, fingerprints: Sequence[str]) -> set[str]:
+        """Those of ``fingerprints`` that have an idempotency record (one query)."""
+        ...
+
+    def create_nodes_with_outbox(self, new_nodes: Sequence[NewNode]) -> list[ContextNode]:
+        """Create every node at version 1 with its events and idempotency record, all or
+        nothing (one transaction, or a savepoint inside a group commit).
+
+        Raises:
+            errors.ConcurrentModificationError: a node already exists at one of the URIs.
+            errors.DuplicateOperation: one of the fingerprints was applied already.
+        """
+        ...
 
     def active_children(
         self, account_id: str, uri: str, limit: int
@@ -191,7 +206,7 @@ class Outbox(Protocol):
         self, worker_id: str, *, now: datetime, lease: timedelta, limit: int, eager: bool = False
     ) -> list[OutboxEvent]: ...
 
-    def latest_event_id(self, account_id: str, uri: str, event_type: EventType) -> int: ...
+    def latest_pending_event_id(self, account_id: str, uri: str, event_type: EventType) -> int: ...
 
     def absorb(
         self, account_id: str, uri: str, event_type: EventType, up_to_id: int, note: str

@@ -159,7 +159,9 @@ class OutboxWorker:
     ) -> None:
         """One summary for every event of the directory written so far, claimed or not: any
         event with an id up to the watermark was committed before the children are read."""
-        watermark = self._outbox.latest_event_id(account_id, directory, EventType.UPSERT_DIRECTORY)
+        watermark = self._outbox.latest_pending_event_id(
+            account_id, directory, EventType.UPSERT_DIRECTORY
+        )
         self._summarizer.refresh(account_id, directory)
         note = f"absorbed by the summary run of event {group[-1].id}"
         stats.coalesced += self._outbox.absorb(

@@ -10,7 +10,16 @@ from datetime import datetime
 from typing import Any
 
 from ogmem.core import errors
-from ogmem.core.models import AppliedOp, ContextNode, EventStatus, NodeVersion, OutboxEvent, utcnow
+from ogmem.core.models import (
+    AppliedOp,
+    ContextNode,
+    EventStatus,
+    EventType,
+    NewNode,
+    NodeVersion,
+    OutboxEvent,
+    utcnow,
+)
 from ogmem.core.ports import DirEntry
 from ogmem.store import rows
 from ogmem.store.sqlite_db import SqliteDatabase
@@ -88,6 +97,12 @@ class SqliteStore(SqliteDatabase):
             for r in self.fetch_all("history", account_id=account_id, uri=uri)
         ]
 
+    def applied_fingerprints(self, account_id: str, fingerprints: Sequence[str]) -> set[str]:
+        found = self.fetch_all(
+            "applied_among", account_id=account_id, fingerprints=json.dumps(list(fingerprints))
+        )
+        return {row["fingerprint"] for row in found}
+
     def find_applied(self, account_id: str, fingerprint: str) -> AppliedOp | None:
         row = self.fetch_one("find_applied", account_id=account_id, fingerprint=fingerprint)
         return None if row is None else rows.applied_from_row(row)
@@ -135,6 +150,34 @@ class SqliteStore(SqliteDatabase):
             self._insert_applied(
                 conn, stored.account_id, fingerprint, stored.uri, action, stored.version
             )
+        return stored
+
+    def create_nodes_with_outbox(self, new_nodes: Sequence[NewNode]) -> list[ContextNode]:
+        now = utcnow()
+        stored = [n.node.evolve(version=1, created_at=now, updated_at=now) for n in new_nodes]
+        applied_at = rows.dump_time(now)
+        with self.transaction() as conn:
+            try:
+                conn.executemany(self._sql["insert_node"], [rows.node_params(n) for n in stored])
+            except sqlite3.IntegrityError as exc:
+                raise errors.ConcurrentModificationError(
+                    f"one of {len(stored)} new nodes", None, None
+                ) from exc
+            conn.executemany(
+                self._sql["insert_version"],
+                [{"account_id": n.account_id, "uri": n.uri, "action": a.action}
+                 for n, a in zip(stored, new_nodes, strict=True)],
+            )  # fmt: skip
+            self._insert_events(conn, [event for n in new_nodes for event in n.events])
+            try:
+                conn.executemany(
+                    self._sql["insert_applied"],
+                    [{"account_id": n.account_id, "fingerprint": a.fingerprint, "uri": n.uri,
+                      "action": a.action, "version": 1, "applied_at": applied_at}
+                     for n, a in zip(stored, new_nodes, strict=True) if a.fingerprint],
+                )  # fmt: skip
+            except sqlite3.IntegrityError as exc:
+                raise errors.DuplicateOperation(f"one of {len(stored)} new operations") from exc
         return stored
 
     def archive_node(
@@ -248,11 +291,17 @@ class SqliteStore(SqliteDatabase):
 
     def insert_events(self, conn: sqlite3.Connection, events: Sequence[OutboxEvent]) -> None:
         """Insert outbox events in the caller's transaction (coalescing ones only if needed)."""
-        for coalesce in (False, True):
-            chosen = [rows.event_params(e) for e in events if e.coalesce is coalesce]
-            if chosen:
-                query = "insert_event_unless_pending" if coalesce else "insert_event"
-                conn.executemany(self._sql[query], chosen)
+        plain = [rows.event_params(e) for e in events if not e.coalesce]
+        if plain:
+            conn.executemany(self._sql["insert_event"], plain)
+        # of coalescing events for one URI, only the first can be inserted: it covers the rest
+        first: dict[tuple[str, EventType, str], OutboxEvent] = {}
+        for event in events:
+            if event.coalesce:
+                first.setdefault((event.account_id, event.type, event.uri), event)
+        if first:
+            params = [rows.event_params(e) for e in first.values()]
+            conn.executemany(self._sql["insert_event_unless_pending"], params)
 
     def _insert_applied(
         self,

@@ -147,11 +147,12 @@ class SqliteIndex:
                 for record, vector in zip(records, vectors, strict=True)
             ]
             self._store.run_many(conn, "upsert_record", upserts)
-            dropped = [
-                (uri, level)
-                for uri, records, _ in items
-                for level in sorted({0, 1, 2} - {record.level for record in records})
-            ]
+            kept = {(record.uri, record.level) for _, records, _ in items for record in records}
+            stored = self._store.run(
+                conn, "record_levels_of_uris", account_id=account_id,
+                uris=json.dumps([uri for uri, _, _ in items]),
+            ).fetchall()  # fmt: skip
+            dropped = sorted({(r["uri"], r["level"]) for r in stored} - kept)
             self._delete_levels(conn, account_id, dropped, seq)
 
     def remove(self, account_id: str, uri: str) -> None:

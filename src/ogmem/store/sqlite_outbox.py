@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -29,9 +30,15 @@ class SqliteOutbox:
         return sorted((rows.event_from_row(r) for r in claimed), key=lambda e: e.id or 0)
 
     def finish(self, events: Sequence[OutboxEvent], note: str | None = None) -> None:
-        params = [{"account_id": e.account_id, "id": e.id, "note": note} for e in events]
+        ids: dict[str, list[int]] = {}
+        for event in events:
+            ids.setdefault(event.account_id, []).append(event.id or 0)
         with self._store.transaction() as conn:
-            self._store.run_many(conn, "finish_event", params)
+            for account_id, account_ids in ids.items():  # one statement per account
+                self._store.run(
+                    conn, "finish_events", account_id=account_id, ids=json.dumps(account_ids),
+                    note=note,
+                )  # fmt: skip
 
     def retry(self, event: OutboxEvent, error: str, available_at: datetime) -> None:
         with self._store.transaction() as conn:
@@ -50,9 +57,9 @@ class SqliteOutbox:
         with self._store.transaction() as conn:
             self._store.insert_events(conn, events)
 
-    def latest_event_id(self, account_id: str, uri: str, event_type: EventType) -> int:
+    def latest_pending_event_id(self, account_id: str, uri: str, event_type: EventType) -> int:
         row = self._store.fetch_one(
-            "latest_event_id", account_id=account_id, uri=uri, type=event_type.value
+            "latest_pending_event_id", account_id=account_id, uri=uri, type=event_type.value
         )
         return int(row["id"]) if row and row["id"] is not None else 0
 

@@ -97,6 +97,10 @@ SELECT status, count(*) AS n FROM outbox_events WHERE account_id = :account_id G
 -- name: find_applied
 SELECT * FROM applied_ops WHERE account_id = :account_id AND fingerprint = :fingerprint;
 
+-- name: applied_among
+SELECT fingerprint FROM applied_ops
+WHERE account_id = :account_id AND fingerprint IN (SELECT value FROM json_each(:fingerprints));
+
 -- name: insert_applied
 INSERT INTO applied_ops (account_id, fingerprint, uri, action, version, applied_at)
 VALUES (:account_id, :fingerprint, :uri, :action, :version, :applied_at);
@@ -138,9 +142,9 @@ WHERE id IN (
 )
 RETURNING *;
 
--- name: finish_event
+-- name: finish_events
 UPDATE outbox_events SET status = 'DONE', locked_until = NULL, last_error = :note
-WHERE account_id = :account_id AND id = :id;
+WHERE account_id = :account_id AND id IN (SELECT value FROM json_each(:ids));
 
 -- name: retry_event
 UPDATE outbox_events
@@ -153,9 +157,10 @@ UPDATE outbox_events
 SET status = 'DLQ', attempts = attempts + 1, locked_until = NULL, last_error = :error
 WHERE account_id = :account_id AND id = :id;
 
--- name: latest_event_id
+-- name: latest_pending_event_id
+-- The watermark of a directory run: absorb only ever takes pending events, so only they count.
 SELECT max(id) AS id FROM outbox_events
-WHERE account_id = :account_id AND uri = :uri AND type = :type;
+WHERE account_id = :account_id AND uri = :uri AND type = :type AND status = 'PENDING';
 
 -- name: absorb_events
 -- Pending events that a just-finished run already covered (written before its read).
@@ -274,6 +279,10 @@ WHERE account_id = :account_id AND uri = :uri ORDER BY id;
 
 -- name: read_nodes
 SELECT * FROM context_nodes
+WHERE account_id = :account_id AND uri IN (SELECT value FROM json_each(:uris));
+
+-- name: record_levels_of_uris
+SELECT uri, level FROM index_records
 WHERE account_id = :account_id AND uri IN (SELECT value FROM json_each(:uris));
 
 -- name: records_of_uris

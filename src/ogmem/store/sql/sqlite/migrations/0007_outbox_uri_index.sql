@@ -1,4 +1,6 @@
--- Events are looked up by URI: at write time (is a summary of this directory already pending?)
--- and after a directory run (absorb the events it covered). Without this index each look-up
--- scans the outbox, which keeps every finished event.
-CREATE INDEX outbox_events_uri ON outbox_events (account_id, uri, type, status);
+-- Pending events are looked up by URI: at write time (is a summary of this directory already
+-- pending?) and after a directory run (absorb the events it covered). Partial, so the index
+-- holds only the pending events (a handful) and finished ones cost it nothing: the outbox
+-- keeps finished events for a week.
+CREATE INDEX outbox_events_pending_uri ON outbox_events (account_id, uri, type)
+WHERE status = 'PENDING';
