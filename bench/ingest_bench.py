@@ -4,7 +4,8 @@ embedder alone on the same sentences.
 1,000 distinct real sentences from the LoCoMo dev conversations, each remembered as one event
 memory (abstract = content = the sentence, so one text to embed per memory), written through
 the ContextWriter into a SQLite file, then indexed by draining the outbox worker. Both use the
-same MiniLM embedder instance (warm), median of 3 runs each.
+same MiniLM embedder instance (warm), median of 5 runs each (single runs swing by +-5 % on
+this shared machine).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ogmem.engine import Engine
 from ogmem.index.embedders import MiniLMEmbedder
 
 SENTENCES = 1000
-REPEATS = 3
+REPEATS = 5
 
 
 def _candidates(sentences: list[str]) -> list[CandidateMemory]:
