@@ -35,6 +35,9 @@ def _mixed_batch() -> list[CandidateMemory]:
         candidate("case", "Fixed the flaky test.", routing_key="flaky"),  # agent-scoped
         replace(candidate("event", "Bad."), when="yesterday-ish"),  # invalid date
         candidate("preference", "Uses vim.", routing_key="editor", operation="archive"),
+        # a retraction before the creation it would find if the creation went first
+        candidate("preference", "Likes hiking.", routing_key="hiking", operation="archive"),
+        candidate("preference", "Likes hiking.", routing_key="hiking"),
         candidate("profile", "Works as a nurse."),
     ]
 

@@ -40,7 +40,7 @@ MIN_BULK = 2  # one candidate gains nothing from the bulk statements
 
 
 @dataclass(frozen=True, slots=True)
-class _Fresh:
+class _Creatable:
     index: int  # position in the caller's batch
     candidate: CandidateMemory
     memory_type: MemoryType
@@ -66,9 +66,10 @@ class BulkCreator:
     ) -> dict[int, WriteResult]:
         """Results of the candidates written here, by their index in ``candidates``; the
         others are left to the caller (all of them when the bulk insert failed)."""
+        creatable, wanted = self._creatable(candidates, ctx)
         planned = [
             (fresh, plan)
-            for fresh in self._fresh(self._creatable(candidates, ctx), ctx)
+            for fresh in self._fresh(creatable, wanted, ctx)
             if (plan := self._plan(fresh)).action is WriteAction.CREATE
         ]
         if len(planned) < MIN_BULK:
@@ -93,13 +94,14 @@ class BulkCreator:
 
     def _creatable(
         self, candidates: Sequence[CandidateMemory], ctx: RequestContext
-    ) -> list[_Fresh]:
-        """Candidates that are valid writes; any doubt leaves one to the one-by-one path,
-        which also gives the reason (skipped, invalid, ...)."""
-        found: list[_Fresh] = []
+    ) -> tuple[list[_Creatable], Counter[str]]:
+        """Candidates that are valid writes, and how many candidates of the batch address
+        each target (retractions included: written first, a creation would change what an
+        earlier retraction in the batch finds). Any doubt leaves a candidate to the
+        one-by-one path, which also gives the reason (skipped, invalid, ...)."""
+        found: list[_Creatable] = []
+        wanted: Counter[str] = Counter()
         for index, candidate in enumerate(candidates):
-            if candidate.operation != "write":
-                continue
             try:
                 memory_type = self._registry.get(candidate.category)
                 if memory_type.owner_scope == "agent" and not ctx.agent_id:
@@ -108,30 +110,33 @@ class BulkCreator:
                 target = self._router.target_uri(candidate, ctx)
             except errors.OgmemError:
                 continue
-            fingerprint = operation_fingerprint(candidate, ctx)
-            found.append(_Fresh(index, candidate, memory_type, fingerprint, target))
-        return found
+            wanted[target] += 1
+            if candidate.operation == "write":
+                fingerprint = operation_fingerprint(candidate, ctx)
+                found.append(_Creatable(index, candidate, memory_type, fingerprint, target))
+        return found, wanted
 
-    def _fresh(self, creatable: list[_Fresh], ctx: RequestContext) -> list[_Fresh]:
-        """Those never applied, whose target is free and wanted by no other candidate."""
+    def _fresh(
+        self, creatable: list[_Creatable], wanted: Counter[str], ctx: RequestContext
+    ) -> list[_Creatable]:
+        """Those never applied, whose target is free and addressed by no other candidate."""
         if len(creatable) < MIN_BULK:
             return []
         applied = self._store.applied_fingerprints(
             ctx.account_id, [c.fingerprint for c in creatable]
         )
         taken = self._store.find_nodes(ctx.account_id, [c.target for c in creatable])
-        wanted = Counter(c.target for c in creatable)
         return [
             c
             for c in creatable
             if c.fingerprint not in applied and c.target not in taken and wanted[c.target] == 1
         ]
 
-    def _plan(self, fresh: _Fresh) -> WritePlan:
+    def _plan(self, fresh: _Creatable) -> WritePlan:
         policy = self._router.policy_for(fresh.memory_type)
         return policy.plan(fresh.candidate, fresh.target, None)
 
-    def _new_node(self, fresh: _Fresh, plan: WritePlan, ctx: RequestContext) -> NewNode:
+    def _new_node(self, fresh: _Creatable, plan: WritePlan, ctx: RequestContext) -> NewNode:
         node = self._builder.build(fresh.candidate, plan, ctx, fresh.memory_type)
         emitted = events.upsert_events(
             node.evolve(version=1), refresh_directory=not fresh.memory_type.single_node
