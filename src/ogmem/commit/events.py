@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from ogmem.core import uri
 from ogmem.core.models import ContextNode, EventType, OutboxEvent, utcnow
+from ogmem.schemas.registry import MemoryType
 
 DIRECTORY_DEBOUNCE = timedelta(seconds=2)
 
@@ -42,6 +43,14 @@ def upsert_events(node: ContextNode, *, refresh_directory: bool) -> list[OutboxE
     if refresh_directory:
         events += _directory_event(node.account_id, node.uri, "upsert")
     return events
+
+
+def write_events(node: ContextNode, version: int, memory_type: MemoryType) -> list[OutboxEvent]:
+    """The events of writing a memory at ``version``: its upsert, and its directory's summary
+    unless its type keeps a single node (a profile has no directory worth summarising)."""
+    return upsert_events(
+        node.evolve(version=version), refresh_directory=not memory_type.single_node
+    )
 
 
 def archive_events(account_id: str, node_uri: str, version: int) -> list[OutboxEvent]:

@@ -16,12 +16,13 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from typing import TypeVar
 
 from ogmem.commit import events
 from ogmem.commit.archive_builder import ArchiveBuilder
 from ogmem.commit.bulk import BulkCreator
-from ogmem.commit.identity import operation_fingerprint
+from ogmem.commit.identity import PreparedWrite, operation_fingerprint
 from ogmem.commit.router import PolicyRouter
 from ogmem.core import errors, uri
 from ogmem.core.models import (
@@ -83,6 +84,24 @@ def _failed(candidate: CandidateMemory, exc: Exception, *, retryable: bool) -> W
     return _result(candidate, WriteStatus.FAILED, "failed", error=error, retryable=retryable)
 
 
+def _reported(candidate: CandidateMemory, work: Callable[[], T], *, bugs: bool) -> T | WriteResult:
+    """Run ``work``; an ogmem error becomes the candidate's FAILED result (retryable unless
+    the input is bad). With ``bugs``, any other exception too: in a batch a bug must cost one
+    candidate, never the batch."""
+    try:
+        return work()
+    except errors.OgmemError as exc:
+        logger.warning("candidate %s/%s failed: %s", candidate.category, candidate.routing_key, exc)
+        return _failed(candidate, exc, retryable=not isinstance(exc, errors.InvalidInput))
+    except Exception as exc:
+        if not bugs:
+            raise
+        logger.exception(
+            "unexpected error writing %s/%s", candidate.category, candidate.routing_key
+        )
+        return _failed(candidate, exc, retryable=True)
+
+
 def own_uri(text: str, ctx: RequestContext) -> str:
     """Validate a caller-supplied URI; another account's URI is reported as not found."""
     parsed = uri.parse(text)
@@ -116,19 +135,13 @@ class ContextWriter:
         self._retry_delays = tuple(retry_delays) or (0.0,)
         self._sleep = sleep
         self._locks = _StripedLocks()
-        self._bulk = BulkCreator(store, registry, self._router, self._builder)
+        self._bulk = BulkCreator(store, self._router, self._builder)
 
     # -- candidates ---------------------------------------------------------------------------
 
     def write_candidate(self, candidate: CandidateMemory, ctx: RequestContext) -> WriteResult:
         """Write one candidate; errors come back in the result, they are not raised."""
-        try:
-            return self._write(candidate, ctx)
-        except errors.OgmemError as exc:
-            logger.warning(
-                "candidate %s/%s failed: %s", candidate.category, candidate.routing_key, exc
-            )
-            return _failed(candidate, exc, retryable=not isinstance(exc, errors.InvalidInput))
+        return _reported(candidate, partial(self._write, candidate, ctx), bugs=False)
 
     def write_candidates(
         self, candidates: Sequence[CandidateMemory], ctx: RequestContext
@@ -140,11 +153,18 @@ class ContextWriter:
         bulk first (see bulk.py); the rest one by one.
         """
         with self._store.group_commit():
-            created = self._bulk.create(candidates, ctx)
+            prepared = [_reported(c, partial(self._prepare, c, ctx), bugs=True) for c in candidates]
+            ready = {i: p for i, p in enumerate(prepared) if isinstance(p, PreparedWrite)}
+            created = self._bulk.create(ready, ctx)
             return [
-                created.get(index) or self._write_guarded(candidate, ctx)
-                for index, candidate in enumerate(candidates)
+                created.get(index) or self._write_ready(item, ctx)
+                for index, item in enumerate(prepared)
             ]
+
+    def _write_ready(self, item: PreparedWrite | WriteResult, ctx: RequestContext) -> WriteResult:
+        if isinstance(item, WriteResult):  # skipped or failed while being prepared
+            return item
+        return _reported(item.candidate, partial(self._write_prepared, item, ctx), bugs=True)
 
     def write_candidates_parallel(
         self,
@@ -158,15 +178,19 @@ class ContextWriter:
             return [future.result() for future in futures]
 
     def _write_guarded(self, candidate: CandidateMemory, ctx: RequestContext) -> WriteResult:
-        try:
-            return self.write_candidate(candidate, ctx)
-        except Exception as exc:  # a bug must cost one candidate, never the batch
-            logger.exception(
-                "unexpected error writing %s/%s", candidate.category, candidate.routing_key
-            )
-            return _failed(candidate, exc, retryable=True)
+        return _reported(candidate, partial(self._write, candidate, ctx), bugs=True)
 
     def _write(self, candidate: CandidateMemory, ctx: RequestContext) -> WriteResult:
+        prepared = self._prepare(candidate, ctx)
+        if isinstance(prepared, WriteResult):
+            return prepared
+        return self._write_prepared(prepared, ctx)
+
+    def _prepare(
+        self, candidate: CandidateMemory, ctx: RequestContext
+    ) -> PreparedWrite | WriteResult:
+        """Check the candidate against its type and address it; a skip comes back as a result,
+        invalid input as an exception."""
         memory_type = self._registry.get(candidate.category)
         if memory_type.owner_scope == "agent" and not ctx.agent_id:
             reason = f"{memory_type.name} is agent-scoped and the request has no agent_id"
@@ -174,6 +198,12 @@ class ContextWriter:
             return _result(candidate, WriteStatus.SKIPPED, reason)
         memory_type.validate_candidate(candidate)
         fingerprint = operation_fingerprint(candidate, ctx)
+        target = self._router.target_uri(candidate, ctx)
+        return PreparedWrite(candidate, memory_type, fingerprint, target)
+
+    def _write_prepared(self, prepared: PreparedWrite, ctx: RequestContext) -> WriteResult:
+        candidate, memory_type = prepared.candidate, prepared.memory_type
+        fingerprint, target = prepared.fingerprint, prepared.target
         applied = self._store.find_applied(ctx.account_id, fingerprint)
         if applied is not None:
             reason = (
@@ -181,7 +211,6 @@ class ContextWriter:
                 f"{applied.uri} v{applied.version} at {applied.applied_at.isoformat()})"
             )
             return _result(candidate, WriteStatus.SKIPPED, reason)
-        target = self._router.target_uri(candidate, ctx)
 
         def attempt(number: int) -> WriteResult:
             return self._attempt(candidate, ctx, memory_type, target, fingerprint, number)
@@ -238,10 +267,7 @@ class ContextWriter:
             self._delete_node(ctx, plan.target_uri, plan.existing, fingerprint)
             return None
         node = self._builder.build(candidate, plan, ctx, memory_type)
-        next_version = (plan.expected_version or 0) + 1
-        emitted = events.upsert_events(
-            node.evolve(version=next_version), refresh_directory=not memory_type.single_node
-        )
+        emitted = events.write_events(node, (plan.expected_version or 0) + 1, memory_type)
         return self._store.write_node_with_outbox(
             node, emitted, expected_version=plan.expected_version,
             fingerprint=fingerprint, action=plan.action.value,
