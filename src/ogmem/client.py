@@ -253,10 +253,7 @@ class Client:
         agent_id: str | None = None,
     ) -> Json:
         """Buffer a turn; past the server's token threshold a commit is scheduled."""
-        return self._request("POST", f"{API}/after_turn", body=_without_none({
-            "session_id": session_id, "user_id": user_id, "agent_id": agent_id,
-            "messages": [message_json(m) for m in messages],
-        }))  # fmt: skip
+        return self._post_messages("after_turn", session_id, user_id, messages, agent_id)
 
     def ingest(
         self, session_id: str, user_id: str, message: MessageLike, agent_id: str | None = None
@@ -275,7 +272,17 @@ class Client:
         agent_id: str | None = None,
     ) -> Json:
         """Buffer several messages in one call (no extraction until a commit)."""
-        return self._request("POST", f"{API}/ingest_batch", body=_without_none({
+        return self._post_messages("ingest_batch", session_id, user_id, messages, agent_id)
+
+    def _post_messages(
+        self,
+        route: str,
+        session_id: str,
+        user_id: str,
+        messages: Sequence[MessageLike],
+        agent_id: str | None,
+    ) -> Json:
+        return self._request("POST", f"{API}/{route}", body=_without_none({
             "session_id": session_id, "user_id": user_id, "agent_id": agent_id,
             "messages": [message_json(m) for m in messages],
         }))  # fmt: skip
