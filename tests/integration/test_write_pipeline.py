@@ -65,7 +65,7 @@ def _counts(store: SqliteStore) -> tuple[int, int, int, int]:
     )
 
 
-@pytest.mark.parametrize("failing_step", ["_insert_version", "_insert_events", "_insert_applied"])
+@pytest.mark.parametrize("failing_step", ["_insert_version", "insert_events", "_insert_applied"])
 def test_failure_inside_the_transaction_leaves_nothing(
     file_store: SqliteStore, monkeypatch: pytest.MonkeyPatch, failing_step: str
 ) -> None:
@@ -80,7 +80,7 @@ def test_failure_inside_the_transaction_leaves_nothing(
     assert _counts(file_store) == (0, 0, 0, 0)
 
 
-@pytest.mark.parametrize("failing_step", ["_insert_version", "_insert_events", "_insert_applied"])
+@pytest.mark.parametrize("failing_step", ["_insert_version", "insert_events", "_insert_applied"])
 def test_failed_merge_leaves_the_previous_version_whole(
     file_store: SqliteStore, monkeypatch: pytest.MonkeyPatch, failing_step: str
 ) -> None:
@@ -176,7 +176,7 @@ def test_a_failure_inside_a_group_commit_costs_only_that_candidate(
     file_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writer = ContextWriter(file_store, REGISTRY)
-    original = file_store._insert_events
+    original = file_store.insert_events
     calls = {"bulk": 0}
 
     def fail_for_e1(conn: object, events: Sequence[OutboxEvent]) -> None:
@@ -185,7 +185,7 @@ def test_a_failure_inside_a_group_commit_costs_only_that_candidate(
             raise errors.StoreError("disk hiccup")
         original(conn, events)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(file_store, "_insert_events", fail_for_e1)
+    monkeypatch.setattr(file_store, "insert_events", fail_for_e1)
     batch = [candidate("event", f"Event {i}.", routing_key=f"e{i}") for i in range(3)]
     results = writer.write_candidates(batch, CTX)
     assert calls["bulk"] == 1  # tried in bulk first, rolled back, then one by one

@@ -146,7 +146,7 @@ class SqliteStore(SqliteDatabase):
                 stored = node.evolve(version=expected_version + 1, updated_at=now)
                 self._update_node(conn, stored, expected_version)
             self._insert_version(conn, stored.account_id, stored.uri, action)
-            self._insert_events(conn, events)
+            self.insert_events(conn, events)
             self._insert_applied(
                 conn, stored.account_id, fingerprint, stored.uri, action, stored.version
             )
@@ -168,7 +168,7 @@ class SqliteStore(SqliteDatabase):
                 [{"account_id": n.account_id, "uri": n.uri, "action": a.action}
                  for n, a in zip(stored, new_nodes, strict=True)],
             )  # fmt: skip
-            self._insert_events(conn, [event for n in new_nodes for event in n.events])
+            self.insert_events(conn, [event for n in new_nodes for event in n.events])
             try:
                 conn.executemany(
                     self._sql["insert_applied"],
@@ -198,7 +198,7 @@ class SqliteStore(SqliteDatabase):
             )  # fmt: skip
             self._require_one_row(conn, cursor, account_id, uri, expected_version)
             self._insert_version(conn, account_id, uri, "archive")
-            self._insert_events(conn, events)
+            self.insert_events(conn, events)
             self._insert_applied(
                 conn, account_id, fingerprint, uri, "archive", expected_version + 1
             )
@@ -226,7 +226,7 @@ class SqliteStore(SqliteDatabase):
             self._require_one_row(conn, cursor, account_id, uri, expected_version)
             # delete means forget: the history goes too (archive is the reversible operation)
             self.run(conn, "delete_versions", account_id=account_id, uri=uri)
-            self._insert_events(conn, events)
+            self.insert_events(conn, events)
             self._insert_applied(conn, account_id, fingerprint, uri, "delete", expected_version)
 
     def move_node(
@@ -248,7 +248,7 @@ class SqliteStore(SqliteDatabase):
             self._require_one_row(conn, cursor, account_id, src, expected_version)
             self.run(conn, "move_versions", account_id=account_id, src=src, dst=dst)
             self._insert_version(conn, account_id, dst, "move")
-            self._insert_events(conn, events)
+            self.insert_events(conn, events)
             row = self.run(conn, "read_node", account_id=account_id, uri=dst).fetchone()
         return rows.node_from_row(row)
 
@@ -285,9 +285,6 @@ class SqliteStore(SqliteDatabase):
         self, conn: sqlite3.Connection, account_id: str, uri: str, action: str
     ) -> None:
         self.run(conn, "insert_version", account_id=account_id, uri=uri, action=action)
-
-    def _insert_events(self, conn: sqlite3.Connection, events: Sequence[OutboxEvent]) -> None:
-        self.insert_events(conn, events)
 
     def insert_events(self, conn: sqlite3.Connection, events: Sequence[OutboxEvent]) -> None:
         """Insert outbox events in the caller's transaction (coalescing ones only if needed)."""
