@@ -77,7 +77,7 @@ class RawExtractor:
         return CandidateMemory(
             category="event",
             routing_key=uri.slugify(f"{speaker}-{message_id}" if message_id else speaker),
-            abstract=first_sentence(f"{speaker}: {message.content.strip()}"),
+            abstract=first_sentence(content),
             content=content,
             overview=in_context(content, preceding),
             when=message.created_at.date().isoformat(),

@@ -32,14 +32,13 @@ def _template() -> Template:
 
 
 def deterministic_summary(
-    directory: str, children: list[ContextNode], count: int | None = None
+    directory: str, children: list[ContextNode], count: int
 ) -> tuple[str, str]:
-    """From the children's abstracts (newest first); ``count``: all children, if more."""
+    """From a sample of the children's abstracts (newest first); ``count``: all children."""
     category = children[0].category
     name = directory.rsplit("/", 1)[-1]
-    total = max(count or 0, len(children))
-    noun = "memory" if total == 1 else "memories"
-    abstract = f"{total} {category} {noun} in {name}: " + "; ".join(c.abstract for c in children)
+    noun = "memory" if count == 1 else "memories"
+    abstract = f"{count} {category} {noun} in {name}: " + "; ".join(c.abstract for c in children)
     overview = "\n".join(f"- {c.abstract}" for c in children)
     clipped = summary.clipped(abstract, overview)
     return clipped.abstract, clipped.overview
