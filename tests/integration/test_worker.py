@@ -230,7 +230,7 @@ def _old_events(engine: Engine) -> list[OutboxEvent]:
         [OutboxEvent("acme", EventType.UPSERT_CONTEXT, f"ctx://acme/x/{i}") for i in range(2)]
     )
     pending = engine.outbox_events(CTX, EventStatus.PENDING)
-    engine.outbox.dead_letter(pending[0], "poison")
+    engine.outbox.dead_letter(pending[0], "poison", 1)
     return engine.outbox_events(CTX, limit=100)
 
 

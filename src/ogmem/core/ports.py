@@ -204,7 +204,10 @@ class Outbox(Protocol):
 
     def claim(
         self, worker_id: str, *, now: datetime, lease: timedelta, limit: int, eager: bool = False
-    ) -> list[OutboxEvent]: ...
+    ) -> list[OutboxEvent]:
+        """Take due events (and events whose lease ended: that unfinished claim counts as an
+        attempt) under a lease of ``lease``, in id order."""
+        ...
 
     def latest_pending_event_id(self, account_id: str, uri: str, event_type: EventType) -> int: ...
 
@@ -216,7 +219,13 @@ class Outbox(Protocol):
 
     def retry(self, event: OutboxEvent, error: str, available_at: datetime) -> None: ...
 
-    def dead_letter(self, event: OutboxEvent, error: str) -> None: ...
+    def renew(self, worker_id: str, *, now: datetime, lease: timedelta) -> int:
+        """Extend the lease of the events ``worker_id`` is processing (its heartbeat)."""
+        ...
+
+    def dead_letter(self, event: OutboxEvent, error: str, attempts: int) -> None:
+        """Park the event in the DLQ with its error, after ``attempts`` tries in all."""
+        ...
 
     def enqueue(self, events: Sequence[OutboxEvent]) -> None: ...
 

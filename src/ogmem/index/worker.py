@@ -2,9 +2,12 @@
 
 A claimed batch is grouped by (account, URI, kind): several events about one URI coalesce
 into one sync. A failing group is retried with exponential backoff and goes to the DLQ (with
-its error) after ``max_attempts``; the rest of the batch is not held up. A worker that dies
-loses its lease (``locked_until``) and another worker takes the events over. Notifications
-are hints (``wake()``), polling is the truth.
+its error) after ``max_attempts``; the rest of the batch is not held up. The lease is short and
+renewed by a heartbeat while the worker works (see leases.py); a worker that dies stops
+renewing, so within a lease another worker takes the events over, and that unfinished claim
+counts as an attempt: an event that kills its worker every time ends in the DLQ too. A batch
+is finished in steps (CHUNK_URIS per embedding call), so a crash loses at most a step's work.
+Notifications are hints (``wake()``), polling is the truth.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from datetime import datetime, timedelta
 from ogmem.core.models import EventType, OutboxEvent, utcnow
 from ogmem.core.ports import Outbox
 from ogmem.index.directories import DirectorySummarizer
+from ogmem.index.leases import LeaseKeeper
 from ogmem.index.sync import IndexSync
 
 logger = logging.getLogger(__name__)
@@ -28,7 +32,10 @@ logger = logging.getLogger(__name__)
 # one embedding call per batch, and texts sorted by length pad less in a bigger call: 1,000
 # sentences embed ~5 % faster in one call than in two of 500 (bench: ingest)
 BATCH_SIZE = 1024
-LEASE = timedelta(seconds=120)
+CHUNK_URIS = 256  # URIs synced (embedded, indexed) and finished together within a batch
+# short, because the heartbeat renews it every third: after a crash, another worker resumes
+# within LEASE + POLL_INTERVAL_S
+LEASE = timedelta(seconds=10)
 MAX_ATTEMPTS = 5
 BASE_BACKOFF = timedelta(seconds=2)
 MAX_BACKOFF = timedelta(minutes=10)
@@ -119,6 +126,7 @@ class OutboxWorker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._leases = LeaseKeeper(outbox, self.worker_id, lease, clock)
         self.last_heartbeat: datetime | None = None
 
     # -- one batch ----------------------------------------------------------------------------
@@ -132,6 +140,28 @@ class OutboxWorker:
         )  # fmt: skip
         self.last_heartbeat = self._clock()
         stats.claimed = len(events)
+        if events:
+            with self._leases.holding():
+                self._process_batch(self._give_up_on_exhausted(events, stats), stats)
+        return stats
+
+    def _give_up_on_exhausted(
+        self, events: list[OutboxEvent], stats: WorkerStats
+    ) -> list[OutboxEvent]:
+        """Events whose earlier claims all ended unfinished (their worker died each time) go
+        to the DLQ instead of being tried once more."""
+        kept = []
+        for event in events:
+            if event.attempts < self._max_attempts:
+                kept.append(event)
+                continue
+            error = f"gave up after {event.attempts} attempts: {event.last_error}"[:2000]
+            logger.error("event %s (%s %s) to DLQ: %s", event.id, event.type, event.uri, error)
+            self._outbox.dead_letter(event, error, event.attempts)
+            stats.dead_lettered += 1
+        return kept
+
+    def _process_batch(self, events: list[OutboxEvent], stats: WorkerStats) -> None:
         groups = _group(events)
         # session commits first: they write the memories that the context events then index
         for (account_id, _, kind), group in groups.items():
@@ -140,14 +170,15 @@ class OutboxWorker:
                 self._process(
                     group, stats, functools.partial(self._commit_session, account_id, session_id)
                 )
-        self._process_context_groups({k: v for k, v in groups.items() if k[2] == "context"}, stats)
+        context = [(key, group) for key, group in groups.items() if key[2] == "context"]
+        for start in range(0, len(context), CHUNK_URIS):
+            self._process_context_groups(dict(context[start : start + CHUNK_URIS]), stats)
         for (account_id, directory, kind), group in groups.items():
             if kind == "directory":
                 refresh = functools.partial(
                     self._refresh_directory, account_id, directory, group, stats
                 )
                 self._process(group, stats, refresh)
-        return stats
 
     def _commit_session(self, account_id: str, session_id: str) -> None:
         if self._session_committer is None:
@@ -219,7 +250,7 @@ class OutboxWorker:
             attempts = event.attempts + 1
             if attempts >= self._max_attempts:
                 logger.error("event %s (%s %s) to DLQ: %s", event.id, event.type, event.uri, error)
-                self._outbox.dead_letter(event, error)
+                self._outbox.dead_letter(event, error, attempts)
                 stats.dead_lettered += 1
             else:
                 delay = backoff(attempts, self._base_backoff)
@@ -294,6 +325,7 @@ class OutboxWorker:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        self._leases.stop()
 
     @property
     def alive(self) -> bool:

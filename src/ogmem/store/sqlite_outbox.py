@@ -47,11 +47,20 @@ class SqliteOutbox:
                 error=error, available_at=rows.dump_time(available_at),
             )  # fmt: skip
 
-    def dead_letter(self, event: OutboxEvent, error: str) -> None:
+    def renew(self, worker_id: str, *, now: datetime, lease: timedelta) -> int:
+        """Extend the lease of every event ``worker_id`` is processing; how many."""
+        with self._store.transaction() as conn:
+            cursor = self._store.run(
+                conn, "renew_leases", worker=worker_id, locked_until=rows.dump_time(now + lease)
+            )
+            return int(cursor.rowcount)
+
+    def dead_letter(self, event: OutboxEvent, error: str, attempts: int) -> None:
         with self._store.transaction() as conn:
             self._store.run(
-                conn, "dead_letter_event", account_id=event.account_id, id=event.id, error=error
-            )
+                conn, "dead_letter_event", account_id=event.account_id, id=event.id,
+                error=error, attempts=attempts,
+            )  # fmt: skip
 
     def enqueue(self, events: Sequence[OutboxEvent]) -> None:
         with self._store.transaction() as conn:

@@ -130,9 +130,15 @@ ORDER BY updated_at DESC, uri LIMIT :limit;
 
 -- name: claim_events
 -- The worker serves every account: the claim is the one query that spans accounts; all
--- processing that follows filters on the event's account_id.
+-- processing that follows filters on the event's account_id. Taking over an event whose lease
+-- expired counts the claim that never finished as an attempt (a worker killed by the event
+-- every time must not retry it forever) and says so in last_error.
 UPDATE outbox_events
-SET status = 'PROCESSING', locked_until = :locked_until, claimed_by = :worker
+SET status = 'PROCESSING', locked_until = :locked_until, claimed_by = :worker,
+    attempts = attempts + (status = 'PROCESSING'),
+    last_error = CASE WHEN status = 'PROCESSING'
+        THEN 'the lease of worker ' || coalesce(claimed_by, '?') || ' ended before it finished'
+        ELSE last_error END
 WHERE id IN (
     SELECT id FROM outbox_events
     WHERE (status = 'PENDING' AND (available_at <= :now OR (:eager AND attempts = 0)))
@@ -141,6 +147,12 @@ WHERE id IN (
     LIMIT :limit
 )
 RETURNING *;
+
+-- name: renew_leases
+-- A worker's heartbeat: its claims stay its own while it works on them (cross-account, like
+-- the claim itself).
+UPDATE outbox_events SET locked_until = :locked_until
+WHERE claimed_by = :worker AND status = 'PROCESSING';
 
 -- name: finish_events
 UPDATE outbox_events SET status = 'DONE', locked_until = NULL, last_error = :note
@@ -154,7 +166,7 @@ WHERE account_id = :account_id AND id = :id;
 
 -- name: dead_letter_event
 UPDATE outbox_events
-SET status = 'DLQ', attempts = attempts + 1, locked_until = NULL, last_error = :error
+SET status = 'DLQ', attempts = :attempts, locked_until = NULL, last_error = :error
 WHERE account_id = :account_id AND id = :id;
 
 -- name: latest_pending_event_id
@@ -388,3 +400,15 @@ WHERE key_id = :key_id AND (:account_id IS NULL OR account_id = :account_id)
 -- name: count_active_api_keys
 SELECT count(*) AS n FROM api_keys
 WHERE (:account_id IS NULL OR account_id = :account_id) AND revoked_at IS NULL;
+
+-- ---- store health --------------------------------------------------------------------------
+
+-- name: store_probe_read
+SELECT count(*) AS n FROM store_probe;
+
+-- name: store_probe_write
+-- A row of :size bytes: it needs free pages or room to grow, as a real write would.
+INSERT INTO store_probe (probed_at, pad) VALUES (:now, zeroblob(:size));
+
+-- name: store_probe_clear
+DELETE FROM store_probe;

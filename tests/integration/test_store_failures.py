@@ -1,0 +1,136 @@
+"""The SQLite store under the failures an operator meets: several processes creating one new
+file at once, and a disk that fills up and is freed again."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from ogmem.core import errors
+from ogmem.store import queries
+from ogmem.store.sqlite import SqliteStore
+from tests.conftest import make_node
+
+ROUNDS = 5
+PROCESSES = 4
+
+
+def _open_and_report(path: str, results: multiprocessing.Queue[str]) -> None:
+    try:
+        with SqliteStore(path) as store:
+            results.put(f"ok {store.schema_version()}")
+    except Exception as exc:  # reported to the parent, which asserts on it
+        results.put(repr(exc))
+
+
+def test_processes_creating_one_new_store_at_once_all_succeed(tmp_path: Path) -> None:
+    latest = len(queries.migration_scripts("sqlite"))
+    context = multiprocessing.get_context("fork")
+    for round_number in range(ROUNDS):
+        path = str(tmp_path / f"new-{round_number}.sqlite")
+        results: multiprocessing.Queue[str] = context.Queue()
+        processes = [
+            context.Process(target=_open_and_report, args=(path, results)) for _ in range(PROCESSES)
+        ]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(60)
+        outcomes = [results.get(timeout=5) for _ in processes]
+        assert outcomes == [f"ok {latest}"] * PROCESSES
+        with SqliteStore(path) as store:
+            applied = _sql(store, "SELECT version FROM schema_migrations")
+        assert sorted(r["version"] for r in applied) == list(range(1, latest + 1))
+
+
+def _sql(store: SqliteStore, text: str) -> list[dict[str, object]]:
+    """Raw SQL on the adapter's own connection: these tests are about SQLite itself."""
+    return list(store._conn.execute(text).fetchall())
+
+
+def _fill(store: SqliteStore) -> None:
+    """Cap the file at its current size, as a full disk would (SQLITE_FULL on growth)."""
+    pages = _sql(store, "PRAGMA page_count")[0]["page_count"]
+    _sql(store, f"PRAGMA max_page_count = {pages}")
+
+
+def _free(store: SqliteStore) -> None:
+    _sql(store, "PRAGMA max_page_count = 1073741823")
+
+
+def _write(store: SqliteStore, number: int) -> None:
+    node = make_node(path=f"users/alice/memories/events/e{number}", content="x" * 20_000)
+    store.write_node_with_outbox(node, [], expected_version=None)
+
+
+def test_a_full_disk_is_reported_and_writes_resume_once_space_is_free(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "full.sqlite") as store:
+        _write(store, 0)
+        store.check_writable()  # healthy: a read is enough
+        _fill(store)
+        with pytest.raises(errors.StoreError, match="full"):
+            _write(store, 1)
+        with pytest.raises(errors.StoreError, match="full"):
+            store.check_writable()  # readiness now says so
+        _free(store)
+        store.check_writable()  # the probe writes again, and clears the failure
+        assert store.write_error is None
+        _write(store, 2)  # no transaction was left open by the failed COMMIT
+        assert store.exists("acme", "ctx://acme/users/alice/memories/events/e2")
+        assert not store.exists("acme", "ctx://acme/users/alice/memories/events/e1")
+
+
+def test_a_full_disk_inside_a_group_commit_leaves_no_transaction_open(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "group.sqlite") as store:
+        _write(store, 0)
+        _fill(store)
+        with pytest.raises(errors.StoreError), store.group_commit():
+            _write(store, 1)
+        _free(store)
+        with store.group_commit():
+            _write(store, 2)
+        assert store.exists("acme", "ctx://acme/users/alice/memories/events/e2")
+
+
+class _CommitFailsOnce:
+    """The real connection, except that the next COMMIT fails as on a full disk: SQLite then
+    keeps the transaction open (documented for SQLITE_FULL and SQLITE_BUSY on COMMIT)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.armed = True
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if self.armed and sql.strip().upper() == "COMMIT":
+            self.armed = False
+            full = sqlite3.OperationalError("database or disk is full")
+            full.sqlite_errorcode = sqlite3.SQLITE_FULL
+            raise full
+        return self._conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._conn, name)
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_a_commit_refused_for_a_full_disk_leaves_no_transaction_open(
+    tmp_path: Path, grouped: bool
+) -> None:
+    with SqliteStore(tmp_path / "commit.sqlite") as store:
+        real = store._conn
+        store._conn = _CommitFailsOnce(real)  # type: ignore[assignment]
+        with pytest.raises(errors.StoreError, match="full"):
+            if grouped:
+                with store.group_commit():
+                    _write(store, 1)
+            else:
+                _write(store, 1)
+        assert not real.in_transaction
+        assert store.write_error is not None
+        _write(store, 2)  # the next write works, and clears the failure
+        assert store.write_error is None
+        assert store.exists("acme", "ctx://acme/users/alice/memories/events/e2")
+        assert not store.exists("acme", "ctx://acme/users/alice/memories/events/e1")
