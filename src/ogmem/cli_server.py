@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,6 +17,9 @@ from ogmem.net import is_loopback
 from ogmem.settings import Settings
 from ogmem.store.sqlite import SqliteStore
 from ogmem.store.sqlite_keys import SqliteKeys
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 console = Console()
 keys_app = typer.Typer(help="API keys of the HTTP server (stored hashed).", no_args_is_help=True)
@@ -37,14 +40,28 @@ def create_key(
     ] = None,
     admin: Annotated[bool, typer.Option("--admin", help="Operator rights on the account.")] = False,
     name: Annotated[str, typer.Option("--name", help="A label for the key.")] = "",
+    agent: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--agent", help="With --user: an agent this key may act with (repeat for more)."
+        ),
+    ] = None,
 ) -> None:
     """Create a key; it is printed once, alone on the last line, and never shown again."""
     uri.validate_segment(account, "account")
     if user is not None:
         uri.validate_segment(user, "user")
+    for agent_id in agent or ():
+        uri.validate_segment(agent_id, "agent")
+    if agent and user is None:
+        typer.echo("error: --agent binds a user key (--user) to agents; an account key "
+                   "already acts with every agent", err=True)  # fmt: skip
+        raise typer.Exit(2)
     with _keys() as keys:
-        info, plaintext = keys.create(account, user, admin=admin, name=name)
+        info, plaintext = keys.create(account, user, admin=admin, name=name, agents=agent or ())
     scope = f"user {info.user_id}" if info.user_id else "the whole account"
+    if info.agents:
+        scope += ", agents " + ", ".join(info.agents)
     typer.echo(f"created {info.key_id} for account {info.account_id} ({scope}); store it now:")
     typer.echo(plaintext)
 
@@ -56,10 +73,13 @@ def list_keys(
     """List keys (never their secret)."""
     with _keys() as keys:
         found = keys.list_keys(account)
-    table = Table("key_id", "account", "user", "admin", "name", "created", "last used", "revoked")
+    table = Table(
+        "key_id", "account", "user", "agents", "admin", "name", "created", "last used", "revoked"
+    )
     for k in found:
+        agents = ", ".join(k.agents) if k.user_id else "*"
         table.add_row(
-            k.key_id, k.account_id, k.user_id or "*", "yes" if k.admin else "", k.name,
+            k.key_id, k.account_id, k.user_id or "*", agents, "yes" if k.admin else "", k.name,
             k.created_at.isoformat(timespec="seconds"),
             k.last_used_at.isoformat(timespec="seconds") if k.last_used_at else "",
             k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
@@ -84,34 +104,43 @@ def serve(
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Do not index here (run `ogmem worker`).")
     ] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve Prometheus /metrics on this port (the operator's address)."),
+    ] = None,
+    metrics_host: Annotated[
+        str | None, typer.Option(help="Interface of the metrics port (default 127.0.0.1).")
+    ] = None,
 ) -> None:
     """Run the HTTP API (OpenAPI at /docs) until SIGTERM / Ctrl-C."""
     import uvicorn
 
     from ogmem.server.app import create_app
 
-    engine = wiring.open_engine(Settings.from_env(), worker=False)
+    settings = Settings.from_env()
+    engine = wiring.open_engine(settings, worker=False)
     try:
         keys = SqliteKeys(engine.store)
         require_keys = keys.has_active()
         if not require_keys:
-            if not is_loopback(host):
-                typer.echo(
-                    f"error: refusing to listen on {host} without API keys: anyone who can "
-                    "reach it could read every memory. Create one with `ogmem keys create "
-                    "--account ACCOUNT`, or listen on 127.0.0.1.",
-                    err=True,
-                )
-                raise typer.Exit(2)
-            typer.echo(
-                "warning: no API key in the store: dev mode, every request acts for account "
-                "'default' without authentication (loopback only).",
-                err=True,
-            )
+            _refuse_public_dev_mode(host)
         if not no_worker:
             engine.worker.start()
-        app = create_app(engine, keys, require_keys=require_keys, worker_expected=not no_worker)
-        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+        app = create_app(
+            engine, keys, require_keys=require_keys, worker_expected=not no_worker,
+            limits=settings.limits,
+        )  # fmt: skip
+        _serve_metrics(
+            app.state.metrics.registry,
+            metrics_port or settings.metrics_port,
+            metrics_host or settings.metrics_host,
+        )
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="info",
+            timeout_keep_alive=settings.limits.keep_alive_s,
+            limit_concurrency=settings.limits.max_connections,
+        )  # fmt: skip
+        server = uvicorn.Server(config)
         with _signals_swallowed():
             # uvicorn handles SIGTERM/SIGINT itself: it stops accepting, finishes the requests
             # in flight, then re-raises the signal, which we absorb so that the engine closes.
@@ -121,6 +150,33 @@ def serve(
         # stays PROCESSING until its lease (locked_until) expires; then any worker takes it.
         engine.close()
     typer.echo("server stopped")
+
+
+def _refuse_public_dev_mode(host: str) -> None:
+    if not is_loopback(host):
+        typer.echo(
+            f"error: refusing to listen on {host} without API keys: anyone who can "
+            "reach it could read every memory. Create one with `ogmem keys create "
+            "--account ACCOUNT`, or listen on 127.0.0.1.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    typer.echo(
+        "warning: no API key in the store: dev mode, every request acts for account "
+        "'default' without authentication (loopback only).",
+        err=True,
+    )
+
+
+def _serve_metrics(registry: CollectorRegistry, port: int | None, host: str) -> None:
+    """Prometheus metrics on an address of their own: their figures span every account, so
+    they are for the operator's network, not the tenants' API port."""
+    if port is None:
+        return
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr=host, registry=registry)
+    typer.echo(f"metrics on http://{host}:{port}/metrics", err=True)
 
 
 @contextmanager

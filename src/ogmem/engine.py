@@ -270,6 +270,18 @@ class Engine:
             detailed,
         )
 
+    # -- operations -------------------------------------------------------------------------
+
+    def ready(self) -> dict[str, str]:
+        """Readiness checks: ``store`` is "ok" when it answers and can take writes (else the
+        error), ``worker`` "ok" or "stopped"."""
+        checks = {"store": "ok", "worker": "ok" if self.worker.alive else "stopped"}
+        try:
+            self.store.check_writable()
+        except errors.OgmemError as exc:
+            checks["store"] = f"error: {exc}"
+        return checks
+
     # -- background work ----------------------------------------------------------------------
 
     def drain(self) -> WorkerStats:

@@ -9,6 +9,8 @@
 | OGMEM_EMBEDDER_MODEL, _BASE_URL, _API_KEY, _DIMENSIONS | for the openai embedder |
 | OGMEM_EMBEDDER_BATCH_SIZE, OGMEM_EMBEDDER_THREADS | for the minilm embedder |
 | OGMEM_VECTOR_INDEX | exact (default) or hnsw (extra `ann`: a graph for accounts >= 20k records) |
+| OGMEM_METRICS_PORT, OGMEM_METRICS_HOST | `ogmem serve`'s /metrics address (off; 127.0.0.1) |
+| OGMEM_MAX_BODY_BYTES, OGMEM_BODY_TIMEOUT_S, ... | the server's limits (ogmem/limits.py) |
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 import platformdirs
 
 from ogmem.core import errors
+from ogmem.limits import ServerLimits
 
 ENV_PREFIX = "OGMEM_"
 DEFAULT_STORE_FILE = "ogmem.sqlite"
@@ -37,6 +40,9 @@ class Settings:
     embedder: str = "minilm"
     embedder_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
     vector_index: str = "exact"
+    limits: ServerLimits = field(default_factory=ServerLimits)
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -55,11 +61,42 @@ class Settings:
             embedder=get("EMBEDDER") or "minilm",
             embedder_options=_embedder_options(get),
             vector_index=get("VECTOR_INDEX") or "exact",
+            limits=_limits(get),
+            metrics_port=_number(get, "METRICS_PORT", int),
+            metrics_host=get("METRICS_HOST") or "127.0.0.1",
         )
 
     @property
     def llm_configured(self) -> bool:
         return bool(self.llm_model)
+
+
+_LIMITS = (
+    ("MAX_BODY_BYTES", "max_body_bytes", int),
+    ("BODY_TIMEOUT_S", "body_timeout_s", float),
+    ("REQUEST_TIMEOUT_S", "request_timeout_s", float),
+    ("AUTH_FAILURES_PER_MINUTE", "auth_failures_per_minute", int),
+    ("KEEP_ALIVE_S", "keep_alive_s", int),
+    ("MAX_CONNECTIONS", "max_connections", int),
+)
+
+
+def _number(get: Any, name: str, cast: type[int] | type[float]) -> Any:
+    value = get(name)
+    if value is None:
+        return None
+    try:
+        number = cast(value)
+    except ValueError as exc:
+        raise errors.ConfigurationError(f"{ENV_PREFIX}{name}={value!r} is not a number") from exc
+    if number <= 0:
+        raise errors.ConfigurationError(f"{ENV_PREFIX}{name}={value!r} must be positive")
+    return number
+
+
+def _limits(get: Any) -> ServerLimits:
+    given = {key: _number(get, name, cast) for name, key, cast in _LIMITS}
+    return ServerLimits(**{key: value for key, value in given.items() if value is not None})
 
 
 def _embedder_options(get: Any) -> dict[str, Any]:

@@ -52,10 +52,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(store: Path, key: str) -> Iterator[httpx.Client]:
+def _server(store: Path, key: str, *options: str) -> Iterator[httpx.Client]:
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-c", _MAIN, "serve", "--port", str(port)],
+        [sys.executable, "-c", _MAIN, "serve", "--port", str(port), *options],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(store),
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -105,7 +105,9 @@ def test_serve_survives_sigterm_and_restart(tmp_path: Path) -> None:
     listed = _ogmem(store, "keys", "list")
     assert "acme" in listed.stdout and key not in listed.stdout
 
-    with _server(store, key) as client, ogmem.Client(str(client.base_url), key) as api:
+    metrics_port = _free_port()
+    serving = _server(store, key, "--metrics-port", str(metrics_port))
+    with serving as client, ogmem.Client(str(client.base_url), key) as api:
         for n in range(TURNS):
             turn = _turn("s1", n)
             assert api.after_turn("s1", "alice", turn["messages"])["added"] == 1
@@ -125,7 +127,10 @@ def test_serve_survives_sigterm_and_restart(tmp_path: Path) -> None:
         assert api.ls(None, "alice")["entries"]
         with pytest.raises(ogmem.NotFound):
             api.read("ctx://acme/users/alice/memories/none/such", "alice")
-        assert "ogmem_http_requests_total" in client.get("/metrics").text
+        # metrics span every account: not on the tenants' port, on the operator's own
+        assert client.get("/metrics").status_code == 404
+        operator = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10)
+        assert "ogmem_http_requests_total" in operator.text
 
     with _server(store, key) as client:
         sessions = client.get("/api/v1/sessions", params={"user_id": "alice"}).json()["sessions"]

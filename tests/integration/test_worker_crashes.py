@@ -107,3 +107,14 @@ def test_the_heartbeat_keeps_a_slow_workers_lease(engine: Engine) -> None:
     assert stolen == 0
     (event,) = engine.outbox_events(CTX, limit=10)
     assert event.status is EventStatus.DONE and event.attempts == 0
+
+
+def test_a_live_worker_taking_back_its_own_claims_counts_no_attempt(engine: Engine) -> None:
+    """It could not finish them (the store refused a write): that is no crash."""
+    clock = Clock()
+    engine.outbox.enqueue([OutboxEvent("acme", EventType.UPSERT_CONTEXT, URI)])
+    worker = _worker(engine, clock, worker_id="alive")
+    engine.outbox.claim("alive", now=clock(), lease=timedelta(seconds=10), limit=10)
+    clock.advance(seconds=11)
+    assert worker.run_once().done == 1
+    assert _event(engine).attempts == 0

@@ -230,7 +230,10 @@ def test_outbox_stats_health_metrics_docs(api: Api) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}
     ready = api.client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"]["store"] == "ok"
-    text = api.client.get("/metrics").text
+    # with keys, metrics (figures of every account) live on the operator's own address
+    elsewhere = api.client.get("/metrics", headers=api.a)
+    assert elsewhere.status_code == 404 and "--metrics-port" in elsewhere.text
+    text = api.client.app.state.metrics.exposition().decode()  # type: ignore[attr-defined]
     assert 'ogmem_outbox_events{status="PENDING"}' in text
     assert 'route="/api/v1/outbox/stats"' in text and "ogmem_http_request_duration" in text
     assert 'ogmem_extraction_memories_total{outcome="written"}' in text
@@ -296,4 +299,43 @@ def test_dev_mode_acts_for_the_default_account() -> None:
                 "/api/v1/fs/read",
                 params={"uri": "ctx://default/users/u/memories/preferences/editor", "user_id": "u"},
             )
+            exposition = client.get("/metrics").text  # dev mode: loopback only, no tenants
     assert read.status_code == 200 and read.json()["node"]["version"] == 1
+    assert 'ogmem_outbox_events{status="PENDING"}' in exposition
+
+
+def test_a_user_key_bound_to_an_agent_reads_but_does_not_curate_its_memories(api: Api) -> None:
+    key = api.keys.create("A", "alice", name="alice+coder", agents=["coder"])[1]
+    alice = api.auth(key)
+    skill = {
+        "category": "skill",
+        "routing_key": "bisect",
+        "abstract": "git bisect",
+        "content": "Bisect a regression with git bisect run.",
+        "attributes": {"steps": ["git bisect start"]},
+    }
+    as_coder = {"user_id": "alice", "agent_id": "coder"}
+    taught = api.client.post(
+        "/api/v1/memories", json={**as_coder, "memories": [skill]}, headers=alice
+    )  # the agent learns from its user's requests
+    result = taught.json()["results"][0]
+    assert result["status"] == "written", taught.text
+    api.engine.drain()
+    node = {"uri": result["uri"], "user_id": "alice"}
+    query = {"query": "bisect", **as_coder}
+    found = api.client.post("/api/v1/search", json=query, headers=alice)
+    assert result["uri"] in found.text
+    assert api.client.get("/api/v1/fs/read", params=node, headers=alice).status_code == 200
+    assert api.client.get("/api/v1/fs/history", params=node, headers=alice).status_code == 200
+    moved = {"src": node["uri"], "dst": node["uri"] + "2", "user_id": "alice"}
+    other_agent = {**query, "agent_id": "other"}
+    for response in (
+        api.client.post("/api/v1/fs/archive", json=node, headers=alice),
+        api.client.delete("/api/v1/fs", params=node, headers=alice),
+        api.client.post("/api/v1/fs/move", json=moved, headers=alice),
+        api.client.post("/api/v1/search", json=other_agent, headers=alice),
+    ):
+        _error(response, 403, "forbidden")
+    # an account key curates the agent's memories
+    archived = api.client.post("/api/v1/fs/archive", json=node, headers=api.a)
+    assert archived.status_code == 200 and archived.json()["node"]["status"] == "ARCHIVED"

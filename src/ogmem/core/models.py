@@ -8,11 +8,31 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from ogmem.core import errors
+
 OwnerScope = Literal["user", "agent"]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(value: datetime, what: str = "time") -> datetime:
+    """``value`` in UTC (a naive time is taken as UTC already). Times are stored in UTC, so a
+    time UTC cannot represent is refused here, naming ``what``: 0001-01-01T00:00+14:00 is a
+    moment of year 0, 9999-12-31T23:59-10:00 one of year 10000.
+
+    Raises:
+        errors.InvalidInput: the time falls outside years 1 to 9999 in UTC.
+    """
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise errors.InvalidInput(
+            f"{what} {value.isoformat()} is outside the years 1 to 9999 once in UTC"
+        ) from exc
 
 
 class ContextType(enum.StrEnum):

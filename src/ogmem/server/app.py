@@ -9,14 +9,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Path, Query, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from ogmem.core import errors
 from ogmem.core.models import RequestContext, WriteResult
 from ogmem.engine import Engine
+from ogmem.limits import AuthFailureLimiter, ServerLimits
 from ogmem.server import auth, metrics
 from ogmem.server import errors as server_errors
 from ogmem.server import models as m
+from ogmem.server.guard import RequestGuard
 from ogmem.store.sqlite_keys import SqliteKeys
 
 # FastAPI reads these at run time; with postponed annotations they must be module globals
@@ -31,10 +34,16 @@ Responses = dict[int | str, dict[str, Any]]  # FastAPI's type of a route's extra
 ERRORS: Responses = {
     s: {"model": m.ErrorOut, "description": d}
     for s, d in ((401, "No valid key"), (403, "Not this key's user"), (404, "Not found"),
-                 (409, "Version conflict"), (422, "Invalid input"), (503, "Store/LLM down"))
+                 (409, "Version conflict"), (422, "Invalid input"),
+                 (429, "Too many failed authentications from this address"),
+                 (503, "Store/LLM down"), (504, "Longer than the request timeout"))
 }  # fmt: skip
 # a body that is not even text (bad UTF-8): FastAPI refuses it with 400 before validation
-BODY: Responses = {400: {"model": m.ErrorOut, "description": "Unreadable request body"}}
+BODY: Responses = {
+    s: {"model": m.ErrorOut, "description": d}
+    for s, d in ((400, "Unreadable request body"), (408, "The body stalled"),
+                 (413, "The body is over the size limit"))
+}  # fmt: skip
 
 
 def _result(r: WriteResult) -> m.WriteResultOut:
@@ -129,15 +138,15 @@ def _api(engine: Engine) -> APIRouter:
 
     @api.post("/fs/archive", tags=["fs"], responses=BODY)
     def archive(body: m.ArchiveIn, caller: Caller) -> m.NodeEnvelope:
-        caller.check_uri(body.uri)
+        caller.check_uri(body.uri, change=True)
         ctx = caller.context(body.user_id, body.agent_id)
         node = engine.archive(body.uri, ctx, body.expected_version)
         return m.NodeEnvelope(node=m.NodeOut.model_validate(node))
 
     @api.post("/fs/move", tags=["fs"], responses=BODY)
     def move(body: m.MoveIn, caller: Caller) -> m.NodeEnvelope:
-        caller.check_uri(body.src)
-        caller.check_uri(body.dst)
+        caller.check_uri(body.src, change=True)
+        caller.check_uri(body.dst, change=True)
         ctx = caller.context(body.user_id, body.agent_id)
         node = engine.move(body.src, body.dst, ctx, body.expected_version)
         return m.NodeEnvelope(node=m.NodeOut.model_validate(node))
@@ -146,7 +155,7 @@ def _api(engine: Engine) -> APIRouter:
     def delete(
         uri: UriQ, user_id: UserQ, caller: Caller, expected_version: VersionQ = None
     ) -> Response:
-        caller.check_uri(uri)
+        caller.check_uri(uri, change=True)
         engine.delete(uri, caller.context(user_id), expected_version)
         return Response(status_code=204)
 
@@ -180,13 +189,22 @@ def create_app(
     *,
     require_keys: bool = True,
     worker_expected: bool = False,
+    limits: ServerLimits | None = None,
 ) -> FastAPI:
-    """The API over ``engine``; ``require_keys=False`` is dev mode (account ``default``)."""
+    """The API over ``engine``; ``require_keys=False`` is dev mode (account ``default``).
+
+    With keys, ``/metrics`` is not served here: its figures span every account, so it goes
+    on an address of its own (``ogmem serve --metrics-port``), for the operator only.
+    """
+    limits = limits or ServerLimits()
     app = FastAPI(title="ogmem", version="1", summary="Long-term memory for AI agents")
     app.state.keys = keys
     app.state.require_keys = require_keys
+    app.state.auth_limiter = AuthFailureLimiter(limits.auth_failures_per_minute)
     collected = metrics.Metrics(engine, worker_expected=worker_expected)
-    app.add_middleware(metrics.MetricsMiddleware, metrics=collected)
+    app.state.metrics = collected
+    app.add_middleware(RequestGuard, limits=limits)
+    app.add_middleware(metrics.MetricsMiddleware, metrics=collected)  # outermost: sees all
     server_errors.install(app)
     app.include_router(_api(engine))
 
@@ -198,19 +216,26 @@ def create_app(
 
     @app.get("/readyz", tags=["operations"], response_model=m.ReadyOut, responses=not_ready)
     def readyz() -> JSONResponse:
-        checks = {"store": "ok", "worker": "ok" if engine.worker.alive else "stopped"}
-        try:
-            engine.store.schema_version()  # a trivial query: the store answers
-        except Exception as exc:  # any failure means not ready; the reason is reported
-            checks["store"] = f"error: {exc}"
+        checks = engine.ready()
         if not worker_expected:
             checks["worker"] = "not expected"
         ready = checks["store"] == "ok" and checks["worker"] != "stopped"
         body = {"status": "ready" if ready else "not ready", "checks": checks}
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    exposition: Responses = {
+        200: {"description": "Prometheus text format", "content": {"text/plain": {}}},
+        404: {"description": "Served on --metrics-port", "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/ErrorOut"}}}},
+    }  # fmt: skip
+
+    @app.get("/metrics", tags=["operations"], response_class=Response, responses=exposition)
     def metrics_endpoint() -> Response:
+        if require_keys:
+            raise errors.NotFound(
+                "metrics span every account: they are served on their own address "
+                "(ogmem serve --metrics-port PORT, or OGMEM_METRICS_PORT)"
+            )
         return Response(collected.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -1,8 +1,17 @@
 """Bearer API keys -> the caller's account; the account never comes from the request.
 
-A key bound to a user acts only as that user: a request naming another user_id, or a URI in
-another user's space, is refused with 403. Without keys (dev mode, loopback only) every
-request belongs to the account ``default``.
+The access model:
+- An account key (no user) acts for every user and agent of its account.
+- A user-bound key (``--user alice``) acts only as that user: a request naming another
+  user_id, or a URI outside ``users/alice``, is refused with 403.
+- Agent memories (``agents/<agent>/...``: cases, patterns, skills, tools) are shared by the
+  agent's users. A user-bound key reaches them only for the agents it is bound to
+  (``--agent coder``): it may name them as ``agent_id`` (so its sessions teach that agent and
+  its searches include the agent's memories) and read them (read, ls, tree, history). Archive,
+  move and delete of an agent's memories need an account key: one user must not curate what
+  every user of the agent relies on.
+Without keys (dev mode, loopback only) every request belongs to the account ``default``.
+Failed authentications are limited per client address (see limits.AuthFailureLimiter).
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ogmem.core import uri
 from ogmem.core.models import RequestContext
+from ogmem.limits import AuthFailureLimiter
 from ogmem.server import errors as server_errors
 from ogmem.store.sqlite_keys import SqliteKeys
 
@@ -26,32 +36,58 @@ _bearer = HTTPBearer(auto_error=False, description="An ogmem API key: `ogmem key
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who holds the key: the account, and the one user it is bound to (if any)."""
+    """Who holds the key: the account, the one user it is bound to (if any), and the agents
+    that user-bound key may act with."""
 
     account_id: str
     user_id: str | None = None
     admin: bool = False
     key_id: str | None = None
+    agents: tuple[str, ...] = ()
 
     def context(
         self, user_id: str, agent_id: str | None = None, session_id: str | None = None
     ) -> RequestContext:
         if self.user_id is not None and user_id != self.user_id:
             raise server_errors.Forbidden(f"this key acts only as user {self.user_id}")
+        if agent_id is not None:
+            self._check_agent(agent_id)
         return RequestContext(self.account_id, user_id, agent_id=agent_id, session_id=session_id)
 
-    def check_uri(self, text: str) -> None:
-        """A user-bound key reaches its user's space and the agents' spaces, nothing else."""
+    def check_uri(self, text: str, *, change: bool = False) -> None:
+        """A user-bound key reaches its user's space, and reads the spaces of its agents;
+        ``change`` (archive, move, delete) of an agent's memories needs an account key."""
         if self.user_id is None:
             return
         segments = uri.parse(text).segments
-        if segments[:2] == ("users", self.user_id) or segments[:1] == ("agents",):
+        if segments[:2] == ("users", self.user_id):
+            return
+        if segments[:1] == ("agents",) and len(segments) >= 2:
+            self._check_agent(segments[1])
+            if change:
+                raise server_errors.Forbidden(
+                    "an agent's memories are shared by its users: archive, move and delete "
+                    "them with a key of the whole account"
+                )
             return
         raise server_errors.Forbidden(f"this key acts only as user {self.user_id}")
+
+    def _check_agent(self, agent_id: str) -> None:
+        if self.user_id is not None and agent_id not in self.agents:
+            allowed = ", ".join(self.agents) or "none"
+            raise server_errors.Forbidden(
+                f"this key may act only with the agents it is bound to ({allowed}), "
+                f"not {agent_id}; create one with `ogmem keys create --user {self.user_id} "
+                f"--agent {agent_id}`"
+            )
 
     def require_account_key(self) -> None:
         if self.user_id is not None and not self.admin:
             raise server_errors.Forbidden("this needs a key of the whole account")
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 def principal(
@@ -60,13 +96,21 @@ def principal(
 ) -> Principal:
     if not request.app.state.require_keys:
         return Principal(DEV_ACCOUNT)
-    if credentials is None:
-        raise server_errors.Unauthorized()
+    limiter: AuthFailureLimiter = request.app.state.auth_limiter
+    client = _client(request)
+    wait = limiter.retry_after(client)
+    if wait is not None:
+        raise server_errors.TooManyRequests(
+            f"too many failed authentications from {client}; retry in {wait:.0f} s", wait
+        )
     keys: SqliteKeys = request.app.state.keys
-    info = keys.verify(credentials.credentials)
+    info = None if credentials is None else keys.verify(credentials.credentials)
     if info is None:
+        limiter.failed(client)
+        if credentials is None:
+            raise server_errors.Unauthorized()
         raise server_errors.Unauthorized("invalid or revoked API key")
-    return Principal(info.account_id, info.user_id, info.admin, info.key_id)
+    return Principal(info.account_id, info.user_id, info.admin, info.key_id, info.agents)
 
 
 Caller = Annotated[Principal, Depends(principal)]

@@ -27,6 +27,14 @@ class Forbidden(errors.OgmemError):
     """This key may not act for that user."""
 
 
+class TooManyRequests(errors.OgmemError):
+    """Too many requests; retry later."""
+
+    def __init__(self, message: str | None = None, retry_after: float = 60.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 # Looked up along the exception's MRO, so the most specific class listed wins.
 STATUS: dict[type[errors.OgmemError], tuple[int, str]] = {
     errors.InvalidInput: (422, "invalid_input"),
@@ -46,6 +54,7 @@ STATUS: dict[type[errors.OgmemError], tuple[int, str]] = {
     errors.ExtractionError: (503, "extraction_failed"),
     Unauthorized: (401, "unauthorized"),
     Forbidden: (403, "forbidden"),
+    TooManyRequests: (429, "too_many_requests"),
     errors.OgmemError: (500, "internal_error"),
 }
 
@@ -68,11 +77,17 @@ def _detail(exc: errors.OgmemError) -> dict[str, Any] | None:
 
 
 def error_response(
-    status: int, code: str, message: str, detail: dict[str, Any] | None = None
+    status: int,
+    code: str,
+    message: str,
+    detail: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     body = {"error": {"code": code, "message": message, "detail": detail}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers or None)
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -88,7 +103,10 @@ async def _on_ogmem_error(request: Request, exc: Exception) -> JSONResponse:
     status, code = status_of(exc)
     if status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc, exc_info=exc)
-    return error_response(status, code, str(exc), _detail(exc))
+    headers = None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
+    return error_response(status, code, str(exc), _detail(exc), headers)
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:

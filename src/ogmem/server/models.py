@@ -8,9 +8,10 @@ a token count, a transaction or an embedding.
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from ogmem.core.models import CandidateMemory, Message, utcnow
+from ogmem.core import errors
+from ogmem.core.models import CandidateMemory, Message, as_utc, utcnow
 
 MAX_CONTENT_CHARS = 200_000
 MAX_MESSAGES = 1_000
@@ -37,6 +38,14 @@ class MessageIn(_In):
     name: ShortText | None = None
     created_at: datetime | None = None
     message_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+
+    @field_validator("created_at")
+    @classmethod
+    def _representable_in_utc(cls, value: datetime | None) -> datetime | None:
+        try:
+            return None if value is None else as_utc(value, "created_at")
+        except errors.InvalidInput as exc:
+            raise ValueError(str(exc)) from exc
 
     def to_message(self) -> Message:
         return Message(

@@ -19,6 +19,7 @@ from ogmem.core.models import (
     RequestContext,
     SessionState,
     SessionStatus,
+    as_utc,
 )
 from ogmem.core.ports import Outbox, Store
 from ogmem.session.committer import SessionCommitter
@@ -50,6 +51,7 @@ def _validate(messages: Sequence[Message]) -> None:
             raise errors.InvalidInput(f"messages[{index}].role is empty")
         if message.message_id is not None and not 0 < len(message.message_id) <= 256:
             raise errors.InvalidInput(f"messages[{index}].message_id must have 1-256 characters")
+        as_utc(message.created_at, f"messages[{index}].created_at")
 
 
 class SessionService:

@@ -16,6 +16,7 @@ from ogmem.core.models import (
     NodeStatus,
     NodeVersion,
     OutboxEvent,
+    as_utc,
 )
 
 Row = Mapping[str, Any]
@@ -24,7 +25,7 @@ Row = Mapping[str, Any]
 def dump_time(value: datetime) -> str:
     # fixed width (always microseconds), so that SQL compares timestamps as text correctly
     if value.tzinfo is not UTC:  # ours are UTC already; converting costs a third of the call
-        value = value.astimezone(UTC)
+        value = as_utc(value)
     return value.isoformat(timespec="microseconds")
 
 

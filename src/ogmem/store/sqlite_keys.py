@@ -9,7 +9,9 @@ lookup instead of trying a slow hash against every row.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +35,7 @@ class KeyInfo:
     created_at: datetime
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
+    agents: tuple[str, ...] = ()  # of a user-bound key: the agents it may act with
 
     @property
     def active(self) -> bool:
@@ -55,6 +58,7 @@ def _info(row: dict[str, Any]) -> KeyInfo:
         created_at=created,
         revoked_at=rows.load_time(row["revoked_at"]),
         last_used_at=rows.load_time(row["last_used_at"]),
+        agents=tuple(json.loads(row["agents"] or "[]")),
     )
 
 
@@ -63,9 +67,15 @@ class SqliteKeys:
         self._store = store
 
     def create(
-        self, account_id: str, user_id: str | None = None, admin: bool = False, name: str = ""
+        self,
+        account_id: str,
+        user_id: str | None = None,
+        admin: bool = False,
+        name: str = "",
+        agents: Sequence[str] = (),
     ) -> tuple[KeyInfo, str]:
-        """A new key; the plaintext is returned here once and never stored."""
+        """A new key; the plaintext is returned here once and never stored. ``agents``: the
+        agents a user-bound key may act with (an account key acts with any)."""
         plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
         info = KeyInfo(
             key_id="key_" + secrets.token_hex(8),
@@ -74,12 +84,13 @@ class SqliteKeys:
             admin=admin,
             name=name,
             created_at=utcnow(),
+            agents=tuple(dict.fromkeys(agents)),
         )
         with self._store.transaction() as conn:
             self._store.run(
                 conn, "insert_api_key", key_id=info.key_id, account_id=account_id,
                 user_id=user_id, admin=int(admin), name=name, key_hash=hash_key(plaintext),
-                created_at=rows.dump_time(info.created_at),
+                created_at=rows.dump_time(info.created_at), agents=json.dumps(info.agents),
             )  # fmt: skip
         return info, plaintext
 

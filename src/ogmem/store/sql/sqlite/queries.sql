@@ -131,12 +131,13 @@ ORDER BY updated_at DESC, uri LIMIT :limit;
 -- name: claim_events
 -- The worker serves every account: the claim is the one query that spans accounts; all
 -- processing that follows filters on the event's account_id. Taking over an event whose lease
--- expired counts the claim that never finished as an attempt (a worker killed by the event
--- every time must not retry it forever) and says so in last_error.
+-- another worker let expire counts that unfinished claim as an attempt (a worker killed by the
+-- event every time must not retry it forever) and says so in last_error. A live worker taking
+-- back its own (it could not finish them: the store refused the write) counts nothing.
 UPDATE outbox_events
 SET status = 'PROCESSING', locked_until = :locked_until, claimed_by = :worker,
-    attempts = attempts + (status = 'PROCESSING'),
-    last_error = CASE WHEN status = 'PROCESSING'
+    attempts = attempts + (status = 'PROCESSING' AND claimed_by IS NOT :worker),
+    last_error = CASE WHEN status = 'PROCESSING' AND claimed_by IS NOT :worker
         THEN 'the lease of worker ' || coalesce(claimed_by, '?') || ' ended before it finished'
         ELSE last_error END
 WHERE id IN (
@@ -377,8 +378,8 @@ WHERE account_id = :account_id AND session_id = :session_id;
 -- ---- api keys --------------------------------------------------------------------------------
 
 -- name: insert_api_key
-INSERT INTO api_keys (key_id, account_id, user_id, admin, name, key_hash, created_at)
-VALUES (:key_id, :account_id, :user_id, :admin, :name, :key_hash, :created_at);
+INSERT INTO api_keys (key_id, account_id, user_id, admin, name, key_hash, created_at, agents)
+VALUES (:key_id, :account_id, :user_id, :admin, :name, :key_hash, :created_at, :agents);
 
 -- name: find_api_key_by_hash
 -- How a request's account is found: the key's hash is the only thing the caller brings.
