@@ -134,3 +134,25 @@ def test_a_commit_refused_for_a_full_disk_leaves_no_transaction_open(
         assert store.write_error is None
         assert store.exists("acme", "ctx://acme/users/alice/memories/events/e2")
         assert not store.exists("acme", "ctx://acme/users/alice/memories/events/e1")
+
+
+def test_a_session_stuck_committing_on_a_full_disk_says_why(tmp_path: Path) -> None:
+    from ogmem import Engine, Message, RequestContext
+    from ogmem.index.embedders import HashEmbedder
+
+    ctx = RequestContext("acme", "alice", session_id="s1")
+    with Engine.open(tmp_path / "e.sqlite", embedder=HashEmbedder(), worker=False) as engine:
+        engine.ingest([Message("user", "I moved to Lisbon.", message_id="m1")], ctx)
+        assert engine.commit("s1", ctx).status.value == "committing"
+        store = engine.store
+        _fill(store)
+        with pytest.raises(errors.StoreError):  # the worker cannot write the memory
+            _write(store, 1)
+        stuck = engine.session("s1", ctx)
+        assert stuck.last_error and "cannot take writes" in stuck.last_error
+        assert engine.ready()["store"].startswith("error:")
+        _free(store)
+        engine.drain()  # writes resume: the commit goes through
+        done = engine.session("s1", ctx)
+        assert done.status.value == "committed" and done.last_error is None
+        assert engine.ready()["store"] == "ok"

@@ -134,6 +134,10 @@ class Store(Protocol):
         """Many writes of this thread under one commit; each write stays atomic on its own."""
         ...
 
+    def check_writable(self) -> None:
+        """Raise errors.StoreError when the store cannot take writes (disk full, ...)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -1,7 +1,9 @@
-"""SessionCommitter: the COMMIT_SESSION job. Uncommitted messages, in windows bounded by a
-token budget, go through extraction and the ContextWriter; then the session is archived and
-its messages marked committed. Any failure leaves the messages uncommitted (the job is
-retried); a rerun after a crash writes nothing twice (the writer's idempotency records)."""
+"""SessionCommitter: the COMMIT_SESSION job. Uncommitted messages are taken in bounded steps
+(STEP_TOKENS, STEP_MESSAGES); each step goes in windows bounded by a token budget through
+extraction and the ContextWriter, is archived, and its messages are marked committed with the
+step's counts. So a session of any size commits in bounded memory, and a crash loses at most
+one step's work. Any failure leaves the step's messages uncommitted (the job is retried); a
+rerun after a crash writes nothing twice (the writer's idempotency records)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from ogmem.commit.writer import ContextWriter
 from ogmem.core import errors
 from ogmem.core.models import (
+    Message,
     RequestContext,
     SessionState,
     StoredMessage,
@@ -27,6 +30,10 @@ logger = logging.getLogger(__name__)
 
 WINDOW_TOKENS = 6_000  # per extraction window: far inside any model's context
 CHARS_PER_TOKEN = 4
+# one step of a commit: ~1 MB of text at most, whatever the backlog holds
+STEP_TOKENS = 250_000
+STEP_MESSAGES = 2_000
+COUNTS = ("proposed", "written", "skipped", "failed", "llm_tokens")
 
 
 @dataclass
@@ -39,6 +46,14 @@ class CommitReport:
     failed: int = 0
     llm_tokens: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: CommitReport) -> None:
+        for name in ("messages", *COUNTS):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.reasons.update(other.reasons)
+
+    def counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in COUNTS}
 
     def summary(self) -> str:
         head = (
@@ -95,54 +110,65 @@ class SessionCommitter:
         archiver: SessionArchiver,
         *,
         window_tokens: int = WINDOW_TOKENS,
+        step_tokens: int = STEP_TOKENS,
+        step_messages: int = STEP_MESSAGES,
     ) -> None:
         self._sessions = sessions
         self._writer = writer
         self._extractor = extractor
         self._archiver = archiver
         self._window_tokens = window_tokens
+        self._step = (step_tokens, step_messages)
 
     def run(self, account_id: str, session_id: str) -> CommitReport:
         session = self._sessions.get(account_id, session_id)
         if session is None:
             raise errors.NotFound(f"no session {session_id}")
-        pending = self._sessions.uncommitted(account_id, session_id)
-        report = CommitReport(session_id, messages=len(pending))
+        pending = self._next_step(session)
+        total = CommitReport(session_id)
         if not pending:
-            report.reasons["nothing new to commit"] += 1
-            self._sessions.record_commit(account_id, session_id, 0, {}, report.summary())
-            return report
-        try:
-            self._extract_and_write(session, pending, report)
-            _, tokens = self._archiver.archive(
-                session, self._sessions.messages(account_id, session_id)
+            total.reasons["nothing new to commit"] += 1
+            self._sessions.record_commit(account_id, session_id, 0, {}, total.summary())
+            return total
+        # the message before each window gives its first message context (what it answers)
+        earlier = self._sessions.message_before(account_id, session_id, pending[0].id)
+        before = earlier.message if earlier is not None else None
+        while pending:
+            step = CommitReport(session_id, messages=len(pending))
+            try:
+                self._extract_and_write(session, pending, step, before)
+                step.llm_tokens += self._archiver.archive(session, pending)
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                logger.warning("commit of session %s failed: %s", session_id, error)
+                tokens = total.llm_tokens + step.llm_tokens
+                self._sessions.record_failure(account_id, session_id, error, tokens)
+                raise
+            total.add(step)
+            before, last = pending[-1].message, pending[-1].id
+            self._sessions.record_commit(
+                account_id, session_id, last, step.counts(), total.summary(), final=False
             )
-            report.llm_tokens += tokens
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            logger.warning("commit of session %s failed: %s", session_id, error)
-            self._sessions.record_failure(account_id, session_id, error, report.llm_tokens)
-            raise
-        counts = {
-            "proposed": report.proposed, "written": report.written, "skipped": report.skipped,
-            "failed": report.failed, "llm_tokens": report.llm_tokens,
-        }  # fmt: skip
-        self._sessions.record_commit(
-            account_id, session_id, pending[-1].id, counts, report.summary()
-        )
-        return report
+            pending = self._next_step(session)
+        if total.proposed == 0:
+            total.reasons[f"the extractor found nothing durable in {total.messages} messages"] += 1
+        # the status is settled once no step is left (messages may have come in meanwhile)
+        self._sessions.record_commit(account_id, session_id, last, {}, total.summary())
+        return total
+
+    def _next_step(self, session: SessionState) -> list[StoredMessage]:
+        return self._sessions.uncommitted(session.account_id, session.session_id, *self._step)
 
     def _extract_and_write(
-        self, session: SessionState, pending: list[StoredMessage], report: CommitReport
+        self,
+        session: SessionState,
+        pending: list[StoredMessage],
+        report: CommitReport,
+        before: Message | None,
     ) -> None:
         ctx = RequestContext(
             session.account_id, session.user_id, session.agent_id, session.session_id
         )
-        # the message before each window gives its first message context (what it answers)
-        earlier = self._sessions.message_before(
-            session.account_id, session.session_id, pending[0].id
-        )
-        before = earlier.message if earlier is not None else None
         for window in windows(pending, self._window_tokens):
             extracted = self._extractor.extract([m.message for m in window], ctx, before=before)
             before = window[-1].message
@@ -151,8 +177,6 @@ class SessionCommitter:
             self._count_extraction(extracted, report)
             results = self._writer.write_candidates(extracted.candidates, ctx)
             self._count_writes(results, report)
-        if report.proposed == 0:
-            report.reasons[f"the extractor found nothing durable in {len(pending)} messages"] += 1
 
     @staticmethod
     def _count_extraction(extracted: ExtractionResult, report: CommitReport) -> None:

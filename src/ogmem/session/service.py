@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ogmem.core import errors, uri
 from ogmem.core.models import (
@@ -115,6 +115,17 @@ class SessionService:
         state = self._sessions.get(ctx.account_id, session_id)
         if state is None or state.user_id != ctx.user_id:
             raise errors.NotFound(f"no session {session_id}")
+        return self._with_store_failure(state)
+
+    def _with_store_failure(self, state: SessionState) -> SessionState:
+        """A commit stuck because the store cannot write cannot record why in the store:
+        the session says it as it is read, until writes resume and the job goes on."""
+        if state.status is not SessionStatus.COMMITTING:
+            return state
+        try:
+            self._store.check_writable()
+        except errors.StoreError as exc:
+            return replace(state, last_error=f"the store cannot take writes: {exc}")
         return state
 
     def list_sessions(

@@ -118,10 +118,15 @@ class SqliteSessions:
             for row in found
         }
 
-    def uncommitted(self, account_id: str, session_id: str) -> list[StoredMessage]:
+    def uncommitted(
+        self, account_id: str, session_id: str, max_tokens: int, limit: int
+    ) -> list[StoredMessage]:
+        """The oldest uncommitted messages that fit in ``max_tokens`` (at least one) and
+        ``limit``: one bounded step of a commit."""
         found = self._store.fetch_all(
-            "uncommitted_messages", account_id=account_id, session_id=session_id
-        )
+            "uncommitted_messages", account_id=account_id, session_id=session_id,
+            max_tokens=max_tokens, limit=limit,
+        )  # fmt: skip
         return [_stored(row) for row in found]
 
     def message_before(
@@ -147,15 +152,23 @@ class SqliteSessions:
             )  # fmt: skip
 
     def record_commit(
-        self, account_id: str, session_id: str, up_to_id: int, counts: dict[str, int], reason: str
+        self,
+        account_id: str,
+        session_id: str,
+        up_to_id: int,
+        counts: dict[str, int],
+        reason: str,
+        *,
+        final: bool = True,
     ) -> None:
-        """Mark messages up to ``up_to_id`` committed and add the commit's counts, atomically."""
+        """Mark messages up to ``up_to_id`` committed and add the step's counts, atomically;
+        the ``final`` step of a commit also settles the session's status."""
         key = {"account_id": account_id, "session_id": session_id}
         with self._store.transaction() as conn:
             self._store.run(conn, "mark_committed", **key, up_to_id=up_to_id)
             self._store.run(
                 conn, "record_commit", **key, reason=reason[:2000], now=rows.dump_time(utcnow()),
-                **{name: counts.get(name, 0) for name in COUNTS},
+                final=final, **{name: counts.get(name, 0) for name in COUNTS},
             )  # fmt: skip
 
     def record_failure(self, account_id: str, session_id: str, error: str, llm_tokens: int) -> None:

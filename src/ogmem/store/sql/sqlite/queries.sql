@@ -337,8 +337,17 @@ SET messages = messages + :added, uncommitted_tokens = uncommitted_tokens + :tok
 WHERE account_id = :account_id AND session_id = :session_id;
 
 -- name: uncommitted_messages
-SELECT * FROM session_messages
-WHERE account_id = :account_id AND session_id = :session_id AND committed = 0 ORDER BY id;
+-- The next step of a commit: the oldest uncommitted messages, as many as fit in :max_tokens
+-- (at least one) and :limit. The running sum reads ids and token counts only, never the
+-- texts of the whole backlog.
+SELECT m.* FROM session_messages AS m JOIN (
+    SELECT id FROM (
+        SELECT id, tokens, sum(tokens) OVER (ORDER BY id) AS running FROM session_messages
+        WHERE account_id = :account_id AND session_id = :session_id AND committed = 0
+    ) WHERE running - tokens < :max_tokens ORDER BY id LIMIT :limit
+) AS step ON step.id = m.id
+WHERE m.account_id = :account_id
+ORDER BY m.id;
 
 -- name: message_before
 SELECT * FROM session_messages
@@ -358,8 +367,9 @@ UPDATE sessions SET status = :status, updated_at = :now
 WHERE account_id = :account_id AND session_id = :session_id;
 
 -- name: record_commit
+-- One step of a commit: its counts are added; the last step (:final) also settles the status.
 UPDATE sessions
-SET status = CASE WHEN EXISTS (
+SET status = CASE WHEN NOT :final THEN status WHEN EXISTS (
         SELECT 1 FROM session_messages AS m WHERE m.account_id = :account_id
             AND m.session_id = :session_id AND m.committed = 0) THEN 'open' ELSE 'committed' END,
     uncommitted_tokens = (SELECT coalesce(sum(tokens), 0) FROM session_messages AS m
