@@ -228,11 +228,16 @@ def protocol(t: Target) -> list[Case]:
     many = {f"X-H{i}": "v" * 90 for i in range(1000)}
     never_sent = {"Content-Type": "application/json", "Content-Length": str(2**30)}
     bad_key = b"Authorization: Bearer ogm_\xff"
+    # a complete chunked body whose Content-Length says otherwise (request smuggling)
+    chunked, smuggled = (
+        b"5\r\nhello\r\n0\r\n\r\n",
+        {"Transfer-Encoding": "chunked", "Content-Length": "3"},
+    )
     raw: list[tuple[str, bytes]] = [
         ("a header of 100 KB", anonymous("/healthz", **{"X-Big": "a" * HUGE_HEADER_BYTES})),
         ("1,000 headers", anonymous("/healthz", **many)),
         ("a key of 100 KB", anonymous(sessions, Authorization="Bearer " + "a" * HUGE_HEADER_BYTES)),
-        ("Content-Length and Transfer-Encoding both", search(**{"Transfer-Encoding": "chunked"})),
+        ("Content-Length and Transfer-Encoding both", search(chunked, **smuggled)),
         ("a broken chunked body", search(b"zz\r\n{}\r\n", **{"Transfer-Encoding": "chunked"})),
         ("a negative Content-Length", search(**{"Content-Length": "-5"})),
         ("a Content-Length of 2^64", search(**{"Content-Length": str(2**64)})),
