@@ -5,6 +5,7 @@ per-route p99, throughput, errors, and the server's memory before and after."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -44,8 +45,10 @@ def run(options: Options) -> Outcome:
                 questions = _seed(http, options.seed_memories)
                 _warm_up(http, questions[0])
             before, _ = procs.memory_mb(server.pid)
+            cpu_before = procs.cpu_seconds(server.pid)
             result = _generate(server, key, options, questions, tmp, env)
             after, peak = procs.memory_mb(server.pid)
+            result["server_cpu_s"] = procs.cpu_seconds(server.pid) - cpu_before
             _figures(outcome, result, before, after, peak)
             if outcome.failures:
                 outcome.notes += server.tracebacks()
@@ -140,6 +143,13 @@ def _figures(
     outcome.figures["load_rss_before_mb"] = before
     outcome.figures["load_rss_growth_mb"] = after - before
     outcome.figures["load_peak_rss_mb"] = peak
+    # how much of the 2 cores each side had: the rest went to other work on the machine
+    outcome.figures["load_server_cpu_share"] = result["server_cpu_s"] / result["seconds"]
+    outcome.figures["load_generator_cpu_share"] = result["cpu_s"] / result["seconds"]
     counts = {route: len(values) for route, values in latencies.items()}
-    print(f"    {done} requests {counts}, {len(errors)} errors", flush=True)
+    print(
+        f"    {done} requests {counts}, {len(errors)} errors; load average "
+        f"{os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     outcome.failures += [f"{e['route']} after {e['ms']:.0f} ms: {e['error']}" for e in errors[:5]]

@@ -153,9 +153,12 @@ def test_tracebacks_keep_our_frames_and_each_error_once() -> None:
     ]
 
 
-def test_memory_of_this_process_is_read_from_proc() -> None:
+def test_memory_and_cpu_of_this_process_are_read_from_proc() -> None:
     rss, peak = procs.memory_mb(os.getpid())
     assert 0 < rss <= peak
+    before = procs.cpu_seconds(os.getpid())
+    sum(n * n for n in range(300_000))  # some CPU, a few tens of milliseconds
+    assert 0 < before < procs.cpu_seconds(os.getpid())
 
 
 def test_environment_drops_the_developers_settings(monkeypatch: pytest.MonkeyPatch) -> None:
