@@ -85,8 +85,9 @@ def _run_case(
             if answer.failed:
                 counts["5xx" if answer.status is not None else "silent"] += 1
                 outcome.failures.append(f"{case.name} (request {number}): {answer.describe()}")
-                return answers
-        if answers[-1].closing:
+                break
+        # after a 5xx too: an error must not cost the client its connection unannounced
+        if answers[-1].closing or answers[-1].status is None:
             return answers
         probe = conn.exchange(request("GET", "/healthz", host=target.host))
     if probe.status != 200:
