@@ -26,7 +26,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-# real `ogmem serve` / `ogmem worker` processes driven hard (~12 min); not part of `make test`
+# real `ogmem serve` / `ogmem worker` processes driven hard (~9 min); not part of `make test`
 stress: $(STAMP)
 	$(BIN)/python -m bench.stress
 
