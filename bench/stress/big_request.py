@@ -99,7 +99,9 @@ def _send(http: httpx.Client, batch: list[dict[str, Any]], outcome: Outcome) -> 
             refused += 1
             size //= 2
             continue
-        answer.raise_for_status()
+        if answer.status_code != 200:  # a 413 for a single message included
+            outcome.failures.append(f"after_turn of {size} message(s): {answer.status_code}")
+            break
         sent, requests = sent + size, requests + 1
     seconds = time.monotonic() - started
     outcome.figures.update(
