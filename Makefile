@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench format clean
+.PHONY: demo test lint bench stress format clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ogmem needs Python >= 3.11")'
@@ -25,6 +25,10 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# real `ogmem serve` / `ogmem worker` processes driven hard (~9 min); not part of `make test`
+stress: $(STAMP)
+	$(BIN)/python -m bench.stress
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench

@@ -1,0 +1,51 @@
+"""One of the merge check's writer processes: opens the shared SQLite file with the Python
+API and merges COUNT distinct facts into one preference node, one remember() call each.
+
+``python -m bench.stress.merge_writer STORE WRITER COUNT GO_FILE OUT``
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from ogmem import CandidateMemory, Engine, RequestContext
+from ogmem.index.embedders import HashEmbedder
+
+ACCOUNT, USER, ROUTING_KEY = "stress", "u", "editor"
+
+
+def candidate(writer: int, n: int) -> CandidateMemory:
+    # distinct content each time: a repeated fact would be skipped as "no new information"
+    return CandidateMemory(
+        category="preference",
+        routing_key=ROUTING_KEY,
+        abstract=f"Editor fact {n} from writer {writer}",
+        content=f"Writer {writer} learned fact {n}: she switched editor themes again.",
+    )
+
+
+def main(store: str, writer: int, count: int, go: Path, out: Path) -> None:
+    ctx = RequestContext(ACCOUNT, USER, session_id=f"w{writer}")
+    statuses: Counter[str] = Counter()
+    errors: list[str] = []
+    with Engine.open(store, worker=False, embedder=HashEmbedder()) as engine:
+        # every writer opens the store first, then all start at once
+        out.with_suffix(".ready").touch()
+        while not go.exists():
+            time.sleep(0.01)
+        started = time.monotonic()
+        for n in range(count):
+            result = engine.remember([candidate(writer, n)], ctx)[0]
+            statuses[result.status.value] += 1
+            if result.error and len(errors) < 5:
+                errors.append(result.error)
+        seconds = time.monotonic() - started
+    out.write_text(json.dumps({"statuses": statuses, "errors": errors, "seconds": seconds}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]), Path(sys.argv[5]))

@@ -1,0 +1,41 @@
+"""Settings of a stress run: the full numbers by default (``make stress``), smaller ones from
+flags or OGMEM_STRESS_* variables for a quick look."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _env_number(name: str, default: float) -> float:
+    value = os.environ.get(f"OGMEM_STRESS_{name}")
+    return float(value) if value else default
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    seconds: float = _env_number("SECONDS", 60)  # load: how long the clients run
+    clients: int = int(_env_number("CLIENTS", 32))  # load: concurrent clients
+    seed_memories: int = int(_env_number("SEED_MEMORIES", 2000))  # load: memories beforehand
+    trials: int = int(_env_number("TRIALS", 10))  # crash: kill -9 trials
+    # big_request: the server is killed past this peak (the machine is shared; goal 1,024)
+    rss_cap_mb: float = _env_number("RSS_CAP_MB", 4096)
+    keep: bool = False  # keep each check's directory (store, logs) for a look afterwards
+
+
+@contextmanager
+def workdir(check: str, options: Options) -> Iterator[Path]:
+    """A fresh directory for one check's store and logs, removed unless ``keep``."""
+    path = Path(tempfile.mkdtemp(prefix=f"ogmem-stress-{check}-"))
+    try:
+        yield path
+    finally:
+        if options.keep:
+            print(f"  kept {path}", flush=True)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
