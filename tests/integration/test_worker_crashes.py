@@ -79,7 +79,7 @@ class _SlowCommitter:
         self.seconds = seconds
         self.started = threading.Event()
 
-    def __call__(self, account_id: str, session_id: str) -> None:
+    def __call__(self, account_id: str, session_id: str, owner: str) -> None:
         self.started.set()
         time.sleep(self.seconds)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from ogmem.engine import Engine
@@ -339,3 +340,17 @@ def test_a_user_key_bound_to_an_agent_reads_but_does_not_curate_its_memories(api
     # an account key curates the agent's memories
     archived = api.client.post("/api/v1/fs/archive", json=node, headers=api.a)
     assert archived.status_code == 200 and archived.json()["node"]["status"] == "ARCHIVED"
+
+
+@pytest.mark.parametrize(
+    ("session", "user", "field"), [("..", "alice", "session_id"), ("s1", ".", "user_id")]
+)
+def test_dot_segments_are_no_ids(api: Api, session: str, user: str, field: str) -> None:
+    error = _error(
+        api.client.post("/api/v1/after_turn", json=_turn(session, user), headers=api.a),
+        422,
+        "validation_error",
+    )
+    assert error["message"].startswith(field)
+    ok = api.client.post("/api/v1/after_turn", json=_turn("...", "a.b"), headers=api.a)
+    assert ok.status_code == 200  # dots are fine inside an id

@@ -9,7 +9,8 @@
     ├── Conflict
     │   ├── ConcurrentModificationError (expected vs actual version)
     │   ├── AlreadyExists
-    │   └── DuplicateOperation .. the idempotency fingerprint was already applied
+    │   ├── DuplicateOperation .. the idempotency fingerprint was already applied
+    │   └── Busy ................ held by another worker until a time (a session's commit)
     ├── StoreError .............. the database failed (driver errors are wrapped in it)
     ├── LLMError
     │   ├── LLMTimeout
@@ -22,6 +23,8 @@ Each class's docstring is its default message.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class OgmemError(Exception):
@@ -93,6 +96,14 @@ class DuplicateOperation(Conflict):
         )
         self.fingerprint = fingerprint
         self.uri = uri
+
+
+class Busy(Conflict):
+    """Another worker holds it; try again later."""
+
+    def __init__(self, message: str, until: datetime) -> None:
+        super().__init__(message)
+        self.until = until
 
 
 class StoreError(OgmemError):

@@ -223,6 +223,11 @@ class Outbox(Protocol):
 
     def retry(self, event: OutboxEvent, error: str, available_at: datetime) -> None: ...
 
+    def defer(self, event: OutboxEvent, available_at: datetime, note: str) -> None:
+        """Put the event back until ``available_at``, no attempt counted: it waits for
+        something held elsewhere, it did not fail."""
+        ...
+
     def renew(self, worker_id: str, *, now: datetime, lease: timedelta) -> int:
         """Extend the lease of the events ``worker_id`` is processing (its heartbeat)."""
         ...

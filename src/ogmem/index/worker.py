@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ogmem.core import errors
 from ogmem.core.models import EventType, OutboxEvent, utcnow
 from ogmem.core.ports import Outbox
 from ogmem.index.directories import DirectorySummarizer
@@ -60,6 +61,7 @@ class WorkerStats:
     dead_lettered: int = 0
     embedded_texts: int = 0
     unchanged: int = 0
+    deferred: int = 0
 
     def add(self, other: WorkerStats) -> None:
         for name in self.__dataclass_fields__:
@@ -106,7 +108,7 @@ class OutboxWorker:
         poll_interval: float = POLL_INTERVAL_S,
         linger: float = LINGER_S,
         clock: Callable[[], datetime] = utcnow,
-        session_committer: Callable[[str, str], object] | None = None,
+        session_committer: Callable[[str, str, str], object] | None = None,
         retention: timedelta = RETENTION,
     ) -> None:
         self.worker_id = worker_id or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -166,10 +168,7 @@ class OutboxWorker:
         # session commits first: they write the memories that the context events then index
         for (account_id, _, kind), group in groups.items():
             if kind == "session":
-                session_id = str(group[-1].payload.get("session_id"))
-                self._process(
-                    group, stats, functools.partial(self._commit_session, account_id, session_id)
-                )
+                self._commit_session(account_id, group, stats)
         context = [(key, group) for key, group in groups.items() if key[2] == "context"]
         for start in range(0, len(context), CHUNK_URIS):
             self._process_context_groups(dict(context[start : start + CHUNK_URIS]), stats)
@@ -180,10 +179,26 @@ class OutboxWorker:
                 )
                 self._process(group, stats, refresh)
 
-    def _commit_session(self, account_id: str, session_id: str) -> None:
-        if self._session_committer is None:
-            raise RuntimeError("this worker has no session committer")
-        self._session_committer(account_id, session_id)
+    def _commit_session(
+        self, account_id: str, group: list[OutboxEvent], stats: WorkerStats
+    ) -> None:
+        """Run the session's commit; while another commit of it runs (a commit?wait=true),
+        the job waits for it, no attempt counted."""
+        session_id = str(group[-1].payload.get("session_id"))
+        committer = self._session_committer
+        if committer is None:
+            self._fail(group, RuntimeError("this worker has no session committer"), stats)
+            return
+        try:
+            committer(account_id, session_id, self.worker_id)
+        except errors.Busy as busy:
+            for event in group:
+                self._outbox.defer(event, busy.until, str(busy))
+            stats.deferred += 1
+        except Exception as exc:
+            self._fail(group, exc, stats)
+        else:
+            self._finish(group, stats)
 
     def _refresh_directory(
         self, account_id: str, directory: str, group: list[OutboxEvent], stats: WorkerStats

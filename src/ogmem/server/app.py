@@ -24,7 +24,7 @@ from ogmem.store.sqlite_keys import SqliteKeys
 
 # FastAPI reads these at run time; with postponed annotations they must be module globals
 Caller = auth.Caller
-IDENT = r"^[A-Za-z0-9._-]+$"
+IDENT = m.IDENT
 UserQ = Annotated[str, Query(min_length=1, max_length=128, pattern=IDENT)]
 SessionP = Annotated[str, Path(min_length=1, max_length=128, pattern=IDENT)]
 UriQ = Annotated[str, Query(min_length=1, max_length=m.MAX_URI_CHARS)]

@@ -19,10 +19,10 @@ MAX_QUERY_CHARS = 4_000
 MAX_URI_CHARS = 1_024
 MAX_TOKEN_BUDGET = 200_000
 
-# user, agent and session ids become URI segments: the same alphabet, checked early
-Ident = Annotated[
-    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+$")
-]
+# user, agent and session ids become URI segments: the same alphabet, checked early, and
+# never "." or ".." (a segment that would mean a directory); no lookahead in pydantic's regex
+IDENT = r"^(?:[A-Za-z0-9_-]|\.[A-Za-z0-9_-]|\.\.[A-Za-z0-9._-])[A-Za-z0-9._-]*$"
+Ident = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=IDENT)]
 ShortText = Annotated[str, StringConstraints(max_length=256)]
 Uri = Annotated[str, StringConstraints(min_length=1, max_length=MAX_URI_CHARS)]
 

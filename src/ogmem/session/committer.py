@@ -8,9 +8,11 @@ rerun after a crash writes nothing twice (the writer's idempotency records)."""
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from ogmem.commit.writer import ContextWriter
 from ogmem.core import errors
@@ -21,6 +23,7 @@ from ogmem.core.models import (
     StoredMessage,
     WriteResult,
     WriteStatus,
+    utcnow,
 )
 from ogmem.extraction.base import ExtractionResult, Extractor
 from ogmem.session.archive import SessionArchiver
@@ -33,6 +36,9 @@ CHARS_PER_TOKEN = 4
 # one step of a commit: ~1 MB of text at most, whatever the backlog holds
 STEP_TOKENS = 250_000
 STEP_MESSAGES = 2_000
+# how long a commit holds its session without renewing (it renews at every window): a crashed
+# commit blocks the session this long at most
+COMMIT_LEASE = timedelta(minutes=5)
 COUNTS = ("proposed", "written", "skipped", "failed", "llm_tokens")
 
 
@@ -101,6 +107,33 @@ def _refuse_unusable(extracted: ExtractionResult) -> None:
         )
 
 
+class _Claim:
+    """This commit's hold on the session, renewed as it goes, released at the end (or left
+    to lapse by a crash: COMMIT_LEASE later, another commit may take over)."""
+
+    def __init__(self, sessions: SqliteSessions, session: SessionState, owner: str) -> None:
+        self._sessions = sessions
+        self._key = (session.account_id, session.session_id)
+        self.owner = owner
+
+    def renew(self) -> None:
+        now = utcnow()
+        held = self._sessions.claim_commit(*self._key, self.owner, now, now + COMMIT_LEASE)
+        if held is not None:
+            raise errors.Busy(
+                f"session {self._key[1]} is being committed by another worker (until "
+                f"{held.isoformat(timespec='seconds')})",
+                held,
+            )
+
+    def __enter__(self) -> _Claim:
+        self.renew()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._sessions.release_commit(*self._key, self.owner)
+
+
 class SessionCommitter:
     def __init__(
         self,
@@ -120,10 +153,19 @@ class SessionCommitter:
         self._window_tokens = window_tokens
         self._step = (step_tokens, step_messages)
 
-    def run(self, account_id: str, session_id: str) -> CommitReport:
+    def run(self, account_id: str, session_id: str, owner: str | None = None) -> CommitReport:
+        """Commit the session's uncommitted messages. One commit of a session runs at a time:
+        raises errors.Busy (with until when) while another holds it; ``owner`` names this
+        commit (a worker's id; a fresh one by default)."""
         session = self._sessions.get(account_id, session_id)
         if session is None:
             raise errors.NotFound(f"no session {session_id}")
+        claim = _Claim(self._sessions, session, owner or f"commit-{uuid.uuid4().hex[:12]}")
+        with claim:
+            return self._commit(session, claim)
+
+    def _commit(self, session: SessionState, claim: _Claim) -> CommitReport:
+        account_id, session_id = session.account_id, session.session_id
         pending = self._next_step(session)
         total = CommitReport(session_id)
         if not pending:
@@ -136,7 +178,7 @@ class SessionCommitter:
         while pending:
             step = CommitReport(session_id, messages=len(pending))
             try:
-                self._extract_and_write(session, pending, step, before)
+                self._extract_and_write(session, pending, step, before, claim)
                 step.llm_tokens += self._archiver.archive(session, pending)
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
@@ -165,11 +207,13 @@ class SessionCommitter:
         pending: list[StoredMessage],
         report: CommitReport,
         before: Message | None,
+        claim: _Claim,
     ) -> None:
         ctx = RequestContext(
             session.account_id, session.user_id, session.agent_id, session.session_id
         )
         for window in windows(pending, self._window_tokens):
+            claim.renew()
             extracted = self._extractor.extract([m.message for m in window], ctx, before=before)
             before = window[-1].message
             report.llm_tokens += extracted.llm_tokens

@@ -7,7 +7,7 @@ thread, for scripts and tests.
 
 from __future__ import annotations
 
-import contextlib
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -26,6 +26,8 @@ from ogmem.session.committer import SessionCommitter
 from ogmem.store.sqlite_sessions import SqliteSessions
 
 COMMIT_THRESHOLD_TOKENS = 2_000
+WAIT_FOR_RUNNING_S = 45.0  # commit(wait=True) behind another commit of the same session
+BUSY_POLL_S = 0.25
 MAX_MESSAGE_CHARS = 200_000
 MAX_BATCH = 10_000
 
@@ -65,6 +67,7 @@ class SessionService:
         wake_worker: Callable[[], None],
         *,
         commit_threshold: int = COMMIT_THRESHOLD_TOKENS,
+        wait_for_running: float = WAIT_FOR_RUNNING_S,
     ) -> None:
         self._store = store
         self._sessions = sessions
@@ -73,6 +76,7 @@ class SessionService:
         self._count_tokens = count_tokens
         self._wake = wake_worker
         self._threshold = commit_threshold
+        self._wait_for_running = wait_for_running
 
     def ingest(self, messages: Sequence[Message], ctx: RequestContext) -> SessionState:
         """Buffer messages durably; a message id already buffered is ignored (safe retries)."""
@@ -97,9 +101,7 @@ class SessionService:
         """Commit the session's buffered messages: as a job (default) or now (``wait``)."""
         state = self.session(session_id, ctx)
         if wait:
-            # a failure is recorded on the session (status failed, last_error), returned below
-            with contextlib.suppress(errors.OgmemError):
-                self._committer.run(ctx.account_id, session_id)
+            self._commit_now(ctx.account_id, session_id)
             return self.session(session_id, ctx)
         session_uri = str(uri.session_uri(ctx.account_id, state.user_id, session_id))
         event = OutboxEvent(
@@ -110,6 +112,22 @@ class SessionService:
             self._sessions.set_status(ctx.account_id, session_id, SessionStatus.COMMITTING)
         self._wake()
         return self.session(session_id, ctx)
+
+    def _commit_now(self, account_id: str, session_id: str) -> None:
+        """Run the commit in this thread; while another commit of the session runs, wait for
+        it (up to WAIT_FOR_RUNNING_S), then commit what it left. A failure is recorded on the
+        session (status failed, last_error), which the caller reads."""
+        deadline = time.monotonic() + self._wait_for_running
+        while True:
+            try:
+                self._committer.run(account_id, session_id)
+            except errors.Busy:
+                if time.monotonic() < deadline:
+                    time.sleep(BUSY_POLL_S)
+                    continue
+            except errors.OgmemError:
+                pass
+            return
 
     def session(self, session_id: str, ctx: RequestContext) -> SessionState:
         state = self._sessions.get(ctx.account_id, session_id)

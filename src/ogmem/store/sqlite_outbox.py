@@ -40,6 +40,13 @@ class SqliteOutbox:
                     note=note,
                 )  # fmt: skip
 
+    def defer(self, event: OutboxEvent, available_at: datetime, note: str) -> None:
+        with self._store.transaction() as conn:
+            self._store.run(
+                conn, "defer_event", account_id=event.account_id, id=event.id,
+                available_at=rows.dump_time(available_at), note=note,
+            )  # fmt: skip
+
     def retry(self, event: OutboxEvent, error: str, available_at: datetime) -> None:
         with self._store.transaction() as conn:
             self._store.run(

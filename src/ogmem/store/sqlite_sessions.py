@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from ogmem.core import errors
@@ -143,6 +144,30 @@ class SqliteSessions:
             "session_messages", account_id=account_id, session_id=session_id
         )
         return [_stored(row) for row in found]
+
+    def claim_commit(
+        self, account_id: str, session_id: str, owner: str, now: datetime, until: datetime
+    ) -> datetime | None:
+        """Take or renew the session's commit for ``owner`` until ``until``; None when taken,
+        else until when another commit holds it."""
+        key = {"account_id": account_id, "session_id": session_id}
+        with self._store.transaction() as conn:
+            cursor = self._store.run(
+                conn, "claim_session_commit", **key, owner=owner,
+                now=rows.dump_time(now), until=rows.dump_time(until),
+            )  # fmt: skip
+            if cursor.rowcount:
+                return None
+            row = self._store.run(conn, "read_session", **key).fetchone()
+        held = rows.load_time(row["commit_until"]) if row else None
+        return held or now
+
+    def release_commit(self, account_id: str, session_id: str, owner: str) -> None:
+        with self._store.transaction() as conn:
+            self._store.run(
+                conn, "release_session_commit", account_id=account_id, session_id=session_id,
+                owner=owner,
+            )  # fmt: skip
 
     def set_status(self, account_id: str, session_id: str, status: SessionStatus) -> None:
         with self._store.transaction() as conn:

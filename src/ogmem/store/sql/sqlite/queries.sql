@@ -159,6 +159,12 @@ WHERE claimed_by = :worker AND status = 'PROCESSING';
 UPDATE outbox_events SET status = 'DONE', locked_until = NULL, last_error = :note
 WHERE account_id = :account_id AND id IN (SELECT value FROM json_each(:ids));
 
+-- name: defer_event
+-- Not a failure: the event waits for something held elsewhere (a session's running commit).
+UPDATE outbox_events
+SET status = 'PENDING', available_at = :available_at, locked_until = NULL, last_error = :note
+WHERE account_id = :account_id AND id = :id;
+
 -- name: retry_event
 UPDATE outbox_events
 SET status = 'PENDING', attempts = attempts + 1, available_at = :available_at,
@@ -361,6 +367,17 @@ WHERE account_id = :account_id AND session_id = :session_id ORDER BY id;
 -- name: mark_committed
 UPDATE session_messages SET committed = 1
 WHERE account_id = :account_id AND session_id = :session_id AND committed = 0 AND id <= :up_to_id;
+
+-- name: claim_session_commit
+-- Take (or renew) the session's commit; refused while another live commit holds it.
+UPDATE sessions
+SET commit_owner = :owner, commit_until = :until, status = 'committing', updated_at = :now
+WHERE account_id = :account_id AND session_id = :session_id
+    AND (commit_owner IS NULL OR commit_owner = :owner OR commit_until < :now);
+
+-- name: release_session_commit
+UPDATE sessions SET commit_owner = NULL, commit_until = NULL
+WHERE account_id = :account_id AND session_id = :session_id AND commit_owner = :owner;
 
 -- name: set_session_status
 UPDATE sessions SET status = :status, updated_at = :now
