@@ -25,7 +25,6 @@ import numpy as np
 from bench import corpus
 from ogmem.core.models import CandidateMemory, RequestContext
 from ogmem.engine import Engine
-from ogmem.store.sqlite_keys import SqliteKeys
 
 CLIENTS = 16
 SECONDS = 20.0
@@ -50,7 +49,7 @@ def _prepare(store: Path) -> str:
     with Engine.open(store, worker=False) as engine:
         engine.remember(candidates, RequestContext(ACCOUNT, USER, session_id="seed"))
         engine.drain()
-        _, key = SqliteKeys(engine.store).create(ACCOUNT)
+        _, key = engine.keys.create(ACCOUNT)
     return key
 
 

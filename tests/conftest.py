@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from ogmem.core.models import ContextNode, ContextType, RequestContext
-from ogmem.store.sqlite import SqliteStore
+from ogmem.core.storage import Backend
+from ogmem.nodes import Nodes
+from ogmem.store import open_backend
 
 
 @pytest.fixture(autouse=True)
@@ -19,10 +21,24 @@ def _scrub_ogmem_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(params=["sqlite-memory", "sqlite-file"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqliteStore]:
-    path = ":memory:" if request.param == "sqlite-memory" else tmp_path / "store.sqlite"
-    with SqliteStore(path) as opened:
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """Every backend the contract suite runs against."""
+    url = ":memory:" if request.param == "sqlite-memory" else str(tmp_path / "store.sqlite")
+    opened = open_backend(url)
+    try:
         yield opened
+    finally:
+        opened.close()
+
+
+def nodes_of(backend: Backend) -> Nodes:
+    return Nodes(backend.uow, backend.nodes, backend.outbox)
+
+
+@pytest.fixture
+def store(backend: Backend) -> Nodes:
+    """The Store the write pipeline talks to, over each backend."""
+    return nodes_of(backend)
 
 
 def make_node(

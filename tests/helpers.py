@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ogmem.core.models import CandidateMemory
+from ogmem.nodes import Nodes
 from ogmem.schemas.registry import SchemaRegistry
+from ogmem.store import open_backend
 
 REGISTRY = SchemaRegistry.load()
 _COMMON = {
@@ -39,3 +41,9 @@ def candidate(
     values["attributes"] = {**attributes, **overrides.pop("attributes", {})}
     values.update(overrides)
     return CandidateMemory(**values)
+
+
+def memory_store() -> Nodes:
+    """The Store over a fresh in-memory SQLite backend (closed with the process)."""
+    backend = open_backend(":memory:")
+    return Nodes(backend.uow, backend.nodes, backend.outbox)

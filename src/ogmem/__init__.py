@@ -32,7 +32,7 @@ from ogmem.engine import Engine
 from ogmem.llm.openai_client import OpenAIClient
 from ogmem.llm.scripted import ScriptedLLM
 from ogmem.schemas.registry import MemoryType, SchemaRegistry
-from ogmem.store.sqlite import SqliteStore
+from ogmem.store import open_backend
 
 __version__ = "0.1.0"
 
@@ -56,10 +56,10 @@ __all__ = [
     "SchemaError",
     "SchemaRegistry",
     "ScriptedLLM",
-    "SqliteStore",
     "WriteAction",
     "WritePlan",
     "WriteResult",
     "WriteStatus",
     "errors",
+    "open_backend",
 ]

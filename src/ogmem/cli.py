@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +15,7 @@ from ogmem import cli_server, cli_sessions, wiring
 from ogmem.core import errors
 from ogmem.core.models import RequestContext
 from ogmem.engine import Engine
+from ogmem.index.worker import WorkerStats
 from ogmem.settings import Settings
 
 app = typer.Typer(
@@ -151,17 +151,15 @@ def worker(
 ) -> None:
     """Run the outbox worker in this process until SIGTERM / Ctrl-C."""
     with _engine() as engine:
-        stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
-        console.print(f"worker {engine.worker.worker_id} on {engine.store.path}")
-        while not stop.is_set():
-            stats = engine.worker.run_once()
-            if stats.claimed:
-                done, retried, dead = stats.done, stats.retried, stats.dead_lettered
-                console.print(f"{stats.claimed} events: {done} done, {retried} retried, {dead} DLQ")
-            else:
-                stop.wait(poll)
+            signal.signal(signum, lambda *_: engine.stop_worker())
+        console.print(f"worker {engine.worker_id} on {engine.describe_store()}")
+
+        def report(stats: WorkerStats) -> None:
+            done, retried, dead = stats.done, stats.retried, stats.dead_lettered
+            console.print(f"{stats.claimed} events: {done} done, {retried} retried, {dead} DLQ")
+
+        engine.run_worker(report, poll_interval=poll)
     console.print("worker stopped")
 
 

@@ -13,10 +13,10 @@ from rich.table import Table
 
 from ogmem import wiring
 from ogmem.core import uri
+from ogmem.keys import Keys
 from ogmem.net import is_loopback
 from ogmem.settings import Settings
-from ogmem.store.sqlite import SqliteStore
-from ogmem.store.sqlite_keys import SqliteKeys
+from ogmem.store import open_backend
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -26,10 +26,13 @@ keys_app = typer.Typer(help="API keys of the HTTP server (stored hashed).", no_a
 
 
 @contextmanager
-def _keys() -> Iterator[SqliteKeys]:
+def _keys() -> Iterator[Keys]:
     # keys need only the store: no embedder to load, no worker to start
-    with SqliteStore(Settings.from_env().store) as store:
-        yield SqliteKeys(store)
+    backend = open_backend(Settings.from_env().store)
+    try:
+        yield Keys(backend.keys)
+    finally:
+        backend.close()
 
 
 @keys_app.command("create")
@@ -120,14 +123,13 @@ def serve(
     settings = Settings.from_env()
     engine = wiring.open_engine(settings, worker=False)
     try:
-        keys = SqliteKeys(engine.store)
-        require_keys = keys.has_active()
+        require_keys = engine.keys.has_active()
         if not require_keys:
             _refuse_public_dev_mode(host)
         if not no_worker:
-            engine.worker.start()
+            engine.start_worker()
         app = create_app(
-            engine, keys, require_keys=require_keys, worker_expected=not no_worker,
+            engine, require_keys=require_keys, worker_expected=not no_worker,
             limits=settings.limits,
         )  # fmt: skip
         _serve_metrics(

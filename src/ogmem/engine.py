@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ogmem.commit.writer import PARALLEL_WORKERS, ContextWriter, own_uri
@@ -18,39 +19,39 @@ from ogmem.core.models import (
     SessionState,
     WriteResult,
 )
-from ogmem.core.ports import DirEntry, Embedder, LLMClient, VectorIndex
+from ogmem.core.ports import DirEntry, Embedder, LLMClient
+from ogmem.core.storage import Backend
 from ogmem.extraction.base import Extractor
 from ogmem.extraction.raw import DEFAULT_ROLES, RawExtractor
 from ogmem.index import repair as repair_module
 from ogmem.index.directories import DirectorySummarizer
 from ogmem.index.embedders import MiniLMEmbedder
 from ogmem.index.sync import IndexSync
-from ogmem.index.vectors import NumpyVectorIndex
 from ogmem.index.worker import OutboxWorker, WorkerStats
+from ogmem.keys import Keys
+from ogmem.nodes import Nodes
+from ogmem.outbox import OutboxManager
 from ogmem.retrieval.compose import DETAILED, ComposeResult, compose_block
 from ogmem.retrieval.search import Searcher, SearchResult
 from ogmem.schemas.registry import SchemaRegistry
 from ogmem.session.archive import SessionArchiver
 from ogmem.session.committer import SessionCommitter
 from ogmem.session.service import AfterTurnResult, SessionService
-from ogmem.store.sqlite import SqliteStore
-from ogmem.store.sqlite_index import SqliteIndex
-from ogmem.store.sqlite_outbox import SqliteOutbox
-from ogmem.store.sqlite_sessions import SqliteSessions
+from ogmem.session.sessions import Sessions
+from ogmem.store import open_backend
 
 DEFAULT_TOKEN_BUDGET = 2000
 
 
-def _vector_index(kind: str, index: SqliteIndex, embedder: Embedder) -> VectorIndex:
-    """Exact search by default; "hnsw" (extra `ann`) switches large accounts to a graph."""
-    if kind == "exact":
-        return NumpyVectorIndex(index, embedder.dimensions, embedder.model_id)
-    if kind == "hnsw":
-        from ogmem.index import hnsw
+@dataclass(frozen=True, slots=True)
+class EngineStats:
+    """What an operator watches, summed over every account (``/metrics``)."""
 
-        graph: VectorIndex = hnsw.HnswVectorIndex(index, embedder.dimensions, embedder.model_id)
-        return graph
-    raise errors.ConfigurationError(f"unknown vector index {kind!r}; use 'exact' or 'hnsw'")
+    outbox: dict[str, int]
+    oldest_pending_age_s: float
+    sessions: dict[str, int]
+    outcomes: dict[str, int]
+    llm_tokens: int
 
 
 def _extractor(
@@ -81,7 +82,7 @@ class Engine:
 
     def __init__(
         self,
-        store: SqliteStore,
+        backend: Backend,
         *,
         registry: SchemaRegistry | None = None,
         llm: LLMClient | None = None,
@@ -90,36 +91,40 @@ class Engine:
         raw_roles: Sequence[str] = DEFAULT_ROLES,
         vector_index: str = "exact",
     ) -> None:
-        self.store = store
+        self.backend = backend
+        self._stop_listening: Callable[[], None] | None = None
         self.registry = registry or SchemaRegistry.load()
         self.llm = llm
         self.embedder = embedder or MiniLMEmbedder()
-        self.writer = ContextWriter(store, self.registry, llm)
-        self.index = SqliteIndex(store)
-        self.outbox = SqliteOutbox(store)
-        self.vectors = _vector_index(vector_index, self.index, self.embedder)
-        self.sync = IndexSync(store, self.index, self.embedder)
-        extractor = _extractor(llm, self.registry, raw_roles)
-        sessions = SqliteSessions(store)
+        self.store = Nodes(backend.uow, backend.nodes, backend.outbox)
+        self.index = backend.index
+        self.outbox = OutboxManager(backend.outbox, backend.nodes)
+        self.keys = Keys(backend.keys)
+        self.writer = ContextWriter(self.store, self.registry, llm)
+        dimensions, model = self.embedder.dimensions, self.embedder.model_id
+        self.vectors = backend.vector_index(vector_index, dimensions, model)
+        self.sync = IndexSync(self.store, self.index, self.embedder)
+        self._sessions = Sessions(backend.sessions)
         self.committer = SessionCommitter(
-            sessions, self.writer, extractor, SessionArchiver(store, llm)
-        )
+            self._sessions, self.writer, _extractor(llm, self.registry, raw_roles),
+            SessionArchiver(self.store, llm),
+        )  # fmt: skip
         self.worker = OutboxWorker(
-            self.outbox, self.sync, DirectorySummarizer(store, llm),
+            self.outbox, self.sync, DirectorySummarizer(self.store, llm),
             session_committer=self.committer.run,
         )  # fmt: skip
         self.sessions = SessionService(
-            store, sessions, self.outbox, self.committer,
+            self.store, self._sessions, self.outbox, self.committer,
             self.embedder.count_tokens, self.worker.wake,
         )  # fmt: skip
-        self.searcher = Searcher(store, self.index, self.vectors, self.embedder)
+        self.searcher = Searcher(self.store, self.index, self.vectors, self.embedder)
         if worker:
-            self.worker.start()
+            self.start_worker()
 
     @classmethod
     def open(
         cls,
-        path: str | Path = ":memory:",
+        store: str | Path = ":memory:",
         *,
         llm: LLMClient | None = None,
         embedder: Embedder | None = None,
@@ -128,16 +133,17 @@ class Engine:
         raw_roles: Sequence[str] = DEFAULT_ROLES,
         vector_index: str = "exact",
     ) -> Engine:
-        """Open (creating and migrating if needed) the SQLite store at ``path``.
+        """Open (creating and migrating if needed) the store at ``store``: a SQLite path (or
+        ``sqlite:///path``, ``:memory:``), or a ``postgresql://`` URL (extra ``postgres``).
 
         ``worker=True`` runs the outbox worker in a background thread; with ``False`` call
         ``drain()`` (tests, scripts) or run ``ogmem worker`` in another process. Without an
         ``llm``, extraction runs in raw mode: each message of ``raw_roles`` becomes an event.
         """
-        store = SqliteStore(path)
+        backend = open_backend(store)
         try:
             return cls(
-                store,
+                backend,
                 registry=SchemaRegistry.load(schema_dirs),
                 llm=llm,
                 embedder=embedder,
@@ -146,12 +152,12 @@ class Engine:
                 vector_index=vector_index,
             )
         except BaseException:
-            store.close()  # a bad setting must not leave the file open
+            backend.close()  # a bad setting must not leave the store open
             raise
 
     def close(self) -> None:
-        self.worker.stop()
-        self.store.close()
+        self.stop_worker()
+        self.backend.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -272,6 +278,71 @@ class Engine:
 
     # -- operations -------------------------------------------------------------------------
 
+    def describe_store(self) -> str:
+        """Where the data lives (a path, or a database URL without its password)."""
+        return self.backend.uow.describe()
+
+    def stats(self) -> EngineStats:
+        """Outbox and session figures summed over every account (the operator's view)."""
+        outbox = dict.fromkeys((s.value for s in EventStatus), 0)
+        sessions: dict[str, int] = {}
+        outcomes = dict.fromkeys(("proposed", "written", "skipped", "failed"), 0)
+        ages: list[float] = []
+        spent = 0
+        for account in self.outbox.account_ids():
+            for status, count in self.backend.outbox.counts(account).items():
+                outbox[status] = outbox.get(status, 0) + count
+            age = self.outbox.oldest_pending_age(account)
+            if age is not None:
+                ages.append(age)
+            for status, sums in self._sessions.totals(account).items():
+                sessions[status] = sessions.get(status, 0) + sums["sessions"]
+                for outcome in outcomes:
+                    outcomes[outcome] += sums[outcome]
+                spent += sums["llm_tokens"]
+        return EngineStats(outbox, max(ages, default=0.0), sessions, outcomes, spent)
+
+    def start_worker(self) -> None:
+        """Index (and commit sessions) in a background thread of this process."""
+        self.worker.start()
+        if self.backend.wake_on_events is not None and self._stop_listening is None:
+            self._stop_listening = self.backend.wake_on_events(self.worker.wake)
+
+    def stop_worker(self) -> None:
+        """Let the worker finish its batch and stop."""
+        if self._stop_listening is not None:
+            self._stop_listening()
+            self._stop_listening = None
+        self.worker.stop()
+
+    def run_worker(
+        self,
+        report: Callable[[WorkerStats], None] | None = None,
+        *,
+        poll_interval: float | None = None,
+    ) -> None:
+        """Run the worker in this thread until ``stop_worker()`` (``ogmem worker``); it
+        polls every ``poll_interval`` seconds when idle, and wakes at once when the backend
+        tells of new events."""
+        if poll_interval is not None:
+            self.worker.poll_interval = poll_interval
+        stop_listening = None
+        if self.backend.wake_on_events is not None:
+            stop_listening = self.backend.wake_on_events(self.worker.wake)
+        try:
+            self.worker.run(report)
+        finally:
+            if stop_listening is not None:
+                stop_listening()
+
+    @property
+    def worker_alive(self) -> bool:
+        return self.worker.alive
+
+    @property
+    def worker_id(self) -> str:
+        return self.worker.worker_id
+
     def ready(self) -> dict[str, str]:
         """Readiness checks: ``store`` is "ok" when it answers and can take writes (else the
         error), ``worker`` "ok" or "stopped"."""
@@ -299,7 +370,7 @@ class Engine:
     def outbox_events(
         self, ctx: RequestContext, status: EventStatus | None = None, limit: int = 100
     ) -> list[OutboxEvent]:
-        return self.store.list_events(ctx.account_id, status, limit)
+        return self.outbox.list_events(ctx.account_id, status, limit)
 
     def outbox_stats(self, ctx: RequestContext) -> dict[str, float | None]:
         return self.outbox.stats(ctx.account_id)

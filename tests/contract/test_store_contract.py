@@ -14,7 +14,8 @@ from ogmem.core.models import (
     OutboxEvent,
     utcnow,
 )
-from ogmem.store.sqlite import SqliteStore
+from ogmem.core.storage import Backend
+from ogmem.nodes import Nodes
 from tests.conftest import make_node
 
 URI = "ctx://acme/users/alice/memories/preferences/editor"
@@ -24,11 +25,11 @@ def _event(uri: str = URI, account: str = "acme") -> OutboxEvent:
     return OutboxEvent(account, EventType.UPSERT_CONTEXT, uri, {"version": 1})
 
 
-def _create(store: SqliteStore, **fields: object) -> None:
+def _create(store: Nodes, **fields: object) -> None:
     store.write_node_with_outbox(make_node(**fields), [_event()], expected_version=None)
 
 
-def test_create_then_read(store: SqliteStore) -> None:
+def test_create_then_read(store: Nodes) -> None:
     created = store.write_node_with_outbox(
         make_node(metadata={"k": [1, "x"]}), [_event()], expected_version=None
     )
@@ -39,7 +40,7 @@ def test_create_then_read(store: SqliteStore) -> None:
     assert store.exists("acme", URI)
 
 
-def test_update_requires_the_expected_version(store: SqliteStore) -> None:
+def test_update_requires_the_expected_version(store: Nodes) -> None:
     _create(store)
     updated = store.write_node_with_outbox(make_node(content="neovim"), [], expected_version=1)
     assert updated.version == 2
@@ -49,27 +50,27 @@ def test_update_requires_the_expected_version(store: SqliteStore) -> None:
     assert store.read_node("acme", URI).content == "neovim"
 
 
-def test_create_over_an_existing_node_is_a_conflict(store: SqliteStore) -> None:
+def test_create_over_an_existing_node_is_a_conflict(store: Nodes) -> None:
     _create(store)
     with pytest.raises(errors.ConcurrentModificationError) as info:
         _create(store)
     assert (info.value.expected_version, info.value.actual_version) == (None, 1)
 
 
-def test_update_of_a_missing_node_is_a_conflict(store: SqliteStore) -> None:
+def test_update_of_a_missing_node_is_a_conflict(store: Nodes) -> None:
     with pytest.raises(errors.ConcurrentModificationError) as info:
         store.write_node_with_outbox(make_node(), [], expected_version=3)
     assert info.value.actual_version is None
 
 
-def test_read_missing_raises_not_found(store: SqliteStore) -> None:
+def test_read_missing_raises_not_found(store: Nodes) -> None:
     with pytest.raises(errors.NotFound):
         store.read_node("acme", URI)
     assert store.find_node("acme", URI) is None
     assert not store.exists("acme", URI)
 
 
-def test_every_version_is_in_history(store: SqliteStore) -> None:
+def test_every_version_is_in_history(store: Nodes) -> None:
     _create(store)
     store.write_node_with_outbox(make_node(content="v2"), [], expected_version=1, action="merge")
     history = store.history("acme", URI)
@@ -77,7 +78,7 @@ def test_every_version_is_in_history(store: SqliteStore) -> None:
     assert history[0].node.content == "Alice edits in vim."
 
 
-def test_outbox_events_commit_with_the_node(store: SqliteStore) -> None:
+def test_outbox_events_commit_with_the_node(store: Nodes) -> None:
     _create(store)
     events = store.list_events("acme")
     assert [(e.type, e.uri, e.status) for e in events] == [
@@ -87,7 +88,7 @@ def test_outbox_events_commit_with_the_node(store: SqliteStore) -> None:
     assert store.list_events("acme", EventStatus.DONE) == []
 
 
-def test_idempotency_fingerprint_is_applied_once(store: SqliteStore) -> None:
+def test_idempotency_fingerprint_is_applied_once(store: Nodes) -> None:
     store.write_node_with_outbox(make_node(), [_event()], expected_version=None, fingerprint="fp1")
     applied = store.find_applied("acme", "fp1")
     assert applied is not None and (applied.uri, applied.version) == (URI, 1)
@@ -99,7 +100,7 @@ def test_idempotency_fingerprint_is_applied_once(store: SqliteStore) -> None:
     assert len(store.list_events("acme")) == 1
 
 
-def test_archive_checks_version_and_keeps_the_node(store: SqliteStore) -> None:
+def test_archive_checks_version_and_keeps_the_node(store: Nodes) -> None:
     _create(store)
     with pytest.raises(errors.ConcurrentModificationError):
         store.archive_node("acme", URI, expected_version=7, events=[], archived_at=utcnow())
@@ -111,7 +112,7 @@ def test_archive_checks_version_and_keeps_the_node(store: SqliteStore) -> None:
     assert [h.action for h in store.history("acme", URI)] == ["write", "archive"]
 
 
-def test_delete_checks_version_and_removes_node_and_history(store: SqliteStore) -> None:
+def test_delete_checks_version_and_removes_node_and_history(store: Nodes) -> None:
     _create(store)
     with pytest.raises(errors.ConcurrentModificationError):
         store.delete_node("acme", URI, expected_version=2, events=[])
@@ -120,7 +121,7 @@ def test_delete_checks_version_and_removes_node_and_history(store: SqliteStore) 
     assert store.history("acme", URI) == []
 
 
-def test_move_renames_node_and_history(store: SqliteStore) -> None:
+def test_move_renames_node_and_history(store: Nodes) -> None:
     _create(store)
     dst = URI + "-tool"
     moved = store.move_node("acme", URI, dst, expected_version=1, events=[])
@@ -129,7 +130,7 @@ def test_move_renames_node_and_history(store: SqliteStore) -> None:
     assert [h.node.uri for h in store.history("acme", dst)] == [dst, dst]
 
 
-def test_move_onto_an_existing_node_is_refused(store: SqliteStore) -> None:
+def test_move_onto_an_existing_node_is_refused(store: Nodes) -> None:
     _create(store)
     other = make_node(path="users/alice/memories/preferences/shell")
     store.write_node_with_outbox(other, [], expected_version=None)
@@ -138,7 +139,7 @@ def test_move_onto_an_existing_node_is_refused(store: SqliteStore) -> None:
     assert store.read_node("acme", URI).version == 1
 
 
-def test_list_children_and_tree(store: SqliteStore) -> None:
+def test_list_children_and_tree(store: Nodes) -> None:
     for path in (
         "users/alice/memories/preferences/editor",
         "users/alice/memories/preferences/shell",
@@ -157,7 +158,7 @@ def test_list_children_and_tree(store: SqliteStore) -> None:
     assert [n.uri.rsplit("/", 2)[-2] for n in tree] == ["preferences", "preferences", "profile"]
 
 
-def test_active_children_counts_all_and_returns_the_newest(store: SqliteStore) -> None:
+def test_active_children_counts_all_and_returns_the_newest(store: Nodes) -> None:
     base = "users/alice/memories/events"
     for name in ("a", "b", "c", "d"):
         store.write_node_with_outbox(make_node(path=f"{base}/{name}"), [], expected_version=None)
@@ -178,7 +179,7 @@ def test_active_children_counts_all_and_returns_the_newest(store: SqliteStore) -
     assert store.active_children("acme", f"ctx://acme/{base}/sub", limit=5)[0] == 1
 
 
-def test_create_nodes_with_outbox_is_all_or_nothing(store: SqliteStore) -> None:
+def test_create_nodes_with_outbox_is_all_or_nothing(store: Nodes) -> None:
     base = "users/alice/memories/events"
     new = [
         NewNode(make_node(path=f"{base}/{name}"), (_event(f"ctx://acme/{base}/{name}"),),
@@ -199,5 +200,6 @@ def test_create_nodes_with_outbox_is_all_or_nothing(store: SqliteStore) -> None:
     assert len(store.list_events("acme")) == 2
 
 
-def test_migrations_are_recorded(store: SqliteStore) -> None:
-    assert store.schema_version() >= 1
+def test_the_store_is_writable_and_says_where_it_is(backend: Backend) -> None:
+    backend.uow.check_writable()
+    assert backend.uow.describe()

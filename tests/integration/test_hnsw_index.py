@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
 from ogmem.core.models import ContextType, IndexRecord, NodeStatus, SearchFilter
-from ogmem.core.ports import RecordHit
+from ogmem.core.storage import Backend, IndexStore, RecordHit
 from ogmem.index.hnsw import HnswVectorIndex
 from ogmem.index.vectors import NumpyVectorIndex
-from ogmem.store.sqlite import SqliteStore
-from ogmem.store.sqlite_index import SqliteIndex
 
 DIM = 48
 MODEL = "test-model"
@@ -26,9 +23,8 @@ ALL = SearchFilter()
 
 
 @pytest.fixture
-def index() -> Iterator[SqliteIndex]:
-    with SqliteStore(":memory:") as store:
-        yield SqliteIndex(store)
+def index(backend: Backend) -> IndexStore:
+    return backend.index
 
 
 def _clustered(
@@ -54,7 +50,7 @@ def _record(account: str, i: int, category: str = "event") -> IndexRecord:
 
 
 def _write(
-    index: SqliteIndex,
+    index: IndexStore,
     account: str,
     vectors: npt.NDArray[np.float32],
     categories: list[str] | None = None,
@@ -79,11 +75,11 @@ def _recall(found: list[RecordHit], exact: list[RecordHit]) -> float:
     return len(set(_uris(found)) & set(_uris(exact))) / len(exact)
 
 
-def _hnsw(index: SqliteIndex, background: bool = False) -> HnswVectorIndex:
+def _hnsw(index: IndexStore, background: bool = False) -> HnswVectorIndex:
     return HnswVectorIndex(index, DIM, MODEL, exact_below=THRESHOLD, background=background)
 
 
-def test_below_the_threshold_results_equal_the_exact_index(index: SqliteIndex) -> None:
+def test_below_the_threshold_results_equal_the_exact_index(index: IndexStore) -> None:
     vectors, _ = _clustered(300)
     _write(index, "acme", vectors, ["event" if i % 3 else "profile" for i in range(300)])
     hnsw, exact = _hnsw(index), NumpyVectorIndex(index, DIM, MODEL)
@@ -96,7 +92,7 @@ def test_below_the_threshold_results_equal_the_exact_index(index: SqliteIndex) -
 
 
 @pytest.mark.parametrize("background", [False, True])
-def test_above_the_threshold_recall_vs_exact(index: SqliteIndex, background: bool) -> None:
+def test_above_the_threshold_recall_vs_exact(index: IndexStore, background: bool) -> None:
     vectors, _ = _clustered(SIZE)
     _write(index, "acme", vectors)
     hnsw, exact = _hnsw(index, background), NumpyVectorIndex(index, DIM, MODEL)
@@ -117,7 +113,7 @@ def test_above_the_threshold_recall_vs_exact(index: SqliteIndex, background: boo
 
 @pytest.mark.parametrize("upkeep", ["inline", "thread", "never"])
 def test_updates_and_removals_are_seen_after_catch_up(
-    index: SqliteIndex, upkeep: str, monkeypatch: pytest.MonkeyPatch
+    index: IndexStore, upkeep: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     vectors, _ = _clustered(SIZE)
     _write(index, "acme", vectors)
@@ -127,9 +123,9 @@ def test_updates_and_removals_are_seen_after_catch_up(
         monkeypatch.setattr(hnsw, "_spawn", lambda *args: None)
     rng = np.random.default_rng(5)
     moved, added = _unit(rng), _unit(rng)
-    index.replace_records("acme", _uri("acme", 5), [_record("acme", 5)], [moved], MODEL)
+    index.replace_many("acme", [(_uri("acme", 5), [_record("acme", 5)], [moved])], MODEL)
     index.remove("acme", _uri("acme", 7))
-    index.replace_records("acme", _uri("acme", SIZE), [_record("acme", SIZE)], [added], MODEL)
+    index.replace_many("acme", [(_uri("acme", SIZE), [_record("acme", SIZE)], [added])], MODEL)
     # first right after the writes (pending records scored exactly), then once patched in
     for _ in range(2):
         assert hnsw.search("acme", moved, ALL, LIMIT)[0].uri == _uri("acme", 5)
@@ -142,7 +138,7 @@ def test_updates_and_removals_are_seen_after_catch_up(
 
 
 def test_a_selective_filter_falls_back_to_exact_and_returns_every_match(
-    index: SqliteIndex,
+    index: IndexStore,
 ) -> None:
     vectors, labels = _clustered(SIZE)
     rare = set(range(0, SIZE, 250))
@@ -158,7 +154,7 @@ def test_a_selective_filter_falls_back_to_exact_and_returns_every_match(
     assert hnsw.search("acme", query, other, LIMIT) == exact.search("acme", query, other, LIMIT)
 
 
-def test_another_accounts_records_are_never_returned(index: SqliteIndex) -> None:
+def test_another_accounts_records_are_never_returned(index: IndexStore) -> None:
     vectors, _ = _clustered(SIZE)
     _write(index, "acme", vectors)
     _write(index, "globex", vectors)
@@ -173,7 +169,7 @@ def test_another_accounts_records_are_never_returned(index: SqliteIndex) -> None
     assert not hnsw.uses_graph("initech")
 
 
-def test_a_shrinking_account_goes_back_to_exact_search(index: SqliteIndex) -> None:
+def test_a_shrinking_account_goes_back_to_exact_search(index: IndexStore) -> None:
     vectors, _ = _clustered(SIZE)
     _write(index, "acme", vectors)
     hnsw, exact = _hnsw(index), NumpyVectorIndex(index, DIM, MODEL)
@@ -185,7 +181,7 @@ def test_a_shrinking_account_goes_back_to_exact_search(index: SqliteIndex) -> No
     assert not hnsw.uses_graph("acme")
 
 
-def test_many_changes_rebuild_the_graph(index: SqliteIndex) -> None:
+def test_many_changes_rebuild_the_graph(index: IndexStore) -> None:
     vectors, _ = _clustered(SIZE)
     _write(index, "acme", vectors)
     hnsw, exact = _hnsw(index), NumpyVectorIndex(index, DIM, MODEL)
@@ -207,9 +203,8 @@ def test_minilm_still_loads_after_a_graph_was_built() -> None:
     script = (
         "import numpy as np\n"
         "from ogmem.index import hnsw\n"
-        "from ogmem.store.sqlite import SqliteStore\n"
-        "from ogmem.store.sqlite_index import SqliteIndex\n"
-        "index = hnsw.HnswVectorIndex(SqliteIndex(SqliteStore(':memory:')), 8, 'm')\n"
+        "from ogmem.store import open_backend\n"
+        "index = hnsw.HnswVectorIndex(open_backend(':memory:').index, 8, 'm')\n"
         "graph, _ = index._filled(np.arange(4), np.eye(4, 8, dtype=np.float32))\n"
         "from ogmem.index.embedders import MiniLMEmbedder\n"
         "print(len(graph), MiniLMEmbedder().embed(['hello there']).shape)\n"

@@ -11,7 +11,15 @@ import numpy.typing as npt
 import pytest
 
 from ogmem import Engine, RequestContext
-from ogmem.core.models import EventStatus, EventType, OutboxEvent, utcnow
+from ogmem.core.models import (
+    ContextType,
+    EventStatus,
+    EventType,
+    IndexRecord,
+    NodeStatus,
+    OutboxEvent,
+    utcnow,
+)
 from ogmem.index.directories import DirectorySummarizer
 from ogmem.index.embedders import HashEmbedder
 from ogmem.index.sync import IndexSync
@@ -63,7 +71,9 @@ def test_drain_indexes_every_write(engine: Engine) -> None:
     # the node, its directory, then the directory's summary node written by the worker
     assert stats.claimed == 3 and stats.dead_lettered == 0
     assert set(_statuses(engine)) == {"DONE"}
-    assert [r.level for r in engine.index.records_of("acme", uri)] == [0]  # abstract == content
+    assert [r.level for r in engine.index.records_of_many("acme", [uri]).get(uri, [])] == [
+        0
+    ]  # abstract == content
     directory = uri.rsplit("/", 1)[0]
     assert engine.read(directory, CTX).abstract.startswith("1 preference memory")
     assert engine.search("vim editor", CTX).hits[0].uri == uri
@@ -168,7 +178,7 @@ def test_event_older_than_the_indexed_version_is_dropped(engine: Engine) -> None
     embedder.reset()
     stats = engine.drain()
     assert stats.claimed == 1 and stats.unchanged == 1 and embedder.calls == []
-    assert {r.node_version for r in engine.index.records_of("acme", uri)} == {2}
+    assert {r.node_version for r in engine.index.records_of_many("acme", [uri]).get(uri, [])} == {2}
 
 
 def test_repair_after_records_are_deleted_behind_the_engines_back(engine: Engine) -> None:
@@ -177,14 +187,13 @@ def test_repair_after_records_are_deleted_behind_the_engines_back(engine: Engine
     )
     engine.drain()
     victim = str(results[1].uri)
-    with engine.store.transaction() as conn:
-        conn.execute("DELETE FROM index_records WHERE uri = ?", (victim,))
-        conn.execute(
-            "INSERT INTO index_records (account_id, uri, level, owner_space, category,"
-            " context_type, status, node_version, text, vector, model_id, seq) VALUES ('acme',"
-            " 'ctx://acme/gone', 0, 'user:alice', 'event', 'MEMORY', 'ACTIVE', 1, 'ghost', x'00',"
-            " 'm', 0)"
-        )
+    engine.index.remove("acme", victim)  # behind the engine's back: no event, no new version
+    ghost = IndexRecord(
+        "acme", "ctx://acme/gone", 0, "ghost", "user:alice", "event", ContextType.MEMORY,
+        NodeStatus.ACTIVE, 1,
+    )  # fmt: skip
+    vector = engine.embedder.embed(["ghost"])[0]
+    engine.index.replace_many("acme", [(ghost.uri, [ghost], [vector])], engine.embedder.model_id)
     assert victim not in [h.uri for h in engine.search("Event", CTX, limit=10).hits]
     report = engine.repair()
     assert (report.requeued, report.removed) == (1, 1)
@@ -202,7 +211,7 @@ def test_archive_and_delete_reach_the_index(engine: Engine) -> None:
     assert engine.search("vim", CTX, include_archived=True).hits[0].uri == uri
     engine.delete(uri, CTX)
     engine.drain()
-    assert engine.index.records_of("acme", uri) == []
+    assert engine.index.records_of_many("acme", [uri]).get(uri, []) == []
     assert engine.search("vim", CTX, include_archived=True).hits == []
 
 

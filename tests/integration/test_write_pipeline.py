@@ -1,4 +1,4 @@
-"""The write pipeline's guarantees on a real SQLite file: concurrency, atomicity, idempotency,
+"""The write pipeline's guarantees on every backend: concurrency, atomicity, idempotency,
 and merges that survive a misbehaving LLM."""
 
 from __future__ import annotations
@@ -9,11 +9,22 @@ from pathlib import Path
 
 import pytest
 
+from ogmem.commit.identity import operation_fingerprint
 from ogmem.commit.writer import ContextWriter
 from ogmem.core import errors
-from ogmem.core.models import EventType, OutboxEvent, RequestContext, WriteResult, WriteStatus
+from ogmem.core.models import (
+    CandidateMemory,
+    EventType,
+    OutboxEvent,
+    RequestContext,
+    WriteResult,
+    WriteStatus,
+)
+from ogmem.core.storage import Backend
 from ogmem.llm.scripted import ScriptedLLM
-from ogmem.store.sqlite import SqliteStore
+from ogmem.nodes import Nodes
+from ogmem.store import open_backend
+from tests.conftest import nodes_of
 from tests.helpers import REGISTRY, candidate
 
 CTX = RequestContext("acme", "alice", agent_id="coder", session_id="s1")
@@ -21,11 +32,11 @@ THREADS, MERGES_PER_THREAD = 8, 50
 
 
 @pytest.fixture
-def file_store(tmp_path: Path) -> SqliteStore:
-    return SqliteStore(tmp_path / "ogmem.sqlite")
+def file_store(store: Nodes) -> Nodes:
+    return store
 
 
-def test_eight_threads_merging_into_one_node(file_store: SqliteStore) -> None:
+def test_eight_threads_merging_into_one_node(file_store: Nodes) -> None:
     writer = ContextWriter(file_store, REGISTRY)
     first = writer.write_candidate(candidate("preference", "fact from the start"), CTX)
     results: list[WriteResult] = []
@@ -57,57 +68,76 @@ def test_eight_threads_merging_into_one_node(file_store: SqliteStore) -> None:
             assert f"fact {i} from thread {thread}" in node.content
 
 
-def _counts(store: SqliteStore) -> tuple[int, int, int, int]:
-    conn = store._conn
-    return tuple(  # type: ignore[return-value]
-        conn.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"]
-        for table in ("context_nodes", "context_node_versions", "outbox_events", "applied_ops")
-    )
+def _counts(store: Nodes, *facts: CandidateMemory) -> tuple[int, int, int, int]:
+    """(nodes, history rows, outbox events, idempotency records of ``facts``) of acme."""
+    nodes = [n for n in store.tree("acme", "ctx://acme")]
+    history = sum(len(store.history("acme", n.uri)) for n in nodes)
+    prints = [operation_fingerprint(fact, CTX) for fact in facts]
+    applied = len(store.applied_fingerprints("acme", prints)) if prints else 0
+    return len(nodes), history, len(store.list_events("acme", limit=1000)), applied
 
 
-@pytest.mark.parametrize("failing_step", ["_insert_version", "insert_events", "_insert_applied"])
-def test_failure_inside_the_transaction_leaves_nothing(
-    file_store: SqliteStore, monkeypatch: pytest.MonkeyPatch, failing_step: str
-) -> None:
-    writer = ContextWriter(file_store, REGISTRY)
+# the steps of a write's transaction, as the ports it runs on
+STEPS = {
+    "history": lambda b: (b.nodes, "record_versions"),
+    "events": lambda b: (b.outbox, "insert"),
+    "idempotency": lambda b: (b.nodes, "record_applied"),
+}
+
+
+def _break(backend: Backend, step: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    port, method = STEPS[step](backend)
 
     def fail(*args: object, **kwargs: object) -> None:
-        raise errors.StoreError(f"injected failure in {failing_step}")
+        raise errors.StoreError(f"injected failure in {step}")
 
-    monkeypatch.setattr(file_store, failing_step, fail)
-    result = writer.write_candidate(candidate("preference", "Uses vim."), CTX)
-    assert result.status is WriteStatus.FAILED and "injected failure" in str(result.error)
-    assert _counts(file_store) == (0, 0, 0, 0)
+    monkeypatch.setattr(port, method, fail)
 
 
-@pytest.mark.parametrize("failing_step", ["_insert_version", "insert_events", "_insert_applied"])
-def test_failed_merge_leaves_the_previous_version_whole(
-    file_store: SqliteStore, monkeypatch: pytest.MonkeyPatch, failing_step: str
+@pytest.mark.parametrize("failing_step", list(STEPS))
+def test_failure_inside_the_transaction_leaves_nothing(
+    backend: Backend, file_store: Nodes, monkeypatch: pytest.MonkeyPatch, failing_step: str
 ) -> None:
     writer = ContextWriter(file_store, REGISTRY)
-    uri = str(writer.write_candidate(candidate("preference", "Uses vim."), CTX).uri)
-    before = _counts(file_store)
-    monkeypatch.setattr(
-        file_store, failing_step, lambda *a, **k: (_ for _ in ()).throw(errors.StoreError("x"))
-    )
-    result = writer.write_candidate(candidate("preference", "Uses emacs."), CTX)
+    _break(backend, failing_step, monkeypatch)
+    fact = candidate("preference", "Uses vim.")
+    result = writer.write_candidate(fact, CTX)
+    assert result.status is WriteStatus.FAILED and "injected failure" in str(result.error)
+    assert _counts(file_store, fact) == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("failing_step", list(STEPS))
+def test_failed_merge_leaves_the_previous_version_whole(
+    backend: Backend, file_store: Nodes, monkeypatch: pytest.MonkeyPatch, failing_step: str
+) -> None:
+    writer = ContextWriter(file_store, REGISTRY)
+    first = candidate("preference", "Uses vim.")
+    uri = str(writer.write_candidate(first, CTX).uri)
+    second = candidate("preference", "Uses emacs.")
+    before = _counts(file_store, first, second)
+    _break(backend, failing_step, monkeypatch)
+    result = writer.write_candidate(second, CTX)
     assert result.status is WriteStatus.FAILED
-    assert _counts(file_store) == before
+    assert _counts(file_store, first, second) == before
     node = file_store.read_node("acme", uri)
     assert (node.version, node.content) == (1, "Uses vim.")
 
 
 def test_same_candidate_twice_is_written_once_even_after_reopening(tmp_path: Path) -> None:
-    path = tmp_path / "ogmem.sqlite"
+    path = str(tmp_path / "ogmem.sqlite")
     fact = candidate("preference", "Uses vim.")
-    with SqliteStore(path) as store:
-        writer = ContextWriter(store, REGISTRY)
-        first = writer.write_candidate(fact, CTX)
-        second = writer.write_candidate(fact, CTX)
-    with SqliteStore(path) as reopened:
-        third = ContextWriter(reopened, REGISTRY).write_candidate(fact, CTX)
-        node = reopened.read_node("acme", str(first.uri))
-        events = reopened.list_events("acme")
+    backend = open_backend(path)
+    writer = ContextWriter(nodes_of(backend), REGISTRY)
+    first = writer.write_candidate(fact, CTX)
+    second = writer.write_candidate(fact, CTX)
+    backend.close()
+    reopened = open_backend(path)
+    try:
+        third = ContextWriter(nodes_of(reopened), REGISTRY).write_candidate(fact, CTX)
+        node = nodes_of(reopened).read_node("acme", str(first.uri))
+        events = nodes_of(reopened).list_events("acme")
+    finally:
+        reopened.close()
     assert first.status is WriteStatus.WRITTEN
     for again in (second, third):
         assert again.status is WriteStatus.SKIPPED
@@ -116,7 +146,7 @@ def test_same_candidate_twice_is_written_once_even_after_reopening(tmp_path: Pat
 
 
 def test_same_candidate_in_another_session_is_a_new_delivery_but_not_new_information(
-    file_store: SqliteStore,
+    file_store: Nodes,
 ) -> None:
     writer = ContextWriter(file_store, REGISTRY)
     fact = candidate("preference", "Uses vim.")
@@ -143,7 +173,7 @@ GARBAGE = {
 
 @pytest.mark.parametrize("answer", GARBAGE.values(), ids=list(GARBAGE))
 def test_llm_garbage_during_merge_falls_back_to_a_deterministic_merge(
-    file_store: SqliteStore, answer: str | BaseException
+    file_store: Nodes, answer: str | BaseException
 ) -> None:
     llm = ScriptedLLM([answer])
     writer = ContextWriter(file_store, REGISTRY, llm)
@@ -158,7 +188,7 @@ def test_llm_garbage_during_merge_falls_back_to_a_deterministic_merge(
     assert len(llm.calls) == 1
 
 
-def test_good_llm_answer_is_used_for_the_merge(file_store: SqliteStore) -> None:
+def test_good_llm_answer_is_used_for_the_merge(file_store: Nodes) -> None:
     merged = '{"abstract": "Uses neovim (was vim)", "overview": "o", "content": "merged"}'
     answer = f"Sure! ```json\n{merged}\n```"
     llm = ScriptedLLM([answer])
@@ -173,19 +203,19 @@ def test_good_llm_answer_is_used_for_the_merge(file_store: SqliteStore) -> None:
 
 
 def test_a_failure_inside_a_group_commit_costs_only_that_candidate(
-    file_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+    backend: Backend, file_store: Nodes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writer = ContextWriter(file_store, REGISTRY)
-    original = file_store.insert_events
+    original = backend.outbox.insert
     calls = {"bulk": 0}
 
-    def fail_for_e1(conn: object, events: Sequence[OutboxEvent]) -> None:
+    def fail_for_e1(events: Sequence[OutboxEvent]) -> None:
         calls["bulk"] += len([e for e in events if e.type is EventType.UPSERT_CONTEXT]) > 1
         if any("/e1-" in e.uri for e in events):  # the second candidate's events
             raise errors.StoreError("disk hiccup")
-        original(conn, events)  # type: ignore[arg-type]
+        original(events)
 
-    monkeypatch.setattr(file_store, "insert_events", fail_for_e1)
+    monkeypatch.setattr(backend.outbox, "insert", fail_for_e1)
     batch = [candidate("event", f"Event {i}.", routing_key=f"e{i}") for i in range(3)]
     results = writer.write_candidates(batch, CTX)
     assert calls["bulk"] == 1  # tried in bulk first, rolled back, then one by one
@@ -196,9 +226,9 @@ def test_a_failure_inside_a_group_commit_costs_only_that_candidate(
     ]
     assert "disk hiccup" in str(results[1].error) and results[1].retryable
     assert not file_store.exists("acme", str(results[1].uri))
-    with SqliteStore(file_store.path) as reopened:  # committed, as a whole, for the others
-        assert [reopened.exists("acme", str(r.uri)) for r in results] == [True, False, True]
-        # an upsert each for the two written, and one event for their directory (coalesced)
-        assert sorted(e.type.value for e in reopened.list_events("acme")) == [
-            "UPSERT_CONTEXT", "UPSERT_CONTEXT", "UPSERT_DIRECTORY",
-        ]  # fmt: skip
+    # committed, as a whole, for the others
+    assert [file_store.exists("acme", str(r.uri)) for r in results] == [True, False, True]
+    # an upsert each for the two written, and one event for their directory (coalesced)
+    assert sorted(e.type.value for e in file_store.list_events("acme")) == [
+        "UPSERT_CONTEXT", "UPSERT_CONTEXT", "UPSERT_DIRECTORY",
+    ]  # fmt: skip

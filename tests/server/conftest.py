@@ -10,15 +10,15 @@ from fastapi.testclient import TestClient
 
 from ogmem.engine import Engine
 from ogmem.index.embedders import HashEmbedder
+from ogmem.keys import Keys
 from ogmem.server.app import create_app
-from ogmem.store.sqlite_keys import SqliteKeys
 
 
 @dataclass(frozen=True)
 class Api:
     client: TestClient
     engine: Engine
-    keys: SqliteKeys
+    keys: Keys
     key_a: str
     key_b: str
     key_alice: str  # account A, bound to user alice
@@ -38,10 +38,10 @@ class Api:
 @pytest.fixture
 def api() -> Iterator[Api]:
     with Engine.open(":memory:", embedder=HashEmbedder(), worker=False) as engine:
-        keys = SqliteKeys(engine.store)
+        keys = engine.keys
         key_a = keys.create("A", name="a")[1]
         key_b = keys.create("B", name="b")[1]
         key_alice = keys.create("A", "alice", name="alice")[1]
-        app = create_app(engine, keys)
+        app = create_app(engine)
         with TestClient(app) as client:  # an unexpected crash fails the test loudly
             yield Api(client, engine, keys, key_a, key_b, key_alice)

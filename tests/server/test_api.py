@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 from ogmem.engine import Engine
 from ogmem.index.embedders import HashEmbedder
 from ogmem.server.app import create_app
-from ogmem.store.sqlite_keys import SqliteKeys
 from tests.server.conftest import Api
 
 EDITOR = "ctx://A/users/alice/memories/preferences/editor"
@@ -245,7 +244,7 @@ def test_outbox_stats_health_metrics_docs(api: Api) -> None:
 
 def test_readyz_reports_a_stopped_worker() -> None:
     with Engine.open(":memory:", embedder=HashEmbedder(), worker=False) as engine:
-        app = create_app(engine, SqliteKeys(engine.store), worker_expected=True)
+        app = create_app(engine, worker_expected=True)
         with TestClient(app) as client:
             ready = client.get("/readyz")
     assert ready.status_code == 503 and ready.json()["checks"]["worker"] == "stopped"
@@ -293,7 +292,7 @@ def test_user_bound_key_acts_only_as_its_user(api: Api) -> None:
 
 def test_dev_mode_acts_for_the_default_account() -> None:
     with Engine.open(":memory:", embedder=HashEmbedder(), worker=False) as engine:
-        app = create_app(engine, SqliteKeys(engine.store), require_keys=False)
+        app = create_app(engine, require_keys=False)
         with TestClient(app) as client:
             client.post("/api/v1/memories", json={"user_id": "u", "memories": [PREFERENCE]})
             read = client.get(

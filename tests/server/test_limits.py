@@ -19,7 +19,6 @@ from ogmem.engine import Engine
 from ogmem.index.embedders import HashEmbedder
 from ogmem.limits import AuthFailureLimiter, ServerLimits
 from ogmem.server.app import create_app
-from ogmem.store.sqlite_keys import SqliteKeys
 
 LIMITS = ServerLimits(max_body_bytes=64_000, body_timeout_s=0.5, request_timeout_s=1.0)
 
@@ -33,9 +32,9 @@ def _free_port() -> int:
 @contextmanager
 def _serving(engine: Engine, limits: ServerLimits = LIMITS) -> Iterator[tuple[str, str]]:
     """(base URL, an account key) of a real server over ``engine``."""
-    keys = SqliteKeys(engine.store)
+    keys = engine.keys
     key = keys.create("A")[1]
-    app = create_app(engine, keys, limits=limits)
+    app = create_app(engine, limits=limits)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="critical"))
     thread = threading.Thread(target=server.run, daemon=True)

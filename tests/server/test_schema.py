@@ -30,13 +30,12 @@ from ogmem.engine import Engine
 from ogmem.index.embedders import HashEmbedder
 from ogmem.server import models as m
 from ogmem.server.app import create_app
-from ogmem.store.sqlite_keys import SqliteKeys
 
 
 def _document() -> dict[str, Any]:
     # the document does not depend on the data: it is read once, at collection
     with Engine.open(":memory:", embedder=HashEmbedder(), worker=False) as engine:
-        return create_app(engine, SqliteKeys(engine.store)).openapi()
+        return create_app(engine).openapi()
 
 
 # Only the fuzzing phase, positive and negative cases: the coverage phase alone would send
@@ -102,7 +101,7 @@ class Served:
 @pytest.fixture
 def served() -> Iterator[Served]:
     with Engine.open(":memory:", embedder=HashEmbedder(), worker=False) as engine:
-        keys = SqliteKeys(engine.store)
+        keys = engine.keys
         account, alice = keys.create("A", name="a")[1], keys.create("A", "alice", name="al")[1]
         memory = m.MemoryIn(category="preference", routing_key="editor", abstract="Prefers vim",
                             content="Alice edits code in vim.")  # fmt: skip
@@ -111,7 +110,7 @@ def served() -> Iterator[Served]:
         message = m.MessageIn(role="user", content="I adopted a puppy called Rex.")
         engine.after_turn([message.to_message()], ctx)
         yield Served(
-            create_app(engine, keys),
+            create_app(engine),
             {"Authorization": f"Bearer {account}"},
             {"Authorization": f"Bearer {alice}"},
         )
@@ -162,7 +161,7 @@ def test_requests_without_a_key_conform(case: Case, served: Served) -> None:
 
 def test_not_ready_is_documented() -> None:
     with Engine.open(":memory:", embedder=HashEmbedder(), worker=False) as engine:
-        app = create_app(engine, SqliteKeys(engine.store), worker_expected=True)
+        app = create_app(engine, worker_expected=True)
         case = schema["/readyz"]["GET"].Case()
         response = case.call_and_validate(app=app, checks=CHECKS[1:])  # a 503 is the point
     assert response.status_code == 503  # the worker was expected and does not run

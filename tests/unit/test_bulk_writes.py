@@ -17,8 +17,8 @@ from ogmem.core.models import (
     WriteResult,
     WriteStatus,
 )
-from ogmem.store.sqlite import SqliteStore
-from tests.helpers import REGISTRY, candidate
+from ogmem.nodes import Nodes
+from tests.helpers import REGISTRY, candidate, memory_store
 
 CTX = RequestContext("acme", "alice", agent_id="coder", session_id="s1")
 NO_AGENT = RequestContext("acme", "alice", session_id="s1")
@@ -42,7 +42,7 @@ def _mixed_batch() -> list[CandidateMemory]:
     ]
 
 
-def _outcome(store: SqliteStore, results: list[WriteResult]) -> list[tuple[object, ...]]:
+def _outcome(store: Nodes, results: list[WriteResult]) -> list[tuple[object, ...]]:
     rows = []
     for r in results:
         node = store.find_node("acme", str(r.uri)) if r.uri else None
@@ -56,7 +56,7 @@ def test_a_batch_gives_what_writing_one_by_one_gives(
     ctx: RequestContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     batch = _mixed_batch()
-    bulk_store, single_store = SqliteStore(), SqliteStore()
+    bulk_store, single_store = memory_store(), memory_store()
     single = ContextWriter(single_store, REGISTRY)
     single.write_candidate(candidate("preference", "Uses vim.", routing_key="editor"), ctx)
     ContextWriter(bulk_store, REGISTRY).write_candidate(
@@ -92,7 +92,7 @@ def test_a_batch_gives_what_writing_one_by_one_gives(
 
 
 def test_a_redelivered_batch_is_skipped_as_duplicates() -> None:
-    store = SqliteStore()
+    store = memory_store()
     writer = ContextWriter(store, REGISTRY)
     batch = [candidate("event", f"Event {i}.", routing_key=f"e{i}") for i in range(5)]
     first = writer.write_candidates(batch, CTX)
@@ -105,7 +105,7 @@ def test_a_redelivered_batch_is_skipped_as_duplicates() -> None:
 def test_a_target_taken_meanwhile_sends_the_batch_one_by_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    store = SqliteStore()
+    store = memory_store()
     writer = ContextWriter(store, REGISTRY)
     taken = writer.write_candidate(candidate("preference", "Uses vim.", routing_key="editor"), CTX)
     # another writer's node, not yet visible when the bulk path looked
@@ -124,7 +124,7 @@ def test_a_target_taken_meanwhile_sends_the_batch_one_by_one(
 
 
 def test_the_store_creates_all_or_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    store = SqliteStore()
+    store = memory_store()
     writer = ContextWriter(store, REGISTRY)
     writer.write_candidate(candidate("event", "Flew to Rome.", routing_key="rome"), CTX)
     calls: list[int] = []
@@ -151,7 +151,7 @@ def test_the_store_creates_all_or_nothing(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_store_refuses_a_bulk_with_an_applied_fingerprint() -> None:
-    store = SqliteStore()
+    store = memory_store()
     writer = ContextWriter(store, REGISTRY)
     writer.write_candidates(
         [candidate("event", f"Event {i}.", routing_key=f"e{i}") for i in range(2)], CTX

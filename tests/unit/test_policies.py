@@ -8,8 +8,8 @@ from ogmem.commit import policies
 from ogmem.commit.router import PolicyRouter
 from ogmem.core.models import CandidateMemory, NodeStatus, WriteAction
 from ogmem.schemas.registry import SchemaRegistry
-from ogmem.store.sqlite import SqliteStore
 from tests.conftest import make_node
+from tests.helpers import memory_store
 
 REGISTRY = SchemaRegistry.load()
 TARGET = "ctx://acme/users/alice/memories/x/y"
@@ -44,7 +44,7 @@ CASES = [
 
 
 def _policy(name: str) -> policies.MergePolicy:
-    return PolicyRouter(REGISTRY, SqliteStore()).policy_for(REGISTRY.get(name))
+    return PolicyRouter(REGISTRY, memory_store()).policy_for(REGISTRY.get(name))
 
 
 def test_registry_has_exactly_the_tabled_types() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from ogmem import Engine, RequestContext
 from ogmem.core import errors
-from ogmem.core.ports import RecordHit
+from ogmem.core.storage import RecordHit
 from ogmem.index.embedders import HashEmbedder
 from ogmem.retrieval.search import fuse, owner_spaces
 from tests.helpers import candidate

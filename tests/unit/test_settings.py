@@ -31,7 +31,7 @@ def test_embedder_and_llm_from_the_environment(tmp_path: Path) -> None:
     with open_engine(settings) as engine:
         assert isinstance(engine.embedder, HashEmbedder)
         assert engine.llm is not None
-        assert engine.store.path == str(tmp_path / "s.sqlite")
+        assert engine.describe_store() == str(tmp_path / "s.sqlite")
 
 
 def test_bad_numbers_name_the_variable() -> None:

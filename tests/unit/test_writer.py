@@ -11,7 +11,8 @@ from ogmem.commit.writer import ContextWriter
 from ogmem.core import errors
 from ogmem.core.models import EventType, NodeStatus, RequestContext, WriteAction, WriteStatus
 from ogmem.llm.scripted import ScriptedLLM
-from ogmem.store.sqlite import SqliteStore
+from ogmem.nodes import Nodes
+from tests import helpers
 from tests.helpers import REGISTRY, candidate
 
 WITH_AGENT = RequestContext("acme", "alice", agent_id="coder", session_id="s1")
@@ -19,12 +20,12 @@ WITHOUT_AGENT = RequestContext("acme", "alice", session_id="s1")
 
 
 @pytest.fixture
-def memory_store() -> SqliteStore:
-    return SqliteStore()
+def memory_store() -> Nodes:
+    return helpers.memory_store()
 
 
 @pytest.fixture
-def writer(memory_store: SqliteStore) -> ContextWriter:
+def writer(memory_store: Nodes) -> ContextWriter:
     return ContextWriter(memory_store, REGISTRY, sleep=lambda _: None)
 
 
@@ -47,9 +48,7 @@ def test_every_type_in_every_scope(
 
 
 @pytest.mark.parametrize("category", REGISTRY.names())
-def test_events_emitted_per_type(
-    writer: ContextWriter, memory_store: SqliteStore, category: str
-) -> None:
+def test_events_emitted_per_type(writer: ContextWriter, memory_store: Nodes, category: str) -> None:
     result = writer.write_candidate(candidate(category), WITH_AGENT)
     emitted = [(e.type, e.uri) for e in memory_store.list_events("acme")]
     assert emitted[0] == (EventType.UPSERT_CONTEXT, result.uri)
@@ -59,7 +58,7 @@ def test_events_emitted_per_type(
         assert emitted[1] == (EventType.UPSERT_DIRECTORY, result.uri.rsplit("/", 1)[0])  # type: ignore[union-attr]
 
 
-def test_upsert_merges_into_one_node(writer: ContextWriter, memory_store: SqliteStore) -> None:
+def test_upsert_merges_into_one_node(writer: ContextWriter, memory_store: Nodes) -> None:
     first = writer.write_candidate(candidate("preference", "Uses vim."), WITH_AGENT)
     second = writer.write_candidate(candidate("preference", "Now uses neovim."), WITH_AGENT)
     assert second.plan is not None and second.plan.action is WriteAction.MERGE
@@ -83,7 +82,7 @@ def test_add_only_keeps_each_entry_and_skips_exact_duplicates(writer: ContextWri
 
 
 def test_invalid_candidate_fails_with_the_field_named(
-    writer: ContextWriter, memory_store: SqliteStore
+    writer: ContextWriter, memory_store: Nodes
 ) -> None:
     result = writer.write_candidate(candidate("preference", abstract=""), WITH_AGENT)
     assert result.status is WriteStatus.FAILED and not result.retryable
@@ -135,7 +134,7 @@ def test_parallel_writer_keeps_input_order(writer: ContextWriter) -> None:
 
 
 def test_retraction_candidate_archives_and_deletes(
-    writer: ContextWriter, memory_store: SqliteStore
+    writer: ContextWriter, memory_store: Nodes
 ) -> None:
     written = writer.write_candidate(candidate("preference", "Uses tabs."), WITH_AGENT)
     archived = writer.write_candidate(
@@ -152,7 +151,7 @@ def test_retraction_candidate_archives_and_deletes(
 
 
 def test_new_candidate_over_an_archived_node_starts_afresh(
-    writer: ContextWriter, memory_store: SqliteStore
+    writer: ContextWriter, memory_store: Nodes
 ) -> None:
     first = writer.write_candidate(candidate("preference", "Uses tabs."), WITH_AGENT)
     writer.archive(str(first.uri), WITH_AGENT)
@@ -162,9 +161,7 @@ def test_new_candidate_over_an_archived_node_starts_afresh(
     assert (node.status, node.version, node.content) == (NodeStatus.ACTIVE, 3, "Uses spaces.")
 
 
-def test_archive_delete_move_check_versions(
-    writer: ContextWriter, memory_store: SqliteStore
-) -> None:
+def test_archive_delete_move_check_versions(writer: ContextWriter, memory_store: Nodes) -> None:
     uri = str(writer.write_candidate(candidate("preference"), WITH_AGENT).uri)
     with pytest.raises(errors.ConcurrentModificationError):
         writer.archive(uri, WITH_AGENT, expected_version=5)
@@ -192,7 +189,7 @@ def test_operations_on_another_accounts_uri_are_not_found(writer: ContextWriter)
         writer.move(uri, "ctx://evil/users/mallory/x", intruder)
 
 
-def test_conflicts_are_retried_then_reported(memory_store: SqliteStore) -> None:
+def test_conflicts_are_retried_then_reported(memory_store: Nodes) -> None:
     """Another process bumps the node while the LLM merges: the writer re-plans and retries."""
     delays: list[float] = []
     interferences = {"left": 2}

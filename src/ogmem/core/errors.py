@@ -12,6 +12,7 @@
     │   ├── DuplicateOperation .. the idempotency fingerprint was already applied
     │   └── Busy ................ held by another worker until a time (a session's commit)
     ├── StoreError .............. the database failed (driver errors are wrapped in it)
+    │   └── UniqueViolation ..... a row with that key exists (names its table)
     ├── LLMError
     │   ├── LLMTimeout
     │   ├── LLMUnavailable ...... connection refused, 5xx, rate limited past the retries
@@ -108,6 +109,14 @@ class Busy(Conflict):
 
 class StoreError(OgmemError):
     """The store failed."""
+
+
+class UniqueViolation(StoreError):
+    """A row with that key already exists."""
+
+    def __init__(self, message: str | None = None, *, table: str = "") -> None:
+        super().__init__(message)
+        self.table = table
 
 
 class LLMError(OgmemError):

@@ -1,6 +1,8 @@
 """The narrow ports the logic talks to; adapters live beside their component.
 
-Store: the durable state (nodes, their versions, the outbox, idempotency records).
+Store: the nodes as the write pipeline sees them (versions, outbox, idempotency records),
+    implemented once by ``ogmem.nodes.Nodes`` over the storage ports (``core.storage``).
+Outbox: the worker's side of the outbox (``ogmem.outbox.OutboxManager``).
 LLMClient: chat completion with optional tools / JSON schema.
 Embedder: texts to vectors, and token counts.
 """
@@ -21,11 +23,9 @@ from ogmem.core.models import (
     ContextNode,
     EventStatus,
     EventType,
-    IndexRecord,
     NewNode,
     NodeVersion,
     OutboxEvent,
-    SearchFilter,
 )
 
 
@@ -138,8 +138,6 @@ class Store(Protocol):
         """Raise errors.StoreError when the store cannot take writes (disk full, ...)."""
         ...
 
-    def close(self) -> None: ...
-
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
@@ -245,74 +243,10 @@ class Outbox(Protocol):
 
     def stats(self, account_id: str) -> dict[str, float | None]: ...
 
+    def oldest_pending_age(self, account_id: str, now: datetime | None = None) -> float | None: ...
+
+    def list_events(
+        self, account_id: str, status: EventStatus | None = None, limit: int = 100
+    ) -> list[OutboxEvent]: ...
+
     def account_ids(self) -> list[str]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class StoredRecord:
-    level: int
-    text: str
-    node_version: int
-    status: str
-    vector: npt.NDArray[np.float32]
-
-
-@dataclass(frozen=True, slots=True)
-class RecordHit:
-    """A record found by one retriever; ``score`` is higher-is-better within that retriever."""
-
-    uri: str
-    level: int
-    score: float
-
-
-class IndexStore(Protocol):
-    """Durable index records (vectors + full text) and recall signals, per account."""
-
-    def records_of(self, account_id: str, uri: str) -> list[StoredRecord]: ...
-
-    def replace_records(
-        self,
-        account_id: str,
-        uri: str,
-        records: Sequence[IndexRecord],
-        vectors: Sequence[npt.NDArray[np.float32]],
-        model_id: str,
-    ) -> None: ...
-
-    def records_of_many(
-        self, account_id: str, uris: Sequence[str]
-    ) -> dict[str, list[StoredRecord]]: ...
-
-    def replace_many(
-        self,
-        account_id: str,
-        items: Sequence[tuple[str, Sequence[IndexRecord], Sequence[npt.NDArray[np.float32]]]],
-        model_id: str,
-    ) -> None: ...
-
-    def remove(self, account_id: str, uri: str) -> None: ...
-
-    def keyword_search(
-        self, account_id: str, query: str, search_filter: SearchFilter, limit: int
-    ) -> list[RecordHit]: ...
-
-    def lagging_nodes(self, account_id: str) -> list[tuple[str, int]]: ...
-
-    def orphan_uris(self, account_id: str) -> list[str]: ...
-
-    def record_recall(
-        self, account_id: str, query: str, hits: Sequence[tuple[str, float]]
-    ) -> None: ...
-
-
-class VectorIndex(Protocol):
-    """Nearest neighbours by cosine over an account's records (a cache of the IndexStore)."""
-
-    def search(
-        self,
-        account_id: str,
-        query: npt.NDArray[np.float32],
-        search_filter: SearchFilter,
-        limit: int,
-    ) -> list[RecordHit]: ...

@@ -33,9 +33,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ogmem.core.models import SearchFilter
-from ogmem.core.ports import RecordHit
+from ogmem.core.storage import IndexStore, RecordHit
 from ogmem.index import vectors
-from ogmem.store.sqlite_index import SqliteIndex
 
 if TYPE_CHECKING:
     from usearch.index import Index
@@ -85,7 +84,7 @@ class HnswVectorIndex:
 
     def __init__(
         self,
-        index: SqliteIndex,
+        index: IndexStore,
         dimensions: int,
         model_id: str,
         *,

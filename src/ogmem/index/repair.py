@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from ogmem.core import uri
 from ogmem.core.models import EventType, OutboxEvent
-from ogmem.core.ports import IndexStore, Outbox, Store
+from ogmem.core.ports import Outbox, Store
+from ogmem.core.storage import IndexStore
 from ogmem.index.sync import IndexSync
 
 REINDEX_CHUNK = 256

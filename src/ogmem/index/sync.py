@@ -16,7 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ogmem.core.models import ContextNode, IndexRecord
-from ogmem.core.ports import Embedder, IndexStore, Store, StoredRecord
+from ogmem.core.ports import Embedder, Store
+from ogmem.core.storage import IndexStore, StoredRecord
 from ogmem.index.records import records_for
 
 

@@ -12,14 +12,12 @@ import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ogmem.core.models import SearchFilter
-from ogmem.core.ports import RecordHit
-from ogmem.store.sqlite_index import SqliteIndex, from_blob
+from ogmem.core.storage import IndexedVector, IndexStore, RecordHit
 
 logger = logging.getLogger(__name__)
 
@@ -61,17 +59,17 @@ class _AccountMatrix:
         # nobody follows, so the exact index pays nothing for it
         self.changed: set[int] | None = None
 
-    def upsert(self, row: dict[str, Any]) -> None:
+    def upsert(self, record: IndexedVector) -> None:
         self._masks.clear()
-        key = (row["uri"], int(row["level"]))
+        key = (record.uri, record.level)
         slot = self.slot_of.get(key)
         if slot is None:
             slot = self._new_slot()
             self.slot_of[key] = slot
             self.keys[slot] = key
-        self.vectors[slot] = from_blob(row["vector"])
+        self.vectors[slot] = record.vector
         for name in _FILTER_COLUMNS:
-            self.columns[name][slot] = self.codes[name].code(str(row[name]))
+            self.columns[name][slot] = self.codes[name].code(str(getattr(record, name)))
         self.alive[slot] = True
         if self.changed is not None:
             self.changed.add(slot)
@@ -129,7 +127,7 @@ class _AccountMatrix:
 class NumpyVectorIndex:
     """The VectorIndex port: exact search, cached per account, refreshed from the store."""
 
-    def __init__(self, index: SqliteIndex, dimensions: int, model_id: str) -> None:
+    def __init__(self, index: IndexStore, dimensions: int, model_id: str) -> None:
         self._index = index
         self._dimensions = dimensions
         self._model_id = model_id
@@ -161,22 +159,22 @@ class NumpyVectorIndex:
         matrix = self._matrix(account_id)
         if self._index.clock(account_id) == matrix.seq:
             return matrix
-        clock, upserts, removed = self._index.changes_since(account_id, matrix.seq)
-        for key in removed:
+        changes = self._index.changes_since(account_id, matrix.seq)
+        for key in changes.removed:
             matrix.remove(key)
         skipped = 0
-        for row in upserts:
-            if row["model_id"] != self._model_id:
+        for record in changes.written:
+            if record.model_id != self._model_id:
                 skipped += 1
-                matrix.remove((row["uri"], int(row["level"])))
+                matrix.remove((record.uri, record.level))
                 continue
-            matrix.upsert(row)
+            matrix.upsert(record)
         if skipped:
             logger.warning(
                 "%d index records of %s were embedded by another model; run `ogmem reindex`",
                 skipped, account_id,
             )  # fmt: skip
-        matrix.seq = clock
+        matrix.seq = changes.clock
         return matrix
 
 

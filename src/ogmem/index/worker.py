@@ -119,7 +119,7 @@ class OutboxWorker:
         self._lease = lease
         self._max_attempts = max_attempts
         self._base_backoff = base_backoff
-        self._poll_interval = poll_interval
+        self.poll_interval = poll_interval
         self._linger = linger
         self._session_committer = session_committer
         self._retention = retention
@@ -310,20 +310,25 @@ class OutboxWorker:
     def wake(self) -> None:
         self._wake.set()
 
-    def run(self) -> None:
-        """Loop until stop(): a batch, then sleep until woken or the poll interval passes."""
+    def run(self, report: Callable[[WorkerStats], None] | None = None) -> None:
+        """Loop until stop(): a batch, then sleep until woken or the poll interval passes;
+        ``report`` is told of every batch that claimed something."""
+        self._stop.clear()
         while not self._stop.is_set():
             try:
-                claimed = self.run_once().claimed
+                stats = self.run_once()
             except Exception:  # the store may be briefly unavailable; keep the loop alive
                 logger.exception("worker batch failed")
-                claimed = 0
+                stats = WorkerStats()
+            claimed = stats.claimed
+            if claimed and report is not None:
+                report(stats)
             if claimed < self._batch_size:
                 # idle or a partial batch: wait for more work, then linger a moment so that a
                 # burst of writes is embedded in one large batch (small batches pad more)
                 if claimed == 0:
                     self._housekeep()
-                    self._wake.wait(self._poll_interval)
+                    self._wake.wait(self.poll_interval)
                 self._wake.clear()
                 self._stop.wait(self._linger)
 

@@ -11,9 +11,18 @@ import numpy as np
 import numpy.typing as npt
 
 from ogmem.core import errors
-from ogmem.core.models import ContextNode, ContextType, NodeStatus, RequestContext, SearchFilter
-from ogmem.core.ports import Embedder, IndexStore, RecordHit, Store, VectorIndex
+from ogmem.core.models import (
+    ContextNode,
+    ContextType,
+    NodeStatus,
+    RequestContext,
+    SearchFilter,
+    utcnow,
+)
+from ogmem.core.ports import Embedder, Store
+from ogmem.core.storage import IndexStore, RecordHit, VectorIndex
 from ogmem.index.records import LEVELS
+from ogmem.retrieval.keywords import keyword_terms, query_hash
 
 RRF_K = 60
 DIRECTORY_WEIGHT = 0.1
@@ -138,8 +147,9 @@ class Searcher:
         vector = self._embedder.embed([query])[0] if query_vector is None else query_vector
         fused = self._retrieve(query, vector, ctx.account_id, search_filter, limit)
         hits, nodes = self._rank(ctx.account_id, fused, limit)
-        if self._record_signals:
-            self._index.record_recall(ctx.account_id, query, [(h.uri, h.score) for h in hits])
+        if self._record_signals and hits:
+            signals = [(h.uri, h.score) for h in hits]
+            self._index.record_recall(ctx.account_id, query_hash(query), signals, utcnow())
         took = (time.perf_counter() - started) * 1000
         return SearchResult(query, hits, took, candidates=len(fused), nodes=nodes)
 
@@ -157,7 +167,9 @@ class Searcher:
         return fuse(
             {
                 "vector": self._vectors.search(account_id, vector, search_filter, depth),
-                "bm25": self._index.keyword_search(account_id, query, search_filter, depth),
+                "bm25": self._index.keyword_search(
+                    account_id, keyword_terms(query), search_filter, depth
+                ),
             }
         )
 

@@ -20,7 +20,6 @@ from ogmem.server import auth, metrics
 from ogmem.server import errors as server_errors
 from ogmem.server import models as m
 from ogmem.server.guard import RequestGuard
-from ogmem.store.sqlite_keys import SqliteKeys
 
 # FastAPI reads these at run time; with postponed annotations they must be module globals
 Caller = auth.Caller
@@ -185,7 +184,6 @@ def _scoped_root(caller: auth.Principal, node_uri: str | None) -> str | None:
 
 def create_app(
     engine: Engine,
-    keys: SqliteKeys,
     *,
     require_keys: bool = True,
     worker_expected: bool = False,
@@ -198,7 +196,7 @@ def create_app(
     """
     limits = limits or ServerLimits()
     app = FastAPI(title="ogmem", version="1", summary="Long-term memory for AI agents")
-    app.state.keys = keys
+    app.state.keys = engine.keys
     app.state.require_keys = require_keys
     app.state.auth_limiter = AuthFailureLimiter(limits.auth_failures_per_minute)
     collected = metrics.Metrics(engine, worker_expected=worker_expected)

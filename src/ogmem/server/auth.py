@@ -24,9 +24,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ogmem.core import uri
 from ogmem.core.models import RequestContext
+from ogmem.keys import Keys
 from ogmem.limits import AuthFailureLimiter
 from ogmem.server import errors as server_errors
-from ogmem.store.sqlite_keys import SqliteKeys
 
 DEV_ACCOUNT = "default"
 
@@ -103,7 +103,7 @@ def principal(
         raise server_errors.TooManyRequests(
             f"too many failed authentications from {client}; retry in {wait:.0f} s", wait
         )
-    keys: SqliteKeys = request.app.state.keys
+    keys: Keys = request.app.state.keys
     info = None if credentials is None else keys.verify(credentials.credentials)
     if info is None:
         limiter.failed(client)

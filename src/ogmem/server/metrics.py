@@ -5,13 +5,14 @@ Request counts and latency are counted as requests pass, labelled by route templ
 (``/api/v1/sessions/{session_id}``, never the raw path: ids would explode the label set).
 Outbox depth, sessions and extraction outcomes are read from the store at scrape time: they
 are the store's truth, also for the work other processes (``ogmem worker``) did. They are
-summed over accounts, because /metrics is unauthenticated and must not name tenants.
+summed over accounts (Engine.stats): they are the operator's view, served on an address of
+its own (``ogmem serve --metrics-port``), and must not name tenants.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -19,11 +20,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ogmem.core.models import EventStatus, SessionStatus
+from ogmem.core.models import SessionStatus
 from ogmem.engine import Engine
-from ogmem.store.sqlite_sessions import SqliteSessions
-
-OUTCOMES = ("proposed", "written", "skipped", "failed")
 
 
 class StoreCollector(Collector):
@@ -32,51 +30,31 @@ class StoreCollector(Collector):
         self._worker_expected = worker_expected
 
     def collect(self) -> Iterator[Metric]:
+        stats = self._engine.stats()
         outbox = GaugeMetricFamily("ogmem_outbox_events", "Outbox events by status.",
                                    labels=["status"])  # fmt: skip
+        for status, n in stats.outbox.items():
+            outbox.add_metric([status], n)
         oldest = GaugeMetricFamily(
-            "ogmem_outbox_oldest_pending_age_seconds", "Age of the oldest pending outbox event."
-        )
+            "ogmem_outbox_oldest_pending_age_seconds", "Age of the oldest pending outbox event.",
+            stats.oldest_pending_age_s,
+        )  # fmt: skip
         sessions = GaugeMetricFamily("ogmem_sessions", "Sessions by status.", labels=["status"])
+        for status in SessionStatus:
+            sessions.add_metric([status.value], stats.sessions.get(status.value, 0))
         outcomes = CounterMetricFamily(
             "ogmem_extraction_memories", "Memories proposed / written / skipped / failed by "
             "session commits.", labels=["outcome"],
         )  # fmt: skip
-        tokens = CounterMetricFamily("ogmem_llm_tokens", "LLM tokens spent by session commits.")
-        counts = dict.fromkeys((s.value for s in EventStatus), 0.0)
-        by_status = dict.fromkeys((s.value for s in SessionStatus), 0.0)
-        totals = dict.fromkeys(OUTCOMES, 0.0)
-        spent = 0.0
-        ages: list[float] = []
-        adapter = SqliteSessions(self._engine.store)
-        for account in self._accounts():
-            for status, count in self._engine.store.outbox_counts(account).items():
-                counts[status] = counts.get(status, 0.0) + count
-            age = self._engine.outbox.oldest_pending_age(account)
-            if age is not None:
-                ages.append(age)
-            for status, sums in adapter.totals(account).items():
-                by_status[status] = by_status.get(status, 0.0) + sums["sessions"]
-                for outcome in OUTCOMES:
-                    totals[outcome] += sums[outcome]
-                spent += sums["llm_tokens"]
-        for status, n in counts.items():
-            outbox.add_metric([status], n)
-        oldest.add_metric([], max(ages, default=0.0))
-        for status, n in by_status.items():
-            sessions.add_metric([status], n)
-        for outcome, n in totals.items():
+        for outcome, n in stats.outcomes.items():
             outcomes.add_metric([outcome], n)
-        tokens.add_metric([], spent)
+        tokens = CounterMetricFamily(
+            "ogmem_llm_tokens", "LLM tokens spent by session commits.", stats.llm_tokens
+        )
         yield from (outbox, oldest, sessions, outcomes, tokens)
         if self._worker_expected:
-            alive = 1.0 if self._engine.worker.alive else 0.0
+            alive = 1.0 if self._engine.worker_alive else 0.0
             yield GaugeMetricFamily("ogmem_worker_alive", "1 if the worker thread runs.", alive)
-
-    def _accounts(self) -> Iterable[str]:
-        # the accounts that have nodes; a session's commit writes its archive node, so only
-        # sessions never committed yet are left out of the session gauges
-        return self._engine.outbox.account_ids()
 
 
 class Metrics:

@@ -27,7 +27,7 @@ from ogmem.core.models import (
 )
 from ogmem.extraction.base import ExtractionResult, Extractor
 from ogmem.session.archive import SessionArchiver
-from ogmem.store.sqlite_sessions import SqliteSessions
+from ogmem.session.sessions import Sessions
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class _Claim:
     """This commit's hold on the session, renewed as it goes, released at the end (or left
     to lapse by a crash: COMMIT_LEASE later, another commit may take over)."""
 
-    def __init__(self, sessions: SqliteSessions, session: SessionState, owner: str) -> None:
+    def __init__(self, sessions: Sessions, session: SessionState, owner: str) -> None:
         self._sessions = sessions
         self._key = (session.account_id, session.session_id)
         self.owner = owner
@@ -137,7 +137,7 @@ class _Claim:
 class SessionCommitter:
     def __init__(
         self,
-        sessions: SqliteSessions,
+        sessions: Sessions,
         writer: ContextWriter,
         extractor: Extractor,
         archiver: SessionArchiver,

@@ -23,7 +23,7 @@ from ogmem.core.models import (
 )
 from ogmem.core.ports import Outbox, Store
 from ogmem.session.committer import SessionCommitter
-from ogmem.store.sqlite_sessions import SqliteSessions
+from ogmem.session.sessions import Sessions
 
 COMMIT_THRESHOLD_TOKENS = 2_000
 WAIT_FOR_RUNNING_S = 45.0  # commit(wait=True) behind another commit of the same session
@@ -60,7 +60,7 @@ class SessionService:
     def __init__(
         self,
         store: Store,
-        sessions: SqliteSessions,
+        sessions: Sessions,
         outbox: Outbox,
         committer: SessionCommitter,
         count_tokens: Callable[[str], int],

@@ -1,11 +1,18 @@
-"""Converting domain objects to and from rows; shared by every SQL dialect."""
+"""Converting domain objects to and from rows; shared by every SQL dialect.
+
+Parameters are plain Python values (the connector encodes them for its database); loaders
+take a value as either driver returns it (text or datetime, JSON text or dict, a blob or an
+array)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from ogmem.core.models import (
     AppliedOp,
@@ -50,6 +57,30 @@ def dump_json(value: Mapping[str, Any]) -> str:
     return _ENCODER.encode(value)
 
 
+def dump_json_value(value: Any) -> str:
+    return _ENCODER.encode(value)
+
+
+def load_list(value: str | list[Any] | None) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    loaded = json.loads(value)
+    return loaded if isinstance(loaded, list) else []
+
+
+def to_blob(vector: npt.NDArray[np.float32]) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def load_vector(value: bytes | npt.NDArray[Any] | Sequence[float]) -> npt.NDArray[np.float32]:
+    """A vector as stored: a float32 blob (SQLite) or an array (pgvector)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return np.frombuffer(value, dtype="<f4").astype(np.float32)
+    return np.asarray(value, dtype=np.float32)
+
+
 def load_json(value: str | Mapping[str, Any] | None) -> dict[str, Any]:
     if value is None:
         return {}
@@ -69,11 +100,11 @@ def node_params(node: ContextNode) -> dict[str, Any]:
         "abstract": node.abstract,
         "overview": node.overview,
         "content": node.content,
-        "metadata": dump_json(node.metadata),
+        "metadata": node.metadata,
         "status": node.status.value,
         "version": node.version,
-        "created_at": dump_time(node.created_at),
-        "updated_at": dump_time(node.updated_at),
+        "created_at": node.created_at,
+        "updated_at": node.updated_at,
     }
 
 
@@ -108,9 +139,9 @@ def event_params(event: OutboxEvent) -> dict[str, Any]:
         "account_id": event.account_id,
         "type": event.type.value,
         "uri": event.uri,
-        "payload": dump_json(event.payload),
-        "available_at": dump_time(event.available_at),
-        "created_at": dump_time(event.created_at),
+        "payload": event.payload,
+        "available_at": event.available_at,
+        "created_at": event.created_at,
     }
 
 
@@ -139,3 +170,14 @@ def applied_from_row(row: Row) -> AppliedOp:
         version=row["version"],
         applied_at=_required_time(row["applied_at"]),
     )
+
+
+def applied_params(op: AppliedOp) -> dict[str, Any]:
+    return {
+        "account_id": op.account_id,
+        "fingerprint": op.fingerprint,
+        "uri": op.uri,
+        "action": op.action,
+        "version": op.version,
+        "applied_at": op.applied_at,
+    }

@@ -1,19 +1,25 @@
-"""SqliteDatabase: the connection, migrations and transactions every SQLite adapter runs on.
+"""SqliteDatabase: the SQLite connector. One connection guarded by a lock: SQLite serialises
+writers anyway, ``:memory:`` databases cannot be shared between connections, and a single
+connection keeps every multi-statement write inside one ``BEGIN IMMEDIATE`` transaction.
 
-One connection guarded by a lock: SQLite serialises writers anyway, ``:memory:`` databases
-cannot be shared between connections, and a single connection keeps every multi-statement
-write inside one ``BEGIN IMMEDIATE`` transaction.
+It runs named queries (``sql/sqlite/queries.sql``), applies migrations, encodes parameters
+(times as fixed-width UTC text, lists as JSON, vectors as float32 blobs) and translates driver
+errors into ours. It decides nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, TypeVar
+
+import numpy as np
 
 from ogmem.core import errors
 from ogmem.core.models import utcnow
@@ -25,8 +31,10 @@ BUSY_TIMEOUT_MS = 10_000
 CANNOT_WRITE = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY,
                 sqlite3.SQLITE_CANTOPEN}  # fmt: skip
 PROBE_BYTES = 64 * 1024  # bigger than a usual write: free pages for it mean room for one
+_UNIQUE = re.compile(r"UNIQUE constraint failed: (\w+)\.")
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def split_statements(script: str) -> list[str]:
@@ -49,26 +57,66 @@ def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
     return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
 
 
-@contextmanager
-def translated_errors() -> Iterator[None]:
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise errors.StoreError(f"sqlite: {exc}") from exc
+# how SQLite stores what is not a plain str/int/float/None: looked up by exact type first
+# (the write path encodes ~13 parameters per node; an isinstance chain for each cost more)
+_ENCODERS: dict[type, Callable[[Any], Any]] = {
+    datetime: rows.dump_time,
+    np.ndarray: rows.to_blob,
+    list: rows.dump_json_value,
+    tuple: lambda value: rows.dump_json_value(list(value)),
+    dict: rows.dump_json,
+    bool: int,
+}
+_PLAIN = frozenset({str, int, float, type(None), bytes})
+
+
+def encode(value: Any) -> Any:
+    """A parameter as SQLite stores it (times as fixed-width UTC text, lists and mappings as
+    JSON, vectors as float32 blobs)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    encoder = _ENCODERS.get(kind)
+    if encoder is not None:
+        return encoder(value)
+    if isinstance(value, str):  # an enum of str
+        return str(value)
+    if isinstance(value, Mapping):
+        return rows.dump_json(value)
+    if isinstance(value, datetime):
+        return rows.dump_time(value)
+    return value
+
+
+def _encoded(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: encode(value) for name, value in params.items()}
+
+
+def translate(exc: sqlite3.Error) -> errors.StoreError:
+    """Our error for a driver error; a unique violation names its table."""
+    message = f"sqlite: {exc}"
+    if isinstance(exc, sqlite3.IntegrityError):
+        found = _UNIQUE.search(str(exc))
+        if found:
+            return errors.UniqueViolation(message, table=found.group(1))
+    return errors.StoreError(message)
 
 
 class SqliteDatabase:
     """A migrated SQLite file (or ``:memory:``) and the named queries of the dialect."""
+
+    dialect = DIALECT
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._group_depth = 0  # only touched under _lock, by the thread holding it
+        self._depth = 0  # transactions open on the connection; only touched under _lock
+        self._grouped = False  # the outermost transaction is a group commit
         self.write_error: str | None = None  # why the last write failed, until one succeeds
         self._sql = queries.load_queries(DIALECT)
-        with translated_errors():
+        try:
             self._conn = sqlite3.connect(
                 self.path,
                 isolation_level=None,
@@ -78,14 +126,16 @@ class SqliteDatabase:
             self._conn.row_factory = _dict_row
             self._configure()
             self._migrate()
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
 
     def _configure(self) -> None:
+        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if self.path != ":memory:":
             self._conn.execute("PRAGMA journal_mode = WAL")
         # NORMAL in WAL mode is durable across application crashes; only an OS crash can lose
         # the last transactions, which is the usual trade for an embedded store.
         self._conn.execute("PRAGMA synchronous = NORMAL")
-        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     def _migrate(self) -> None:
         """Apply the pending migrations under the write lock (BEGIN IMMEDIATE), reading what is
@@ -118,39 +168,74 @@ class SqliteDatabase:
         )
 
     def schema_version(self) -> int:
-        with self._lock, translated_errors():
-            row = self._conn.execute("SELECT max(version) AS v FROM schema_migrations").fetchone()
-        return int(row["v"] or 0)
+        row = self.fetch_one("schema_version")
+        return int(row["v"] or 0) if row else 0
+
+    def describe(self) -> str:
+        return self.path
+
+    # -- transactions ---------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction on the shared connection (also used by the index adapter).
-
-        Inside ``group_commit()`` it is a savepoint: it still succeeds or fails as a whole,
-        and the group's single COMMIT makes it durable.
-        """
+    def transaction(self) -> Iterator[None]:
+        """One write transaction on the shared connection; nested (or inside a group
+        commit), a savepoint: it still succeeds or fails as a whole."""
         with self._lock, self._translated_writes():
-            if self._group_depth:
+            if self._depth:
                 yield from self._savepoint()
                 return
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
-            self.write_error = None
+            yield from self._outermost(grouped=False)
 
-    def _savepoint(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("SAVEPOINT unit")
+    @contextmanager
+    def group_commit(self) -> Iterator[None]:
+        """Run many transactions of this thread under one COMMIT (one disk write for a batch
+        of candidates instead of one each). Other threads wait for the group to end; a crash
+        before the end loses the group, whose caller has not been answered yet."""
+        with self._lock, self._translated_writes():
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            yield from self._outermost(grouped=True)
+
+    def _outermost(self, *, grouped: bool) -> Iterator[None]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._depth, self._grouped = 1, grouped
         try:
-            yield self._conn
+            yield
+            self._conn.execute("COMMIT")
         except BaseException:
+            self._rollback()
+            raise
+        finally:
+            self._depth, self._grouped = 0, False
+        self.write_error = None
+
+    def _savepoint(self) -> Iterator[None]:
+        self._conn.execute("SAVEPOINT unit")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._undo_savepoint()
+            raise
+        finally:
+            self._depth -= 1
+        self._conn.execute("RELEASE unit")
+
+    def _undo_savepoint(self) -> None:
+        # some errors (a full disk, I/O) make SQLite roll back the whole transaction itself:
+        # then there is no savepoint left to roll back to, and the first error is what counts
+        if not self._conn.in_transaction:
+            return
+        try:
             self._conn.execute("ROLLBACK TO unit")
             self._conn.execute("RELEASE unit")
-            raise
-        self._conn.execute("RELEASE unit")
+        except sqlite3.Error:
+            logger.exception("rolling back to a savepoint failed")
 
     def _rollback(self) -> None:
         """End a failed transaction whatever failed, the COMMIT included: a COMMIT refused for
@@ -165,39 +250,14 @@ class SqliteDatabase:
 
     @contextmanager
     def _translated_writes(self) -> Iterator[None]:
-        """Driver errors become StoreError; one that says the file cannot be written (disk
-        full, I/O error, read-only) is remembered until a write succeeds again (readiness)."""
+        """Driver errors become ours; one that says the file cannot be written (disk full,
+        I/O error, read-only) is remembered until a write succeeds again (readiness)."""
         try:
             yield
         except sqlite3.Error as exc:
             if getattr(exc, "sqlite_errorcode", 0) & 0xFF in CANNOT_WRITE:
                 self.write_error = f"sqlite: {exc}"
-            raise errors.StoreError(f"sqlite: {exc}") from exc
-
-    @contextmanager
-    def group_commit(self) -> Iterator[None]:
-        """Run many transactions of this thread under one COMMIT (one disk write for a batch
-        of candidates instead of one each). Other threads wait for the group to end; a crash
-        before the end loses the group, whose caller has not been answered yet."""
-        with self._lock, self._translated_writes():
-            if self._group_depth:
-                self._group_depth += 1
-                try:
-                    yield
-                finally:
-                    self._group_depth -= 1
-                return
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._group_depth = 1
-            try:
-                yield
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
-            finally:
-                self._group_depth = 0
-            self.write_error = None
+            raise translate(exc) from exc
 
     def check_writable(self) -> None:
         """Raise StoreError if the store cannot take writes. After a write failed for lack of
@@ -206,34 +266,56 @@ class SqliteDatabase:
         if self.write_error is None:
             self.fetch_one("store_probe_read")
             return
-        with self.transaction() as conn:
-            self.run(conn, "store_probe_write", now=rows.dump_time(utcnow()), size=PROBE_BYTES)
-            self.run(conn, "store_probe_clear")
+        with self.transaction():
+            self.execute("store_probe_write", now=utcnow(), size=PROBE_BYTES)
+            self.execute("store_probe_clear")
 
-    def run(self, conn: sqlite3.Connection, query: str, /, **params: Any) -> sqlite3.Cursor:
-        """Execute the named query inside ``transaction()``."""
-        return conn.execute(self._sql[query], params)
+    # -- running named queries --------------------------------------------------------------
 
-    def run_many(
-        self, conn: sqlite3.Connection, query: str, /, rows: Sequence[dict[str, Any]]
-    ) -> None:
-        conn.executemany(self._sql[query], rows)
+    def execute(self, query: str, /, **params: Any) -> int:
+        """Run a named statement in this thread's transaction (its own one outside any);
+        returns the rows it changed."""
+        sql, values = self._sql[query], _encoded(params)
+        return self._write(lambda: int(self._conn.execute(sql, values).rowcount))
+
+    def execute_many(self, query: str, /, params: Sequence[Mapping[str, Any]]) -> None:
+        if params:
+            sql, values = self._sql[query], [_encoded(p) for p in params]
+            self._write(lambda: self._conn.executemany(sql, values))
+
+    def returning(self, query: str, /, **params: Any) -> list[dict[str, Any]]:
+        """Rows of a writing statement (UPDATE ... RETURNING), in a transaction."""
+        sql, values = self._sql[query], _encoded(params)
+        return self._write(lambda: list(self._conn.execute(sql, values).fetchall()))
+
+    def _write(self, statement: Callable[[], T]) -> T:
+        """A statement in this thread's open transaction, as it is (a statement is atomic on
+        its own: no savepoint needed); outside one, in a transaction of its own."""
+        with self._lock:
+            if self._depth:  # the lock is ours, so the open transaction is this thread's
+                with self._translated_writes():
+                    return statement()
+            with self.transaction():
+                return statement()
 
     def fetch_all(self, query: str, /, **params: Any) -> list[dict[str, Any]]:
-        with self._lock, translated_errors():
-            return list(self.run(self._conn, query, **params).fetchall())
+        with self._lock, self._translated_reads():
+            return list(self._conn.execute(self._sql[query], _encoded(params)).fetchall())
 
     def fetch_one(self, query: str, /, **params: Any) -> dict[str, Any] | None:
-        with self._lock, translated_errors():
-            row: dict[str, Any] | None = self.run(self._conn, query, **params).fetchone()
+        with self._lock, self._translated_reads():
+            row: dict[str, Any] | None = self._conn.execute(
+                self._sql[query], _encoded(params)
+            ).fetchone()
             return row
+
+    @contextmanager
+    def _translated_reads(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()

@@ -20,12 +20,6 @@ SET context_type = :context_type, category = :category, owner_space = :owner_spa
     status = :status, version = :version, updated_at = :updated_at
 WHERE account_id = :account_id AND uri = :uri AND version = :expected_version;
 
--- name: archive_node
-UPDATE context_nodes
-SET status = 'ARCHIVED', metadata = json_set(metadata, '$.archived_at', :archived_at),
-    version = version + 1, updated_at = :archived_at
-WHERE account_id = :account_id AND uri = :uri AND version = :expected_version;
-
 -- name: delete_node
 DELETE FROM context_nodes
 WHERE account_id = :account_id AND uri = :uri AND version = :expected_version;
@@ -34,8 +28,7 @@ WHERE account_id = :account_id AND uri = :uri AND version = :expected_version;
 DELETE FROM context_node_versions WHERE account_id = :account_id AND uri = :uri;
 
 -- name: move_node
-UPDATE context_nodes
-SET uri = :dst, version = version + 1, updated_at = :updated_at
+UPDATE context_nodes SET uri = :dst
 WHERE account_id = :account_id AND uri = :src AND version = :expected_version;
 
 -- name: move_versions
@@ -213,10 +206,6 @@ RETURNING seq;
 -- name: index_clock
 SELECT seq FROM index_clock WHERE account_id = :account_id;
 
--- name: records_of_uri
-SELECT level, text, node_version, status, vector FROM index_records
-WHERE account_id = :account_id AND uri = :uri ORDER BY level;
-
 -- name: upsert_record
 INSERT INTO index_records (account_id, uri, level, owner_space, category, context_type, status,
     node_version, text, vector, model_id, seq, scope)
@@ -360,10 +349,6 @@ SELECT * FROM session_messages
 WHERE account_id = :account_id AND session_id = :session_id AND id < :before_id
 ORDER BY id DESC LIMIT 1;
 
--- name: session_messages
-SELECT * FROM session_messages
-WHERE account_id = :account_id AND session_id = :session_id ORDER BY id;
-
 -- name: mark_committed
 UPDATE session_messages SET committed = 1
 WHERE account_id = :account_id AND session_id = :session_id AND committed = 0 AND id <= :up_to_id;
@@ -411,6 +396,9 @@ VALUES (:key_id, :account_id, :user_id, :admin, :name, :key_hash, :created_at, :
 -- name: find_api_key_by_hash
 -- How a request's account is found: the key's hash is the only thing the caller brings.
 SELECT * FROM api_keys WHERE key_hash = :key_hash AND revoked_at IS NULL;
+
+-- name: schema_version
+SELECT max(version) AS v FROM schema_migrations;
 
 -- name: touch_api_key
 UPDATE api_keys SET last_used_at = :now WHERE account_id = :account_id AND key_id = :key_id;

@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import hashlib
 
-from ogmem.store.sqlite import SqliteStore
-from ogmem.store.sqlite_keys import KeyInfo, SqliteKeys
+import pytest
+
+from ogmem.core.storage import Backend
+from ogmem.keys import KeyInfo, Keys
+from tests.raw import raw_rows
 
 
-def test_create_returns_the_key_once_and_stores_only_its_hash(store: SqliteStore) -> None:
-    keys = SqliteKeys(store)
+@pytest.fixture
+def keys(backend: Backend) -> Keys:
+    return Keys(backend.keys)
+
+
+def test_create_returns_the_key_once_and_stores_only_its_hash(backend: Backend, keys: Keys) -> None:
     info, plaintext = keys.create("acme", "alice", admin=True, name="laptop")
     assert plaintext.startswith("ogm_") and len(plaintext) >= 4 + 43
     assert info == KeyInfo(info.key_id, "acme", "alice", True, "laptop", info.created_at)
-    dump = str(store._conn.execute("SELECT * FROM api_keys").fetchall())
+    dump = str(raw_rows(backend, "SELECT * FROM api_keys"))
     assert plaintext not in dump
     assert hashlib.sha256(plaintext.encode()).hexdigest() in dump
 
 
-def test_verify_finds_the_key_and_records_its_use(store: SqliteStore) -> None:
-    keys = SqliteKeys(store)
+def test_verify_finds_the_key_and_records_its_use(keys: Keys) -> None:
     info, plaintext = keys.create("acme")
     found = keys.verify(plaintext)
     assert found is not None and found.key_id == info.key_id and found.user_id is None
@@ -29,8 +35,7 @@ def test_verify_finds_the_key_and_records_its_use(store: SqliteStore) -> None:
     assert keys.verify("") is None
 
 
-def test_revoked_keys_never_verify(store: SqliteStore) -> None:
-    keys = SqliteKeys(store)
+def test_revoked_keys_never_verify(keys: Keys) -> None:
     info, plaintext = keys.create("acme")
     assert keys.has_active() and keys.has_active("acme") and not keys.has_active("other")
     assert keys.revoke(info.key_id)
@@ -42,8 +47,7 @@ def test_revoked_keys_never_verify(store: SqliteStore) -> None:
     assert len(listed) == 1 and listed[0].revoked_at is not None and not listed[0].active
 
 
-def test_list_is_scoped_by_account(store: SqliteStore) -> None:
-    keys = SqliteKeys(store)
+def test_list_is_scoped_by_account(keys: Keys) -> None:
     keys.create("acme", name="a")
     keys.create("globex", name="g")
     assert [k.name for k in keys.list_keys("acme")] == ["a"]
@@ -53,7 +57,6 @@ def test_list_is_scoped_by_account(store: SqliteStore) -> None:
     assert keys.list_keys("globex")[0].active
 
 
-def test_keys_are_distinct(store: SqliteStore) -> None:
-    keys = SqliteKeys(store)
+def test_keys_are_distinct(keys: Keys) -> None:
     made = {keys.create("acme")[1] for _ in range(20)}
     assert len(made) == 20

@@ -1,0 +1,384 @@
+"""The storage ports: one narrow port per store concern, and the Backend that bundles them.
+
+Each port stores and reads rows; none decides anything. The rules (versions and timestamps,
+which outbox events coalesce, who owns a session, message ids, key generation) live above
+them, written once (``ogmem.nodes``, ``ogmem.outbox``, ``ogmem.session.store``, ``ogmem.keys``),
+so every backend (``ogmem.store``: SQLite, PostgreSQL) only runs SQL and translates its
+driver's errors into ours.
+
+Every call of a port made inside ``UnitOfWork.transaction()`` (in the same thread) joins that
+transaction; outside one, each call is its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ogmem.core.models import (
+    AppliedOp,
+    ContextNode,
+    EventStatus,
+    IndexRecord,
+    NodeVersion,
+    OutboxEvent,
+    SearchFilter,
+    SessionState,
+    StoredMessage,
+)
+
+Vector = npt.NDArray[np.float32]
+
+
+class UnitOfWork(Protocol):
+    """Transactions that every port joins, and the store's own health."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """All port calls of this thread inside commit together or not at all; nested, a
+        savepoint (it fails alone, its enclosing transaction goes on)."""
+        ...
+
+    def group_commit(self) -> AbstractContextManager[None]:
+        """Many transactions of this thread under one commit; each stays atomic on its own."""
+        ...
+
+    def check_writable(self) -> None:
+        """Raise errors.StoreError when the store cannot take writes (disk full, ...)."""
+        ...
+
+    def describe(self) -> str:
+        """Where the data lives, for people (a file path, a database without its password)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class NodeStore(Protocol):
+    """Rows of nodes, their versions and the idempotency records."""
+
+    def find(self, account_id: str, uri: str) -> ContextNode | None: ...
+
+    def find_many(self, account_id: str, uris: Sequence[str]) -> dict[str, ContextNode]: ...
+
+    def version_of(self, account_id: str, uri: str) -> int | None: ...
+
+    def subtree(self, account_id: str, uri: str) -> list[ContextNode]:
+        """The node at ``uri`` and every node below it, by URI."""
+        ...
+
+    def child_names(self, account_id: str, uri: str) -> list[tuple[str, bool]]:
+        """(name, is_dir) of the entries directly below ``uri``, a name once per kind."""
+        ...
+
+    def direct_children(self, account_id: str, uri: str) -> list[ContextNode]: ...
+
+    def active_children(
+        self, account_id: str, uri: str, limit: int
+    ) -> tuple[int, list[ContextNode]]: ...
+
+    def history(self, account_id: str, uri: str) -> list[NodeVersion]: ...
+
+    def applied_among(self, account_id: str, fingerprints: Sequence[str]) -> set[str]: ...
+
+    def find_applied(self, account_id: str, fingerprint: str) -> AppliedOp | None: ...
+
+    def insert(self, nodes: Sequence[ContextNode]) -> None:
+        """Raises errors.ConcurrentModificationError when a URI is taken."""
+        ...
+
+    def update(self, node: ContextNode, expected_version: int) -> bool:
+        """Write ``node`` over the row at ``expected_version``; False if there is none."""
+        ...
+
+    def delete(self, account_id: str, uri: str, expected_version: int) -> bool: ...
+
+    def rename(self, account_id: str, src: str, dst: str, expected_version: int) -> bool:
+        """Give the row at ``expected_version`` the URI ``dst`` (nothing else changes)."""
+        ...
+
+    def record_versions(self, account_id: str, uris: Sequence[str], action: str) -> None:
+        """Copy the current rows of ``uris`` into their history, as written by ``action``."""
+        ...
+
+    def move_history(self, account_id: str, src: str, dst: str) -> None: ...
+
+    def delete_history(self, account_id: str, uri: str) -> None: ...
+
+    def record_applied(self, ops: Sequence[AppliedOp]) -> None:
+        """Raises errors.DuplicateOperation when a fingerprint was applied already."""
+        ...
+
+    def account_ids(self) -> list[str]:
+        """Every account with nodes (maintenance walks them; each step filters on one)."""
+        ...
+
+
+class OutboxStore(Protocol):
+    """Rows of the outbox."""
+
+    def insert(self, events: Sequence[OutboxEvent]) -> None: ...
+
+    def insert_unless_pending(self, events: Sequence[OutboxEvent]) -> None:
+        """Insert each event unless an untried pending event of its account, type and URI
+        exists (that one reads the current state when it runs, so it covers this one)."""
+        ...
+
+    def claim(
+        self, worker_id: str, *, now: datetime, until: datetime, limit: int, eager: bool
+    ) -> list[OutboxEvent]: ...
+
+    def renew(self, worker_id: str, until: datetime) -> int: ...
+
+    def finish(self, account_id: str, ids: Sequence[int], note: str | None) -> None: ...
+
+    def retry(self, event: OutboxEvent, error: str, available_at: datetime) -> None: ...
+
+    def defer(self, event: OutboxEvent, available_at: datetime, note: str) -> None: ...
+
+    def dead_letter(self, event: OutboxEvent, error: str, attempts: int) -> None: ...
+
+    def latest_pending_id(self, account_id: str, uri: str, event_type: str) -> int: ...
+
+    def absorb(
+        self, account_id: str, uri: str, event_type: str, up_to_id: int, note: str
+    ) -> int: ...
+
+    def purge_done(self, before: datetime, limit: int) -> int: ...
+
+    def oldest_pending(self, account_id: str) -> datetime | None: ...
+
+    def counts(self, account_id: str) -> dict[str, int]: ...
+
+    def list_events(
+        self, account_id: str, status: EventStatus | None, limit: int
+    ) -> list[OutboxEvent]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """An index record as stored: enough to tell whether its node's text changed."""
+
+    level: int
+    text: str
+    node_version: int
+    status: str
+    vector: Vector
+
+
+@dataclass(frozen=True, slots=True)
+class RecordHit:
+    """A record found by one retriever; ``score`` is higher-is-better within that retriever."""
+
+    uri: str
+    level: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedVector:
+    """A record's vector and filter columns, as a vector cache keeps them."""
+
+    uri: str
+    level: int
+    owner_space: str
+    category: str
+    context_type: str
+    status: str
+    model_id: str
+    vector: Vector
+
+
+@dataclass(frozen=True, slots=True)
+class IndexChanges:
+    """What changed in an account's index since a clock value: records written (vectors
+    decoded) and (uri, level) removed, as of ``clock``."""
+
+    clock: int
+    written: list[IndexedVector] = field(default_factory=list)
+    removed: list[tuple[str, int]] = field(default_factory=list)
+
+
+class IndexStore(Protocol):
+    """Index records (vectors + full text), the account's index clock, recall signals."""
+
+    def records_of_many(
+        self, account_id: str, uris: Sequence[str]
+    ) -> dict[str, list[StoredRecord]]: ...
+
+    def replace_many(
+        self,
+        account_id: str,
+        items: Sequence[tuple[str, Sequence[IndexRecord], Sequence[Vector]]],
+        model_id: str,
+    ) -> None:
+        """Make each URI's records exactly the given ones (keyed by (uri, level))."""
+        ...
+
+    def remove(self, account_id: str, uri: str) -> None: ...
+
+    def clock(self, account_id: str) -> int: ...
+
+    def changes_since(self, account_id: str, clock: int) -> IndexChanges: ...
+
+    def keyword_search(
+        self, account_id: str, words: Sequence[str], search_filter: SearchFilter, limit: int
+    ) -> list[RecordHit]:
+        """Records matching any of ``words`` (already lower-cased, stop words gone), best
+        first by the backend's full-text ranking."""
+        ...
+
+    def lagging_nodes(self, account_id: str) -> list[tuple[str, int]]: ...
+
+    def orphan_uris(self, account_id: str) -> list[str]: ...
+
+    def record_recall(
+        self, account_id: str, query_hash: str, hits: Sequence[tuple[str, float]], at: datetime
+    ) -> None: ...
+
+
+class VectorIndex(Protocol):
+    """Nearest neighbours by cosine over an account's records."""
+
+    def search(
+        self,
+        account_id: str,
+        query: Vector,
+        search_filter: SearchFilter,
+        limit: int,
+    ) -> list[RecordHit]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to buffer, with what the rules above decided: its id and token count."""
+
+    message_id: str
+    role: str
+    name: str | None
+    content: str
+    created_at: datetime
+    tokens: int
+
+
+class SessionStore(Protocol):
+    """Rows of sessions and their buffered messages."""
+
+    def open(
+        self, account_id: str, session_id: str, user_id: str, agent_id: str | None, now: datetime
+    ) -> SessionState:
+        """The session, created for ``user_id`` if it is new (an existing one is returned
+        as it is, whoever owns it)."""
+        ...
+
+    def append(
+        self, account_id: str, session_id: str, messages: Sequence[NewMessage], now: datetime
+    ) -> tuple[int, SessionState]:
+        """Buffer the messages whose id is new to the session; (how many, the state)."""
+        ...
+
+    def get(self, account_id: str, session_id: str) -> SessionState | None: ...
+
+    def list_sessions(
+        self, account_id: str, user_id: str | None, limit: int
+    ) -> list[SessionState]: ...
+
+    def totals(self, account_id: str) -> dict[str, dict[str, int]]: ...
+
+    def uncommitted(
+        self, account_id: str, session_id: str, max_tokens: int, limit: int
+    ) -> list[StoredMessage]: ...
+
+    def message_before(
+        self, account_id: str, session_id: str, stored_id: int
+    ) -> StoredMessage | None: ...
+
+    def set_status(self, account_id: str, session_id: str, status: str, now: datetime) -> None: ...
+
+    def claim_commit(
+        self, account_id: str, session_id: str, owner: str, now: datetime, until: datetime
+    ) -> datetime | None:
+        """None when ``owner`` now holds the session's commit, else until when another does."""
+        ...
+
+    def release_commit(self, account_id: str, session_id: str, owner: str) -> None: ...
+
+    def record_commit(
+        self,
+        account_id: str,
+        session_id: str,
+        up_to_id: int,
+        counts: dict[str, int],
+        reason: str,
+        now: datetime,
+        *,
+        final: bool,
+    ) -> None: ...
+
+    def record_failure(
+        self, account_id: str, session_id: str, error: str, llm_tokens: int, now: datetime
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    key_id: str
+    account_id: str
+    user_id: str | None
+    admin: bool
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+    agents: tuple[str, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class KeyStore(Protocol):
+    """Rows of API keys: only their hashes."""
+
+    def insert(self, key: KeyRecord, key_hash: str) -> None: ...
+
+    def find_by_hash(self, key_hash: str) -> KeyRecord | None:
+        """The active key with this hash (the one look-up that spans accounts)."""
+        ...
+
+    def touch(self, account_id: str, key_id: str, now: datetime) -> None: ...
+
+    def list_keys(self, account_id: str | None) -> list[KeyRecord]: ...
+
+    def revoke(self, key_id: str, account_id: str | None, now: datetime) -> bool: ...
+
+    def count_active(self, account_id: str | None) -> int: ...
+
+
+VectorIndexFactory = Callable[[str, int, str], VectorIndex]
+"""(kind, dimensions, model id) -> the backend's vector index of that kind."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """Every store concern of one backend, over one unit of work. ``open_backend(url)`` in
+    ``ogmem.store`` builds it."""
+
+    uow: UnitOfWork
+    nodes: NodeStore
+    outbox: OutboxStore
+    index: IndexStore
+    sessions: SessionStore
+    keys: KeyStore
+    vector_index: VectorIndexFactory
+    wake_on_events: Callable[[Callable[[], None]], Callable[[], None]] | None = None
+    """Given a callback, call it whenever another process writes outbox events (PostgreSQL
+    LISTEN); returns a function that stops listening. None: no cross-process wake-ups."""
+
+    def close(self) -> None:
+        self.uow.close()

@@ -1,0 +1,241 @@
+"""Nodes: the Store the write pipeline, the worker and retrieval talk to, over the storage
+ports of any backend. The rules of a write live here, once: the version bump and the
+timestamps, the history row, the outbox events (and which of them coalesce), the idempotency
+record, all in one transaction; archive as an update that says when, delete with its
+history, move with its history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+
+from ogmem.core import errors
+from ogmem.core.models import (
+    AppliedOp,
+    ContextNode,
+    EventStatus,
+    NewNode,
+    NodeStatus,
+    NodeVersion,
+    OutboxEvent,
+    utcnow,
+)
+from ogmem.core.ports import DirEntry
+from ogmem.core.storage import NodeStore, OutboxStore, UnitOfWork
+from ogmem.outbox import store_events
+
+
+class Nodes:
+    """The Store port (``ogmem.core.ports.Store``) over a backend's storage ports."""
+
+    def __init__(self, uow: UnitOfWork, nodes: NodeStore, outbox: OutboxStore) -> None:
+        self._uow = uow
+        self._nodes = nodes
+        self._outbox = outbox
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def find_node(self, account_id: str, uri: str) -> ContextNode | None:
+        return self._nodes.find(account_id, uri)
+
+    def find_nodes(self, account_id: str, uris: Sequence[str]) -> dict[str, ContextNode]:
+        return self._nodes.find_many(account_id, uris)
+
+    def read_node(self, account_id: str, uri: str) -> ContextNode:
+        node = self._nodes.find(account_id, uri)
+        if node is None:
+            raise errors.NotFound(f"no node at {uri}")
+        return node
+
+    def exists(self, account_id: str, uri: str) -> bool:
+        return self._nodes.version_of(account_id, uri) is not None
+
+    def tree(self, account_id: str, uri: str) -> list[ContextNode]:
+        return self._nodes.subtree(account_id, uri)
+
+    def list_children(self, account_id: str, uri: str) -> list[DirEntry]:
+        """The entries directly below ``uri``: a name is a node, a directory, or both."""
+        is_dir: dict[str, bool] = {}
+        for name, below in self._nodes.child_names(account_id, uri):
+            is_dir[name] = is_dir.get(name, False) or below
+        base = uri.rstrip("/") + "/"
+        nodes = {n.uri: n for n in self._nodes.direct_children(account_id, uri)}
+        return [
+            DirEntry(name=name, uri=base + name, is_dir=dir_, node=nodes.get(base + name))
+            for name, dir_ in sorted(is_dir.items())
+        ]
+
+    def active_children(
+        self, account_id: str, uri: str, limit: int
+    ) -> tuple[int, list[ContextNode]]:
+        return self._nodes.active_children(account_id, uri, limit)
+
+    def history(self, account_id: str, uri: str) -> list[NodeVersion]:
+        return self._nodes.history(account_id, uri)
+
+    def applied_fingerprints(self, account_id: str, fingerprints: Sequence[str]) -> set[str]:
+        return self._nodes.applied_among(account_id, fingerprints)
+
+    def find_applied(self, account_id: str, fingerprint: str) -> AppliedOp | None:
+        return self._nodes.find_applied(account_id, fingerprint)
+
+    def list_events(
+        self, account_id: str, status: EventStatus | None = None, limit: int = 100
+    ) -> list[OutboxEvent]:
+        return self._outbox.list_events(account_id, status, limit)
+
+    def outbox_counts(self, account_id: str) -> dict[str, int]:
+        return self._outbox.counts(account_id)
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def write_node_with_outbox(
+        self,
+        node: ContextNode,
+        events: Sequence[OutboxEvent],
+        *,
+        expected_version: int | None,
+        fingerprint: str | None = None,
+        action: str = "write",
+    ) -> ContextNode:
+        now = utcnow()
+        with self._uow.transaction():
+            if expected_version is None:
+                stored = node.evolve(version=1, created_at=now, updated_at=now)
+                self._nodes.insert([stored])
+            else:
+                stored = node.evolve(version=expected_version + 1, updated_at=now)
+                self._update(stored, expected_version)
+            self._finish_write(stored, events, fingerprint, action, now)
+        return stored
+
+    def create_nodes_with_outbox(self, new_nodes: Sequence[NewNode]) -> list[ContextNode]:
+        now = utcnow()
+        stored = [n.node.evolve(version=1, created_at=now, updated_at=now) for n in new_nodes]
+        with self._uow.transaction():
+            self._nodes.insert(stored)
+            for action in sorted({n.action for n in new_nodes}):
+                self._nodes.record_versions(
+                    stored[0].account_id,
+                    [s.uri for s, n in zip(stored, new_nodes, strict=True) if n.action == action],
+                    action,
+                )
+            store_events(self._outbox, [event for n in new_nodes for event in n.events])
+            self._nodes.record_applied(
+                [
+                    AppliedOp(s.account_id, n.fingerprint, s.uri, n.action, 1, now)
+                    for s, n in zip(stored, new_nodes, strict=True)
+                    if n.fingerprint
+                ]
+            )
+        return stored
+
+    def archive_node(
+        self,
+        account_id: str,
+        uri: str,
+        *,
+        expected_version: int,
+        events: Sequence[OutboxEvent],
+        archived_at: datetime,
+        fingerprint: str | None = None,
+    ) -> ContextNode:
+        """Soft delete: status ARCHIVED and ``archived_at`` in the metadata, a new version."""
+        with self._uow.transaction():
+            self._check_not_applied(account_id, fingerprint)
+            node = self._nodes.find(account_id, uri)
+            if node is None or node.version != expected_version:
+                actual = None if node is None else node.version
+                raise errors.ConcurrentModificationError(uri, expected_version, actual)
+            archived = node.evolve(
+                status=NodeStatus.ARCHIVED,
+                metadata={**node.metadata, "archived_at": archived_at.isoformat()},
+                version=expected_version + 1,
+                updated_at=archived_at,
+            )
+            self._update(archived, expected_version)
+            self._finish_write(archived, events, fingerprint, "archive", archived_at)
+        return archived
+
+    def delete_node(
+        self,
+        account_id: str,
+        uri: str,
+        *,
+        expected_version: int,
+        events: Sequence[OutboxEvent],
+        fingerprint: str | None = None,
+    ) -> None:
+        """Removal, history included (delete means forget; archive is the reversible one)."""
+        with self._uow.transaction():
+            self._check_not_applied(account_id, fingerprint)
+            if not self._nodes.delete(account_id, uri, expected_version):
+                actual = self._nodes.version_of(account_id, uri)
+                raise errors.ConcurrentModificationError(uri, expected_version, actual)
+            self._nodes.delete_history(account_id, uri)
+            store_events(self._outbox, events)
+            if fingerprint:
+                applied = AppliedOp(
+                    account_id, fingerprint, uri, "delete", expected_version, utcnow()
+                )
+                self._nodes.record_applied([applied])
+
+    def move_node(
+        self,
+        account_id: str,
+        src: str,
+        dst: str,
+        *,
+        expected_version: int,
+        events: Sequence[OutboxEvent],
+    ) -> ContextNode:
+        """A new URI for the node, its history following it; the destination must be free."""
+        now = utcnow()
+        with self._uow.transaction():
+            if self._nodes.version_of(account_id, dst) is not None:
+                raise errors.AlreadyExists(f"a node already exists at {dst}")
+            if not self._nodes.rename(account_id, src, dst, expected_version):
+                actual = self._nodes.version_of(account_id, src)
+                raise errors.ConcurrentModificationError(src, expected_version, actual)
+            moved = self.read_node(account_id, dst)
+            moved = moved.evolve(version=expected_version + 1, updated_at=now)
+            self._update(moved, expected_version)
+            self._nodes.move_history(account_id, src, dst)
+            self._nodes.record_versions(account_id, [dst], "move")
+            store_events(self._outbox, events)
+        return moved
+
+    def _update(self, node: ContextNode, expected_version: int) -> None:
+        if not self._nodes.update(node, expected_version):
+            actual = self._nodes.version_of(node.account_id, node.uri)
+            raise errors.ConcurrentModificationError(node.uri, expected_version, actual)
+
+    def _finish_write(
+        self,
+        node: ContextNode,
+        events: Sequence[OutboxEvent],
+        fingerprint: str | None,
+        action: str,
+        now: datetime,
+    ) -> None:
+        """The rest of every write's transaction: history row, events, idempotency record
+        (a fingerprint applied already fails here and rolls the whole write back)."""
+        self._nodes.record_versions(node.account_id, [node.uri], action)
+        store_events(self._outbox, events)
+        if fingerprint:
+            applied = AppliedOp(node.account_id, fingerprint, node.uri, action, node.version, now)
+            self._nodes.record_applied([applied])
+
+    def _check_not_applied(self, account_id: str, fingerprint: str | None) -> None:
+        if fingerprint and self._nodes.find_applied(account_id, fingerprint) is not None:
+            raise errors.DuplicateOperation(fingerprint)
+
+    # -- the unit of work -------------------------------------------------------------------
+
+    def group_commit(self) -> AbstractContextManager[None]:
+        return self._uow.group_commit()
+
+    def check_writable(self) -> None:
+        self._uow.check_writable()

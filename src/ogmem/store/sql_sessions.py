@@ -1,0 +1,167 @@
+"""SqlSessionStore: the SessionStore port over any SQL connector."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from ogmem.core.models import Message, SessionState, SessionStatus, StoredMessage
+from ogmem.core.storage import NewMessage
+from ogmem.store import rows
+from ogmem.store.database import Database
+
+COUNTS = ("proposed", "written", "skipped", "failed", "llm_tokens")
+
+
+def _state(row: dict[str, Any]) -> SessionState:
+    return SessionState(
+        account_id=row["account_id"],
+        session_id=row["session_id"],
+        user_id=row["user_id"],
+        agent_id=row["agent_id"],
+        status=SessionStatus(row["status"]),
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        messages=row["messages"],
+        uncommitted_tokens=row["uncommitted_tokens"],
+        proposed=row["proposed"],
+        written=row["written"],
+        skipped=row["skipped"],
+        failed=row["failed"],
+        llm_tokens=row["llm_tokens"],
+        last_reason=row["last_reason"],
+        created_at=rows.load_time(row["created_at"]),  # type: ignore[arg-type]
+        updated_at=rows.load_time(row["updated_at"]),  # type: ignore[arg-type]
+        committed_at=rows.load_time(row["committed_at"]),
+    )
+
+
+def _stored(row: dict[str, Any]) -> StoredMessage:
+    message = Message(
+        role=row["role"],
+        content=row["content"],
+        created_at=rows.load_time(row["created_at"]),  # type: ignore[arg-type]
+        message_id=row["message_id"],
+        name=row["name"],
+    )
+    return StoredMessage(row["id"], message, row["tokens"], bool(row["committed"]))
+
+
+class SqlSessionStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def open(
+        self, account_id: str, session_id: str, user_id: str, agent_id: str | None, now: datetime
+    ) -> SessionState:
+        key = {"account_id": account_id, "session_id": session_id}
+        with self._db.transaction():
+            self._db.execute("upsert_session", **key, user_id=user_id, agent_id=agent_id, now=now)
+            row = self._db.fetch_one("read_session", **key)
+        assert row is not None  # written just above, in this transaction
+        return _state(row)
+
+    def append(
+        self, account_id: str, session_id: str, messages: Sequence[NewMessage], now: datetime
+    ) -> tuple[int, SessionState]:
+        key = {"account_id": account_id, "session_id": session_id}
+        added = added_tokens = 0
+        with self._db.transaction():
+            for message in messages:
+                inserted = self._db.execute(
+                    "insert_message", **key, message_id=message.message_id, role=message.role,
+                    name=message.name, content=message.content, created_at=message.created_at,
+                    tokens=message.tokens,
+                )  # fmt: skip
+                added += inserted
+                added_tokens += message.tokens if inserted else 0
+            self._db.execute("count_appended", **key, added=added, tokens=added_tokens, now=now)
+            row = self._db.fetch_one("read_session", **key)
+        assert row is not None
+        return added, _state(row)
+
+    def get(self, account_id: str, session_id: str) -> SessionState | None:
+        row = self._db.fetch_one("read_session", account_id=account_id, session_id=session_id)
+        return None if row is None else _state(row)
+
+    def list_sessions(self, account_id: str, user_id: str | None, limit: int) -> list[SessionState]:
+        found = self._db.fetch_all(
+            "list_sessions", account_id=account_id, user_id=user_id, limit=limit
+        )
+        return [_state(row) for row in found]
+
+    def totals(self, account_id: str) -> dict[str, dict[str, int]]:
+        found = self._db.fetch_all("session_totals", account_id=account_id)
+        return {
+            row["status"]: {
+                name: int(value or 0) for name, value in row.items() if name != "status"
+            }
+            for row in found
+        }
+
+    def uncommitted(
+        self, account_id: str, session_id: str, max_tokens: int, limit: int
+    ) -> list[StoredMessage]:
+        found = self._db.fetch_all(
+            "uncommitted_messages", account_id=account_id, session_id=session_id,
+            max_tokens=max_tokens, limit=limit,
+        )  # fmt: skip
+        return [_stored(row) for row in found]
+
+    def message_before(
+        self, account_id: str, session_id: str, stored_id: int
+    ) -> StoredMessage | None:
+        row = self._db.fetch_one(
+            "message_before", account_id=account_id, session_id=session_id, before_id=stored_id
+        )
+        return None if row is None else _stored(row)
+
+    def set_status(self, account_id: str, session_id: str, status: str, now: datetime) -> None:
+        self._db.execute(
+            "set_session_status", account_id=account_id, session_id=session_id, status=status,
+            now=now,
+        )  # fmt: skip
+
+    def claim_commit(
+        self, account_id: str, session_id: str, owner: str, now: datetime, until: datetime
+    ) -> datetime | None:
+        key = {"account_id": account_id, "session_id": session_id}
+        with self._db.transaction():
+            if self._db.execute("claim_session_commit", **key, owner=owner, now=now, until=until):
+                return None
+            row = self._db.fetch_one("read_session", **key)
+        held = rows.load_time(row["commit_until"]) if row else None
+        return held or now
+
+    def release_commit(self, account_id: str, session_id: str, owner: str) -> None:
+        self._db.execute(
+            "release_session_commit", account_id=account_id, session_id=session_id, owner=owner
+        )
+
+    def record_commit(
+        self,
+        account_id: str,
+        session_id: str,
+        up_to_id: int,
+        counts: dict[str, int],
+        reason: str,
+        now: datetime,
+        *,
+        final: bool,
+    ) -> None:
+        key = {"account_id": account_id, "session_id": session_id}
+        with self._db.transaction():
+            self._db.execute("mark_committed", **key, up_to_id=up_to_id)
+            self._db.execute(
+                "record_commit", **key, reason=reason, now=now, final=final,
+                **{name: counts.get(name, 0) for name in COUNTS},
+            )  # fmt: skip
+
+    def record_failure(
+        self, account_id: str, session_id: str, error: str, llm_tokens: int, now: datetime
+    ) -> None:
+        self._db.execute(
+            "record_failure", account_id=account_id, session_id=session_id, error=error,
+            llm_tokens=llm_tokens, now=now,
+        )  # fmt: skip
