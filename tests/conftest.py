@@ -10,6 +10,7 @@ from ogmem.core.models import ContextNode, ContextType, RequestContext
 from ogmem.core.storage import Backend
 from ogmem.nodes import Nodes
 from ogmem.store import open_backend
+from tests.pg import PgCluster
 
 
 @pytest.fixture(autouse=True)
@@ -20,11 +21,41 @@ def _scrub_ogmem_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-@pytest.fixture(params=["sqlite-memory", "sqlite-file"])
+BACKENDS = ["sqlite-memory", "sqlite-file", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgCluster]:
+    """One PostgreSQL server for the whole session, started when a test first needs it."""
+    cluster = PgCluster(tmp_path_factory.mktemp("postgres"))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster) -> Iterator[str]:
+    """A fresh migrated PostgreSQL database for one test, dropped after it."""
+    url = pg_cluster.fresh_database()
+    try:
+        yield url
+    finally:
+        pg_cluster.drop(url)
+
+
+def store_url(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> str:
+    """Where a store of ``kind`` (one of BACKENDS) lives for this test."""
+    if kind == "postgres":
+        url: str = request.getfixturevalue("pg_url")
+        return url
+    return ":memory:" if kind == "sqlite-memory" else str(tmp_path / "store.sqlite")
+
+
+@pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     """Every backend the contract suite runs against."""
-    url = ":memory:" if request.param == "sqlite-memory" else str(tmp_path / "store.sqlite")
-    opened = open_backend(url)
+    opened = open_backend(store_url(request, request.param, tmp_path))
     try:
         yield opened
     finally:

@@ -17,6 +17,7 @@ from ogmem.core.models import RequestContext
 from ogmem.engine import Engine
 from ogmem.index.worker import WorkerStats
 from ogmem.settings import Settings
+from ogmem.store import open_backend
 
 app = typer.Typer(
     help="ogmem: long-term memory for AI agents.",
@@ -161,6 +162,17 @@ def worker(
 
         engine.run_worker(report, poll_interval=poll)
     console.print("worker stopped")
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the store of OGMEM_STORE (every open does it too; run this first to
+    upgrade a shared PostgreSQL before starting new servers)."""
+    backend = open_backend(Settings.from_env().store)
+    try:
+        console.print(f"{backend.uow.describe()}: schema version {backend.uow.schema_version()}")
+    finally:
+        backend.close()
 
 
 @app.command()

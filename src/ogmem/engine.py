@@ -89,7 +89,7 @@ class Engine:
         embedder: Embedder | None = None,
         worker: bool = True,
         raw_roles: Sequence[str] = DEFAULT_ROLES,
-        vector_index: str = "exact",
+        vector_index: str | None = None,
     ) -> None:
         self.backend = backend
         self._stop_listening: Callable[[], None] | None = None
@@ -102,7 +102,8 @@ class Engine:
         self.keys = Keys(backend.keys)
         self.writer = ContextWriter(self.store, self.registry, llm)
         dimensions, model = self.embedder.dimensions, self.embedder.model_id
-        self.vectors = backend.vector_index(vector_index, dimensions, model)
+        kind = vector_index or backend.default_vector_index  # None: the backend's own default
+        self.vectors = backend.vector_index(kind, dimensions, model)
         self.sync = IndexSync(self.store, self.index, self.embedder)
         self._sessions = Sessions(backend.sessions)
         self.committer = SessionCommitter(
@@ -131,7 +132,7 @@ class Engine:
         schema_dirs: Sequence[str | Path] = (),
         worker: bool = True,
         raw_roles: Sequence[str] = DEFAULT_ROLES,
-        vector_index: str = "exact",
+        vector_index: str | None = None,
     ) -> Engine:
         """Open (creating and migrating if needed) the store at ``store``: a SQLite path (or
         ``sqlite:///path``, ``:memory:``), or a ``postgresql://`` URL (extra ``postgres``).

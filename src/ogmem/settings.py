@@ -8,7 +8,8 @@
 | OGMEM_EMBEDDER | minilm (default, offline), openai, hash (tests only) |
 | OGMEM_EMBEDDER_MODEL, _BASE_URL, _API_KEY, _DIMENSIONS | for the openai embedder |
 | OGMEM_EMBEDDER_BATCH_SIZE, OGMEM_EMBEDDER_THREADS | for the minilm embedder |
-| OGMEM_VECTOR_INDEX | exact (default) or hnsw (extra `ann`: a graph for accounts >= 20k records) |
+| OGMEM_VECTOR_INDEX | exact, hnsw (extra `ann`: a graph for accounts >= 20k records) or pgvector |
+|   | (PostgreSQL only); unset: the store's default (SQLite: exact, PostgreSQL: pgvector) |
 | OGMEM_METRICS_PORT, OGMEM_METRICS_HOST | `ogmem serve`'s /metrics address (off; 127.0.0.1) |
 | OGMEM_MAX_BODY_BYTES, OGMEM_BODY_TIMEOUT_S, ... | the server's limits (ogmem/limits.py) |
 """
@@ -39,7 +40,7 @@ class Settings:
     llm_api_key: str | None = field(default=None, repr=False)
     embedder: str = "minilm"
     embedder_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    vector_index: str = "exact"
+    vector_index: str | None = None  # None: the store's default
     limits: ServerLimits = field(default_factory=ServerLimits)
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
@@ -60,7 +61,7 @@ class Settings:
             llm_api_key=get("LLM_API_KEY"),
             embedder=get("EMBEDDER") or "minilm",
             embedder_options=_embedder_options(get),
-            vector_index=get("VECTOR_INDEX") or "exact",
+            vector_index=get("VECTOR_INDEX"),
             limits=_limits(get),
             metrics_port=_number(get, "METRICS_PORT", int),
             metrics_host=get("METRICS_HOST") or "127.0.0.1",

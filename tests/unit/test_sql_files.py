@@ -12,7 +12,7 @@ import pytest
 from ogmem.store import open_backend, queries
 
 SRC = Path(__file__).parents[2] / "src" / "ogmem" / "store"
-DIALECTS = ("sqlite",)
+DIALECTS = ("sqlite", "postgres")
 CROSS_ACCOUNT = {
     "claim_events": "the worker serves every account; what follows filters on the event's",
     "renew_leases": "a worker's heartbeat over its own claims, which span accounts",
@@ -24,22 +24,46 @@ CROSS_ACCOUNT = {
     "store_probe_write": "readiness probe of the store itself; the table holds no account data",
     "store_probe_clear": "readiness probe of the store itself; the table holds no account data",
     "schema_version": "the store's own migrations, no account data",
+    "configure_connection": "the session settings of a new connection, no data",
+    "ensure_vector_index": "DDL: the HNSW index of a vector dimension, no data",
 }
 
 
-_NAMED = re.compile(r'\.(?:execute|execute_many|returning|fetch_one|fetch_all)\(\s*"([a-z_]+)"')
+_NAMED = re.compile(
+    r"(?:\.(?:execute|execute_many|returning|fetch_one|fetch_all|with_dimensions)\(\s*"
+    r'|named\[)"([a-z_]+)"'
+)
 
 
-def _named_in_code() -> set[str]:
-    """Every query name the stores run (they name queries only through the connector)."""
-    code = "\n".join(path.read_text() for path in SRC.glob("*.py"))
-    return set(_NAMED.findall(code))
+def _named_in(paths: list[Path]) -> set[str]:
+    """Every query name these modules run (they name queries only through the connector)."""
+    return set(_NAMED.findall("\n".join(path.read_text() for path in paths)))
+
+
+def _shared() -> set[str]:
+    """What the stores written once (sql_*.py) run: every dialect has each of these."""
+    return _named_in(sorted(SRC.glob("sql_*.py")))
+
+
+def _own(dialect: str) -> set[str]:
+    """What a dialect's own modules (connector, full-text and vector search) run."""
+    return _named_in(sorted(SRC.glob(f"{dialect}*.py")))
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_every_named_query_is_used_and_every_used_one_exists(dialect: str) -> None:
-    named = _named_in_code()
-    assert named and set(queries.load_queries(dialect)) == named
+    named = _shared() | _own(dialect)
+    assert _shared() and set(queries.load_queries(dialect)) == named
+
+
+def test_both_dialects_name_every_query_of_the_shared_stores() -> None:
+    """Parity: a store written once runs the same names on either dialect; a dialect adds
+    only what its own modules run (SQLite: FTS5 and its scope upgrade; PostgreSQL: pgvector,
+    the connection's settings)."""
+    sqlite, postgres = (set(queries.load_queries(d)) for d in DIALECTS)
+    assert sqlite & postgres == _shared() | (_own("sqlite") & _own("postgres"))
+    assert sqlite - postgres == _own("sqlite") - _own("postgres")
+    assert postgres - sqlite == _own("postgres") - _own("sqlite")
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
@@ -54,8 +78,9 @@ def test_duplicate_query_names_are_refused() -> None:
         queries.parse_named_queries("-- name: a\nSELECT 1;\n-- name: a\nSELECT 2;")
 
 
-def test_migrations_are_numbered_without_gaps() -> None:
-    numbers = [number for number, _, _ in queries.migration_scripts("sqlite")]
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_migrations_are_numbered_without_gaps(dialect: str) -> None:
+    numbers = [number for number, _, _ in queries.migration_scripts(dialect)]
     assert numbers == list(range(1, len(numbers) + 1))
 
 

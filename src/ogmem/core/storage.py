@@ -56,6 +56,10 @@ class UnitOfWork(Protocol):
         """Where the data lives, for people (a file path, a database without its password)."""
         ...
 
+    def schema_version(self) -> int:
+        """The last migration applied."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -379,6 +383,8 @@ class Backend:
     wake_on_events: Callable[[Callable[[], None]], Callable[[], None]] | None = None
     """Given a callback, call it whenever another process writes outbox events (PostgreSQL
     LISTEN); returns a function that stops listening. None: no cross-process wake-ups."""
+    default_vector_index: str = "exact"
+    """The vector index kind an Engine uses when none is named."""
 
     def close(self) -> None:
         self.uow.close()

@@ -8,7 +8,6 @@ Nothing above this package names an adapter or a driver; it gets a ``Backend``.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from ogmem.core import errors
@@ -22,9 +21,14 @@ def open_backend(url: str | Path) -> Backend:
     """The backend at ``url`` (created and migrated if needed)."""
     text = str(url)
     if text.startswith(POSTGRES_SCHEMES):
-        postgres = importlib.import_module("ogmem.store.postgres")
-        backend: Backend = postgres.open_postgres(text)
-        return backend
+        try:
+            from ogmem.store import postgres
+        except ImportError as exc:  # the driver is an extra
+            raise errors.ConfigurationError(
+                f"a PostgreSQL store needs its driver ({exc.name or exc}): "
+                "pip install 'ogmem[postgres]'"
+            ) from exc
+        return postgres.open_postgres(text)
     if text.startswith(SQLITE_SCHEME):
         # sqlite:///relative.db, sqlite:////absolute.db, sqlite:///:memory: (as SQLAlchemy)
         rest = text.removeprefix(SQLITE_SCHEME)

@@ -1,0 +1,315 @@
+"""PostgresDatabase: the PostgreSQL connector. A pool of connections (psycopg 3), each working
+as the application role under row-level security; a thread's transaction holds one of them
+from its start to its end, exactly as the SQLite connector's transactions behave: nested, a
+savepoint; a group commit, one outer transaction; a statement outside any, its own.
+
+It runs named queries (``sql/postgres/queries.sql``), sets the transaction's account for
+row-level security from each statement's ``account_id``, encodes parameters (times as
+timestamptz, mappings as jsonb, lists as arrays, numpy vectors as pgvector) and translates
+driver errors into ours. It decides nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import numpy as np
+import psycopg
+import psycopg_pool
+from pgvector import Vector
+from pgvector.psycopg.vector import VectorBinaryDumper, VectorBinaryLoader, VectorLoader
+from psycopg.adapt import AdaptersMap
+from psycopg.rows import dict_row
+from psycopg.types import TypeInfo
+from psycopg.types.json import Jsonb
+
+from ogmem.core import errors
+from ogmem.core.models import as_utc
+from ogmem.store import queries, rows
+
+DIALECT = "postgres"
+POOL_MIN, POOL_MAX = 1, 10
+POOL_TIMEOUT_S = 10.0  # waiting for a free connection (or for a server that is down)
+ACCOUNT_SETTING = "ogmem.account_id"
+_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+_SET_ACCOUNT = "SELECT set_config('" + ACCOUNT_SETTING + "', %s, true)"
+
+logger = logging.getLogger(__name__)
+Connection = psycopg.Connection[dict[str, Any]]
+
+
+def to_pyformat(sql: str) -> str:
+    """A named query's ``:name`` parameters as psycopg's ``%(name)s`` (``::casts`` kept)."""
+    return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+def may_conflict(sql: str) -> bool:
+    """Whether a statement can fail on a unique key: an INSERT without ON CONFLICT. Inside a
+    transaction it runs under a savepoint, because a store may catch that error and go on
+    (SqlNodeStore.insert reads the version it collided with), while PostgreSQL refuses every
+    statement of a transaction after a failed one (SQLite does not)."""
+    text = sql.lstrip().upper()
+    return text.startswith("INSERT") and "ON CONFLICT" not in text
+
+
+def encode(value: Any) -> Any:
+    """A parameter as the driver adapts it: mappings as jsonb (dates in them as text), tuples
+    as lists (arrays), enums of str as str, naive times as UTC; numpy vectors go to pgvector's
+    adapter, numpy scalars become Python numbers."""
+    if value is None or type(value) in (str, int, float, bool, list):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if isinstance(value, Mapping):
+        return Jsonb(dict(value), dumps=rows.dump_json)
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _encoded(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: encode(value) for name, value in params.items()}
+
+
+def translate(exc: psycopg.Error) -> errors.StoreError:
+    """Our error for a driver error; a unique violation names its table."""
+    message = f"postgresql: {str(exc).strip() or type(exc).__name__}"
+    if isinstance(exc, psycopg.errors.UniqueViolation):
+        return errors.UniqueViolation(message, table=exc.diag.table_name or "")
+    return errors.StoreError(message)
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise translate(exc) from exc
+
+
+def without_password(url: str) -> str:
+    """The URL for people: no password, neither in the authority nor in the query."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        credentials, host = netloc.rsplit("@", 1)
+        netloc = credentials.split(":", 1)[0] + "@" + host
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"])
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+class _NumpyVectorLoader(VectorLoader):
+    def load(self, data: Any) -> Any:
+        return Vector.from_text(bytes(data).decode()).to_numpy()
+
+
+class _NumpyVectorBinaryLoader(VectorBinaryLoader):
+    def load(self, data: Any) -> Any:
+        return Vector.from_binary(data).to_numpy()
+
+
+def vector_adapters(conn: psycopg.Connection[Any]) -> AdaptersMap:
+    """psycopg's adapters plus pgvector's for numpy arrays, loaded back as numpy arrays (what
+    rows.load_vector takes); fetched once, shared by every connection of the pool."""
+    info = TypeInfo.fetch(conn, "vector")
+    if info is None:
+        raise errors.StoreError("postgresql: the vector type is missing (CREATE EXTENSION vector)")
+    adapters = AdaptersMap(psycopg.adapters)
+    info.register(adapters)
+    adapters.register_dumper("numpy.ndarray", type("", (VectorBinaryDumper,), {"oid": info.oid}))
+    adapters.register_loader(info.oid, _NumpyVectorLoader)
+    adapters.register_loader(info.oid, _NumpyVectorBinaryLoader)
+    return adapters
+
+
+@dataclass
+class _Transaction:
+    """This thread's open transaction: its connection, and the account it is set to."""
+
+    conn: Connection
+    account: str | None = None
+
+
+class PostgresDatabase:
+    """A migrated PostgreSQL database (``ogmem.store.postgres_migrate``) behind a pool."""
+
+    dialect = DIALECT
+
+    def __init__(self, url: str, adapters: AdaptersMap, *, pool_max: int = POOL_MAX) -> None:
+        self.url = url
+        named = queries.load_queries(DIALECT)
+        self._configure_sql = named["configure_connection"]
+        self._sql = {name: to_pyformat(sql) for name, sql in named.items()}
+        self._guarded = {name for name, sql in named.items() if may_conflict(sql)}
+        self._adapters = adapters
+        self._local = threading.local()
+        self.on_close: list[Callable[[], None]] = []  # run first by close() (listeners)
+        with translated():
+            self._pool: psycopg_pool.ConnectionPool[Connection] = psycopg_pool.ConnectionPool(
+                url,
+                kwargs={"autocommit": True, "row_factory": dict_row, "context": adapters},
+                configure=self._configure,
+                min_size=POOL_MIN,
+                max_size=pool_max,
+                timeout=POOL_TIMEOUT_S,
+                open=False,
+                name="ogmem",
+            )
+            self._pool.open(wait=True, timeout=POOL_TIMEOUT_S)
+
+    def _configure(self, conn: Connection) -> None:
+        conn.execute(self._configure_sql)
+
+    def with_dimensions(self, query: str, dims: int) -> str:
+        """The name of ``query`` with its ``{dims}`` written in (an integer: pgvector needs a
+        literal dimension for the expression of a partial HNSW index to match)."""
+        name = f"{query}@{int(dims)}"
+        if name not in self._sql:
+            self._sql[name] = self._sql[query].replace("{dims}", str(int(dims)))
+        return name
+
+    def describe(self) -> str:
+        return without_password(self.url)
+
+    def schema_version(self) -> int:
+        row = self.fetch_one("schema_version")
+        return int(row["v"] or 0) if row else 0
+
+    def check_writable(self) -> None:
+        """Raise StoreError unless the server answers and takes writes (a standby in
+        recovery, or a read-only default, does not)."""
+        row = self.fetch_one("store_probe_read")
+        if row is None or row["standby"] or row["read_only"]:
+            raise errors.StoreError("postgresql: the server is read-only (a standby?)")
+
+    # -- transactions ---------------------------------------------------------------------
+
+    def _current(self) -> _Transaction | None:
+        tx: _Transaction | None = getattr(self._local, "tx", None)
+        return tx
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction on a connection of the pool, held until it ends; nested (or
+        inside a group commit), a savepoint: it still succeeds or fails as a whole."""
+        tx = self._current()
+        if tx is None:
+            with self._outermost():
+                yield
+            return
+        with self._savepoint(tx):
+            yield
+
+    @contextmanager
+    def group_commit(self) -> Iterator[None]:
+        """Many transactions of this thread under one COMMIT; each stays a savepoint."""
+        if self._current() is not None:
+            yield
+            return
+        with self._outermost():
+            yield
+
+    @contextmanager
+    def _outermost(self) -> Iterator[None]:
+        with translated():
+            conn = self._pool.getconn()
+        try:
+            with translated(), conn.transaction():
+                self._local.tx = _Transaction(conn)
+                try:
+                    yield
+                finally:
+                    self._local.tx = None
+        finally:
+            self._pool.putconn(conn)
+
+    @contextmanager
+    def _savepoint(self, tx: _Transaction) -> Iterator[None]:
+        account = tx.account
+        try:
+            with translated(), tx.conn.transaction():
+                yield
+        except BaseException:
+            tx.account = account  # rolling back to the savepoint restored the setting too
+            raise
+
+    def _set_account(self, tx: _Transaction, params: Mapping[str, Any]) -> None:
+        """Row-level security reads the transaction's account: set it when a statement names
+        another one (transaction-local, so it never outlives the transaction)."""
+        account = params.get("account_id")
+        if account is not None and account != tx.account:
+            tx.conn.execute(_SET_ACCOUNT, (str(account),))
+            tx.account = str(account)
+
+    # -- running named queries --------------------------------------------------------------
+
+    @contextmanager
+    def _statement(self, query: str, params: Mapping[str, Any]) -> Iterator[Connection]:
+        """The connection to run ``query`` on, in this thread's transaction (a transaction of
+        its own outside one) with the statement's account set; under a savepoint when it may
+        fail on a unique key and the transaction is to go on."""
+        tx = self._current()
+        if tx is None:
+            with self.transaction(), self._statement(query, params) as conn:
+                yield conn
+            return
+        with translated():
+            self._set_account(tx, params)
+            if query in self._guarded:
+                with tx.conn.transaction():
+                    yield tx.conn
+            else:
+                yield tx.conn
+
+    def execute(self, query: str, /, **params: Any) -> int:
+        """Run a named statement; how many rows it changed (or returned)."""
+        with self._statement(query, params) as conn:
+            return conn.execute(self._sql[query], _encoded(params)).rowcount
+
+    def execute_many(self, query: str, /, params: Sequence[Mapping[str, Any]]) -> None:
+        if not params:
+            return
+        by_account: dict[Any, list[dict[str, Any]]] = {}
+        for one in params:  # each account's rows under its own setting
+            by_account.setdefault(one.get("account_id"), []).append(_encoded(one))
+        for batch in by_account.values():
+            with self._statement(query, batch[0]) as conn, conn.cursor() as cursor:
+                cursor.executemany(self._sql[query], batch)
+
+    def returning(self, query: str, /, **params: Any) -> list[dict[str, Any]]:
+        return self.fetch_all(query, **params)
+
+    def fetch_all(self, query: str, /, **params: Any) -> list[dict[str, Any]]:
+        with self._statement(query, params) as conn:
+            return conn.execute(self._sql[query], _encoded(params)).fetchall()
+
+    def fetch_one(self, query: str, /, **params: Any) -> dict[str, Any] | None:
+        with self._statement(query, params) as conn:
+            return conn.execute(self._sql[query], _encoded(params)).fetchone()
+
+    def raw_query(self, sql: str) -> list[dict[str, Any]]:
+        """Rows of ``sql`` as the URL's user (the owner: past row-level security); tests."""
+        with (
+            translated(),
+            psycopg.connect(
+                self.url, autocommit=True, row_factory=dict_row, context=self._adapters
+            ) as conn,
+        ):
+            return conn.execute(sql.encode()).fetchall()
+
+    def close(self) -> None:
+        for stop in self.on_close:
+            stop()
+        self._pool.close()

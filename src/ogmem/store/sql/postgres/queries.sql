@@ -1,0 +1,423 @@
+-- Named queries for the PostgreSQL store. Each block starts with "-- name: <query_name>".
+-- Parameters are named (:account_id; the connector binds them); every query filters on
+-- account_id, and row-level security filters again on the account that the connector sets
+-- for each statement (see migrations/0002). The statements that span accounts on purpose call
+-- SECURITY DEFINER functions of the table owner (same migration).
+
+-- name: configure_connection
+-- Run once on every pooled connection: work as the application role (which owns nothing and
+-- obeys the policies), times in UTC, and an HNSW candidate list long enough for the depth a
+-- hybrid search asks for (pgvector filters after the graph walk).
+SET ROLE ogmem_app;
+SET TIME ZONE 'UTC';
+SET hnsw.ef_search = 400;
+
+-- name: read_node
+SELECT * FROM context_nodes WHERE account_id = :account_id AND uri = :uri;
+
+-- name: node_version
+SELECT version FROM context_nodes WHERE account_id = :account_id AND uri = :uri;
+
+-- name: insert_node
+INSERT INTO context_nodes (account_id, uri, context_type, category, owner_space, abstract,
+    overview, content, metadata, status, version, created_at, updated_at)
+VALUES (:account_id, :uri, :context_type, :category, :owner_space, :abstract, :overview,
+    :content, :metadata, :status, :version, :created_at, :updated_at);
+
+-- name: update_node
+UPDATE context_nodes
+SET context_type = :context_type, category = :category, owner_space = :owner_space,
+    abstract = :abstract, overview = :overview, content = :content, metadata = :metadata,
+    status = :status, version = :version, updated_at = :updated_at
+WHERE account_id = :account_id AND uri = :uri AND version = :expected_version;
+
+-- name: delete_node
+DELETE FROM context_nodes
+WHERE account_id = :account_id AND uri = :uri AND version = :expected_version;
+
+-- name: delete_versions
+DELETE FROM context_node_versions WHERE account_id = :account_id AND uri = :uri;
+
+-- name: move_node
+UPDATE context_nodes SET uri = :dst
+WHERE account_id = :account_id AND uri = :src AND version = :expected_version;
+
+-- name: move_versions
+UPDATE context_node_versions SET uri = :dst WHERE account_id = :account_id AND uri = :src;
+
+-- name: insert_version
+INSERT INTO context_node_versions (account_id, uri, version, action, context_type, category,
+    owner_space, abstract, overview, content, metadata, status, created_at, written_at)
+SELECT account_id, uri, version, :action, context_type, category, owner_space, abstract,
+    overview, content, metadata, status, created_at, updated_at
+FROM context_nodes WHERE account_id = :account_id AND uri = :uri;
+
+-- name: history
+SELECT * FROM context_node_versions
+WHERE account_id = :account_id AND uri = :uri ORDER BY version;
+
+-- name: subtree
+SELECT * FROM context_nodes
+WHERE account_id = :account_id AND (uri = :uri OR (uri > :lower AND uri < :upper))
+ORDER BY uri;
+
+-- name: child_names
+SELECT DISTINCT
+    CASE WHEN strpos(rest, '/') > 0 THEN substr(rest, 1, strpos(rest, '/') - 1) ELSE rest END
+        AS name,
+    strpos(rest, '/') > 0 AS is_dir
+FROM (
+    SELECT substr(uri, :prefix_length + 1) AS rest FROM context_nodes
+    WHERE account_id = :account_id AND uri > :lower AND uri < :upper
+) AS below
+ORDER BY name;
+
+-- name: insert_event
+INSERT INTO outbox_events (account_id, type, uri, payload, status, attempts, available_at,
+    created_at)
+VALUES (:account_id, :type, :uri, :payload, 'PENDING', 0, :available_at, :created_at);
+
+-- name: insert_event_unless_pending
+-- An event marked coalesce: an untried pending event of the same URI and type covers it.
+INSERT INTO outbox_events (account_id, type, uri, payload, status, attempts, available_at,
+    created_at)
+SELECT :account_id, :type, :uri, :payload, 'PENDING', 0, :available_at, :created_at
+WHERE NOT EXISTS (
+    SELECT 1 FROM outbox_events
+    WHERE account_id = :account_id AND uri = :uri AND type = :type AND status = 'PENDING'
+        AND attempts = 0
+);
+
+-- name: list_events
+SELECT * FROM outbox_events WHERE account_id = :account_id ORDER BY id LIMIT :limit;
+
+-- name: list_events_by_status
+SELECT * FROM outbox_events WHERE account_id = :account_id AND status = :status
+ORDER BY id LIMIT :limit;
+
+-- name: outbox_counts
+SELECT status, count(*) AS n FROM outbox_events WHERE account_id = :account_id GROUP BY status;
+
+-- name: find_applied
+SELECT * FROM applied_ops WHERE account_id = :account_id AND fingerprint = :fingerprint;
+
+-- name: applied_among
+SELECT fingerprint FROM applied_ops
+WHERE account_id = :account_id AND fingerprint = ANY(:fingerprints::text[]);
+
+-- name: insert_applied
+INSERT INTO applied_ops (account_id, fingerprint, uri, action, version, applied_at)
+VALUES (:account_id, :fingerprint, :uri, :action, :version, :applied_at);
+
+-- name: direct_children
+SELECT * FROM context_nodes
+WHERE account_id = :account_id AND uri > :lower AND uri < :upper
+    AND strpos(substr(uri, :prefix_length + 1), '/') = 0
+ORDER BY uri;
+
+-- name: count_active_children
+-- A directory summary needs how many memories sit in the directory and a bounded sample of
+-- them, never every row: a directory of raw memories can hold a whole history.
+SELECT count(*) AS n FROM context_nodes
+WHERE account_id = :account_id AND uri > :lower AND uri < :upper
+    AND strpos(substr(uri, :prefix_length + 1), '/') = 0
+    AND status = 'ACTIVE' AND context_type <> 'DIRECTORY';
+
+-- name: recent_active_children
+SELECT * FROM context_nodes
+WHERE account_id = :account_id AND uri > :lower AND uri < :upper
+    AND strpos(substr(uri, :prefix_length + 1), '/') = 0
+    AND status = 'ACTIVE' AND context_type <> 'DIRECTORY'
+ORDER BY updated_at DESC, uri LIMIT :limit;
+
+-- ---- outbox worker -------------------------------------------------------------------------
+
+-- name: claim_events
+-- Spans accounts (the worker serves them all): ogmem_claim_events, FOR UPDATE SKIP LOCKED.
+SELECT * FROM ogmem_claim_events(:worker, :limit, :eager, :now, :locked_until);
+
+-- name: renew_leases
+SELECT * FROM ogmem_renew_leases(:worker, :locked_until);
+
+-- name: finish_events
+UPDATE outbox_events SET status = 'DONE', locked_until = NULL, last_error = :note
+WHERE account_id = :account_id AND id = ANY(:ids::bigint[]);
+
+-- name: defer_event
+-- Not a failure: the event waits for something held elsewhere (a session's running commit).
+UPDATE outbox_events
+SET status = 'PENDING', available_at = :available_at, locked_until = NULL, last_error = :note
+WHERE account_id = :account_id AND id = :id;
+
+-- name: retry_event
+UPDATE outbox_events
+SET status = 'PENDING', attempts = attempts + 1, available_at = :available_at,
+    locked_until = NULL, last_error = :error
+WHERE account_id = :account_id AND id = :id;
+
+-- name: dead_letter_event
+UPDATE outbox_events
+SET status = 'DLQ', attempts = :attempts, locked_until = NULL, last_error = :error
+WHERE account_id = :account_id AND id = :id;
+
+-- name: latest_pending_event_id
+-- The watermark of a directory run: absorb only ever takes pending events, so only they count.
+SELECT max(id) AS id FROM outbox_events
+WHERE account_id = :account_id AND uri = :uri AND type = :type AND status = 'PENDING';
+
+-- name: absorb_events
+-- Pending events that a just-finished run already covered (written before its read).
+UPDATE outbox_events SET status = 'DONE', locked_until = NULL, last_error = :note
+WHERE account_id = :account_id AND uri = :uri AND type = :type AND status = 'PENDING'
+    AND id <= :up_to_id;
+
+-- name: purge_done_events
+SELECT * FROM ogmem_purge_done_events(:before, :limit);
+
+-- name: oldest_pending_event
+SELECT min(created_at) AS oldest FROM outbox_events
+WHERE account_id = :account_id AND status = 'PENDING';
+
+-- name: account_ids
+SELECT account_id FROM ogmem_account_ids(:after_account_id) AS account_id;
+
+-- ---- search index --------------------------------------------------------------------------
+
+-- name: tick_index_clock
+-- The clock row stays locked until the transaction ends: the writers of one account's index
+-- take turns, so clock values are handed out in commit order (a cache that read up to N
+-- never misses a later commit with a smaller value).
+INSERT INTO index_clock AS c (account_id, seq) VALUES (:account_id, 1)
+ON CONFLICT (account_id) DO UPDATE SET seq = c.seq + 1
+RETURNING seq;
+
+-- name: index_clock
+SELECT seq FROM index_clock WHERE account_id = :account_id;
+
+-- name: upsert_record
+INSERT INTO index_records (account_id, uri, level, owner_space, category, context_type, status,
+    node_version, text, embedding, dims, model_id, seq)
+VALUES (:account_id, :uri, :level, :owner_space, :category, :context_type, :status,
+    :node_version, :text, :vector, :dims, :model_id, :seq)
+ON CONFLICT (account_id, uri, level) DO UPDATE SET
+    owner_space = excluded.owner_space, category = excluded.category,
+    context_type = excluded.context_type, status = excluded.status,
+    node_version = excluded.node_version, text = excluded.text,
+    embedding = excluded.embedding, dims = excluded.dims,
+    model_id = excluded.model_id, seq = excluded.seq;
+
+-- name: delete_record
+DELETE FROM index_records WHERE account_id = :account_id AND uri = :uri AND level = :level;
+
+-- name: insert_tombstone
+-- Only for a record that exists (run just before delete_record): readers drop what it names.
+INSERT INTO index_tombstones (account_id, uri, level, seq)
+SELECT account_id, uri, level, :seq FROM index_records
+WHERE account_id = :account_id AND uri = :uri AND level = :level;
+
+-- name: records_since
+SELECT uri, level, owner_space, category, context_type, status, embedding AS vector, model_id
+FROM index_records WHERE account_id = :account_id AND seq > :seq;
+
+-- name: tombstones_since
+SELECT uri, level FROM index_tombstones WHERE account_id = :account_id AND seq > :seq;
+
+-- name: keyword_search
+-- Any of the words (websearch syntax cannot fail on any input), English stemming as the
+-- generated tsvector; ranked by cover density. The filters are the SearchFilter's (NULL: no
+-- restriction on that column).
+SELECT r.uri, r.level, ts_rank_cd(r.fts, q.query) AS rank
+FROM index_records AS r,
+    websearch_to_tsquery('english', array_to_string(:words::text[], ' or ')) AS q (query)
+WHERE r.account_id = :account_id AND r.fts @@ q.query
+    AND (:owner_spaces::text[] IS NULL OR r.owner_space = ANY(:owner_spaces::text[]))
+    AND (:categories::text[] IS NULL OR r.category = ANY(:categories::text[]))
+    AND (:context_types::text[] IS NULL OR r.context_type = ANY(:context_types::text[]))
+    AND (:statuses::text[] IS NULL OR r.status = ANY(:statuses::text[]))
+ORDER BY rank DESC, r.id
+LIMIT :limit;
+
+-- name: vector_search
+-- Nearest records by cosine over the HNSW index of this dimension ({dims}: an integer the
+-- connector writes in, so the expression matches the partial index's). pgvector filters
+-- after the graph walk: a narrow filter can leave fewer than :limit, and the caller then
+-- runs vector_search_exact.
+SELECT uri, level, 1 - (embedding::vector({dims}) <=> :query::vector({dims})) AS score
+FROM index_records
+WHERE dims = {dims} AND account_id = :account_id AND model_id = :model_id
+    AND (:owner_spaces::text[] IS NULL OR owner_space = ANY(:owner_spaces::text[]))
+    AND (:categories::text[] IS NULL OR category = ANY(:categories::text[]))
+    AND (:context_types::text[] IS NULL OR context_type = ANY(:context_types::text[]))
+    AND (:statuses::text[] IS NULL OR status = ANY(:statuses::text[]))
+ORDER BY embedding::vector({dims}) <=> :query::vector({dims})
+LIMIT :limit;
+
+-- name: vector_search_exact
+-- The same without the graph: every record of the account that passes the filter is scored.
+SELECT uri, level, 1 - (embedding <=> :query::vector) AS score
+FROM index_records
+WHERE dims = :dims AND account_id = :account_id AND model_id = :model_id
+    AND (:owner_spaces::text[] IS NULL OR owner_space = ANY(:owner_spaces::text[]))
+    AND (:categories::text[] IS NULL OR category = ANY(:categories::text[]))
+    AND (:context_types::text[] IS NULL OR context_type = ANY(:context_types::text[]))
+    AND (:statuses::text[] IS NULL OR status = ANY(:statuses::text[]))
+ORDER BY score DESC, id
+LIMIT :limit;
+
+-- name: ensure_vector_index
+SELECT ogmem_ensure_vector_index(:dims);
+
+-- name: lagging_nodes
+SELECT n.uri, n.version FROM context_nodes AS n
+WHERE n.account_id = :account_id
+    AND (SELECT min(r.node_version) FROM index_records AS r
+         WHERE r.account_id = n.account_id AND r.uri = n.uri) IS DISTINCT FROM n.version;
+
+-- name: orphan_record_uris
+SELECT DISTINCT r.uri FROM index_records AS r
+WHERE r.account_id = :account_id
+    AND NOT EXISTS (SELECT 1 FROM context_nodes AS n
+                    WHERE n.account_id = r.account_id AND n.uri = r.uri);
+
+-- name: insert_recall_signal
+INSERT INTO recall_signals (account_id, uri, query_hash, rank, score, recalled_at)
+VALUES (:account_id, :uri, :query_hash, :rank, :score, :recalled_at);
+
+-- name: recall_signals_of_uri
+SELECT uri, query_hash, rank, score, recalled_at FROM recall_signals
+WHERE account_id = :account_id AND uri = :uri ORDER BY id;
+
+-- name: read_nodes
+SELECT * FROM context_nodes WHERE account_id = :account_id AND uri = ANY(:uris::text[]);
+
+-- name: record_levels_of_uris
+SELECT uri, level FROM index_records
+WHERE account_id = :account_id AND uri = ANY(:uris::text[]);
+
+-- name: records_of_uris
+SELECT uri, level, text, node_version, status, embedding AS vector FROM index_records
+WHERE account_id = :account_id AND uri = ANY(:uris::text[])
+ORDER BY uri, level;
+
+-- ---- sessions ------------------------------------------------------------------------------
+
+-- name: upsert_session
+INSERT INTO sessions (account_id, session_id, user_id, agent_id, created_at, updated_at)
+VALUES (:account_id, :session_id, :user_id, :agent_id, :now, :now)
+ON CONFLICT (account_id, session_id) DO NOTHING;
+
+-- name: read_session
+SELECT * FROM sessions WHERE account_id = :account_id AND session_id = :session_id;
+
+-- name: list_sessions
+SELECT * FROM sessions WHERE account_id = :account_id
+    AND (:user_id::text IS NULL OR user_id = :user_id)
+ORDER BY updated_at DESC LIMIT :limit;
+
+-- name: session_totals
+SELECT status, count(*) AS sessions, sum(proposed) AS proposed, sum(written) AS written,
+    sum(skipped) AS skipped, sum(failed) AS failed, sum(llm_tokens) AS llm_tokens
+FROM sessions WHERE account_id = :account_id GROUP BY status;
+
+-- name: insert_message
+INSERT INTO session_messages (account_id, session_id, message_id, role, name, content,
+    created_at, tokens)
+VALUES (:account_id, :session_id, :message_id, :role, :name, :content, :created_at, :tokens)
+ON CONFLICT (account_id, session_id, message_id) DO NOTHING;
+
+-- name: count_appended
+UPDATE sessions
+SET messages = messages + :added, uncommitted_tokens = uncommitted_tokens + :tokens,
+    status = CASE WHEN status IN ('committed', 'failed') THEN 'open' ELSE status END,
+    updated_at = :now
+WHERE account_id = :account_id AND session_id = :session_id;
+
+-- name: uncommitted_messages
+-- The next step of a commit: the oldest uncommitted messages, as many as fit in :max_tokens
+-- (at least one) and :limit. The running sum reads ids and token counts only, never the
+-- texts of the whole backlog.
+SELECT m.* FROM session_messages AS m JOIN (
+    SELECT id FROM (
+        SELECT id, tokens, sum(tokens) OVER (ORDER BY id) AS running FROM session_messages
+        WHERE account_id = :account_id AND session_id = :session_id AND NOT committed
+    ) AS backlog WHERE running - tokens < :max_tokens ORDER BY id LIMIT :limit
+) AS step ON step.id = m.id
+WHERE m.account_id = :account_id
+ORDER BY m.id;
+
+-- name: message_before
+SELECT * FROM session_messages
+WHERE account_id = :account_id AND session_id = :session_id AND id < :before_id
+ORDER BY id DESC LIMIT 1;
+
+-- name: mark_committed
+UPDATE session_messages SET committed = true
+WHERE account_id = :account_id AND session_id = :session_id AND NOT committed
+    AND id <= :up_to_id;
+
+-- name: claim_session_commit
+-- Take (or renew) the session's commit; refused while another live commit holds it.
+UPDATE sessions
+SET commit_owner = :owner, commit_until = :until, status = 'committing', updated_at = :now
+WHERE account_id = :account_id AND session_id = :session_id
+    AND (commit_owner IS NULL OR commit_owner = :owner OR commit_until < :now);
+
+-- name: release_session_commit
+UPDATE sessions SET commit_owner = NULL, commit_until = NULL
+WHERE account_id = :account_id AND session_id = :session_id AND commit_owner = :owner;
+
+-- name: set_session_status
+UPDATE sessions SET status = :status, updated_at = :now
+WHERE account_id = :account_id AND session_id = :session_id;
+
+-- name: record_commit
+-- One step of a commit: its counts are added; the last step (:final) also settles the status.
+UPDATE sessions
+SET status = CASE WHEN NOT :final THEN status WHEN EXISTS (
+        SELECT 1 FROM session_messages AS m WHERE m.account_id = :account_id
+            AND m.session_id = :session_id AND NOT m.committed) THEN 'open' ELSE 'committed' END,
+    uncommitted_tokens = (SELECT coalesce(sum(tokens), 0) FROM session_messages AS m
+        WHERE m.account_id = :account_id AND m.session_id = :session_id AND NOT m.committed),
+    proposed = proposed + :proposed, written = written + :written, skipped = skipped + :skipped,
+    failed = failed + :failed, llm_tokens = llm_tokens + :llm_tokens, last_reason = :reason,
+    last_error = NULL, attempts = 0, committed_at = :now, updated_at = :now
+WHERE account_id = :account_id AND session_id = :session_id;
+
+-- name: record_failure
+UPDATE sessions
+SET status = 'failed', attempts = attempts + 1, last_error = :error,
+    llm_tokens = llm_tokens + :llm_tokens, updated_at = :now
+WHERE account_id = :account_id AND session_id = :session_id;
+
+-- ---- api keys --------------------------------------------------------------------------------
+
+-- name: insert_api_key
+INSERT INTO api_keys (key_id, account_id, user_id, admin, name, key_hash, created_at, agents)
+VALUES (:key_id, :account_id, :user_id, :admin, :name, :key_hash, :created_at,
+    :agents::text[]);
+
+-- name: find_api_key_by_hash
+-- How a request's account is found: the key's hash is the only thing the caller brings.
+SELECT * FROM ogmem_find_api_key(:key_hash);
+
+-- name: schema_version
+SELECT ogmem_schema_version() AS v;
+
+-- name: touch_api_key
+UPDATE api_keys SET last_used_at = :now WHERE account_id = :account_id AND key_id = :key_id;
+
+-- name: list_api_keys
+-- Without an account (the operator's `ogmem keys list`), every account's keys.
+SELECT * FROM ogmem_list_api_keys(:account_id);
+
+-- name: revoke_api_key
+SELECT * FROM ogmem_revoke_api_key(:key_id, :account_id, :now);
+
+-- name: count_active_api_keys
+SELECT ogmem_count_active_api_keys(:account_id) AS n;
+
+-- ---- store health --------------------------------------------------------------------------
+
+-- name: store_probe_read
+-- Readiness: the server answers and takes writes (not a standby in recovery, not read-only).
+SELECT pg_is_in_recovery() AS standby, current_setting('transaction_read_only') = 'on' AS read_only;
