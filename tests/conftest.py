@@ -52,6 +52,12 @@ def store_url(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> str:
     return ":memory:" if kind == "sqlite-memory" else str(tmp_path / "store.sqlite")
 
 
+@pytest.fixture(params=["sqlite-memory", "postgres"])
+def engine_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where an Engine test's store lives: in-memory SQLite, then PostgreSQL."""
+    return store_url(request, request.param, tmp_path)
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     """Every backend the contract suite runs against."""

@@ -38,8 +38,8 @@ class GatedExtractor(RawExtractor):
 
 
 @pytest.fixture
-def gated() -> Iterator[tuple[Engine, GatedExtractor]]:
-    with Engine.open(":memory:", embedder=HashEmbedder(), worker=False) as engine:
+def gated(engine_url: str) -> Iterator[tuple[Engine, GatedExtractor]]:
+    with Engine.open(engine_url, embedder=HashEmbedder(), worker=False) as engine:
         extractor = GatedExtractor()
         engine.committer._extractor = extractor
         messages = [Message("user", f"Fact number {n}.", START, f"m{n}") for n in range(5)]

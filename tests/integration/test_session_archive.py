@@ -21,8 +21,8 @@ START = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
 
 
 @pytest.fixture
-def engine() -> Iterator[Engine]:
-    with Engine.open(":memory:", embedder=HashEmbedder(), worker=False) as opened:
+def engine(engine_url: str) -> Iterator[Engine]:
+    with Engine.open(engine_url, embedder=HashEmbedder(), worker=False) as opened:
         yield opened
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,8 +30,19 @@ def _messages(*texts: str, first: int = 1, start: datetime = START) -> list[Mess
     ]
 
 
-def _engine(llm: ScriptedLLM | None = None, worker: bool = False) -> Engine:
-    return Engine.open(":memory:", llm=llm, embedder=HashEmbedder(), worker=worker)
+def _engine(
+    llm: ScriptedLLM | None = None, worker: bool = False, store: str = ":memory:"
+) -> Engine:
+    return Engine.open(store, llm=llm, embedder=HashEmbedder(), worker=worker)
+
+
+MakeEngine = Callable[..., Engine]
+
+
+@pytest.fixture
+def make_engine(engine_url: str) -> MakeEngine:
+    """Engines on each backend (in-memory SQLite, PostgreSQL)."""
+    return functools.partial(_engine, store=engine_url)
 
 
 def _memories(engine: Engine, ctx: RequestContext = CTX) -> dict[str, Any]:
@@ -52,8 +64,8 @@ def _by_message(engine: Engine) -> dict[str, Any]:
 # -- raw mode ---------------------------------------------------------------------------------
 
 
-def test_ingest_is_idempotent_and_commit_runs_as_a_job() -> None:
-    with _engine() as engine:
+def test_ingest_is_idempotent_and_commit_runs_as_a_job(make_engine: MakeEngine) -> None:
+    with make_engine() as engine:
         engine.ingest(_messages("I adopted a cat named Miso.", "She is very playful."), CTX)
         state = engine.ingest(_messages("I adopted a cat named Miso."), CTX)  # a retried call
         assert (state.messages, state.status) == (2, SessionStatus.OPEN)
@@ -76,8 +88,10 @@ def test_ingest_is_idempotent_and_commit_runs_as_a_job() -> None:
         assert part.metadata["source_message_ids"] == ["m1", "m2"]
 
 
-def test_a_later_commit_gives_its_first_message_the_context_of_the_last_committed() -> None:
-    with _engine() as engine:
+def test_a_later_commit_gives_its_first_message_the_context_of_the_last_committed(
+    make_engine: MakeEngine,
+) -> None:
+    with make_engine() as engine:
         engine.ingest(_messages("Where did you go in May?"), CTX)
         engine.commit("s1", CTX, wait=True)
         engine.ingest(_messages("To Lisbon, with my sister.", first=2), CTX)
@@ -93,16 +107,16 @@ def test_a_later_commit_gives_its_first_message_the_context_of_the_last_committe
         assert _by_message(engine)["m3"].overview == ""
 
 
-def test_after_turn_schedules_a_commit_past_the_threshold() -> None:
-    with _engine() as engine:
+def test_after_turn_schedules_a_commit_past_the_threshold(make_engine: MakeEngine) -> None:
+    with make_engine() as engine:
         small = engine.after_turn(_messages("Hello there."), CTX)
         assert not small.commit_scheduled and small.added == 1
         big = engine.after_turn(_messages("word " * 2100, first=2), CTX)
         assert big.commit_scheduled and big.session.status is SessionStatus.COMMITTING
 
 
-def test_sessions_are_private_to_their_user_and_account() -> None:
-    with _engine() as engine:
+def test_sessions_are_private_to_their_user_and_account(make_engine: MakeEngine) -> None:
+    with make_engine() as engine:
         engine.ingest(_messages("secret"), CTX)
         for intruder in (RequestContext("acme", "mallory"), RequestContext("evil", "caroline")):
             with pytest.raises(errors.NotFound):
@@ -114,8 +128,8 @@ def test_sessions_are_private_to_their_user_and_account() -> None:
             engine.ingest(_messages("hijack"), RequestContext("acme", "mallory", session_id="s1"))
 
 
-def test_bad_messages_are_refused_naming_the_field() -> None:
-    with _engine() as engine:
+def test_bad_messages_are_refused_naming_the_field(make_engine: MakeEngine) -> None:
+    with make_engine() as engine:
         with pytest.raises(errors.InvalidInput, match="session_id"):
             engine.ingest(_messages("x"), RequestContext("acme", "caroline"))
         with pytest.raises(errors.InvalidInput, match=r"messages\[0\].role"):
@@ -202,9 +216,9 @@ SESSION_ONE = (
 )
 
 
-def test_conversation_to_typed_memories_and_a_later_merge() -> None:
+def test_conversation_to_typed_memories_and_a_later_merge(make_engine: MakeEngine) -> None:
     llm = ScriptedLLM(responder=scripted_model)
-    with _engine(llm) as engine:
+    with make_engine(llm) as engine:
         engine.ingest(_messages(*SESSION_ONE), CTX)
         state = engine.commit("s1", CTX, wait=True)
         assert state.status is SessionStatus.COMMITTED, state.last_error
@@ -285,9 +299,9 @@ def test_a_hundred_malformed_answers_fail_cleanly_and_a_retry_succeeds() -> None
             assert set(_memories(engine, ctx)) == {"events"}
 
 
-def test_a_failing_job_retries_with_backoff_then_goes_to_the_dlq() -> None:
+def test_a_failing_job_retries_with_backoff_then_goes_to_the_dlq(make_engine: MakeEngine) -> None:
     llm = ScriptedLLM(responder=lambda _: '{"broken')
-    with _engine(llm) as engine:
+    with make_engine(llm) as engine:
         engine.ingest(_messages("Yesterday I went to an LGBTQ support group."), CTX)
         engine.commit("s1", CTX)
         engine.worker._max_attempts = 2
@@ -304,7 +318,7 @@ def test_a_failing_job_retries_with_backoff_then_goes_to_the_dlq() -> None:
         assert "ExtractionError" in str(state.last_error)
 
 
-def test_after_turn_never_waits_for_the_llm() -> None:
+def test_after_turn_never_waits_for_the_llm(make_engine: MakeEngine) -> None:
     release = threading.Event()
     entered = threading.Event()
 
@@ -313,7 +327,7 @@ def test_after_turn_never_waits_for_the_llm() -> None:
         release.wait(30)
         return scripted_model(messages)
 
-    with _engine(ScriptedLLM(responder=slow_model), worker=True) as engine:
+    with make_engine(ScriptedLLM(responder=slow_model), worker=True) as engine:
         first = engine.after_turn(_messages("word " * 2100), CTX)
         assert first.commit_scheduled
         assert entered.wait(30)  # the worker is now inside the (blocked) LLM call...

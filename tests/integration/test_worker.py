@@ -50,8 +50,8 @@ class PoisonEmbedder(HashEmbedder):
 
 
 @pytest.fixture
-def engine() -> Iterator[Engine]:
-    with Engine.open(":memory:", embedder=PoisonEmbedder(), worker=False) as opened:
+def engine(engine_url: str) -> Iterator[Engine]:
+    with Engine.open(engine_url, embedder=PoisonEmbedder(), worker=False) as opened:
         yield opened
 
 

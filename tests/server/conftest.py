@@ -1,9 +1,11 @@
-"""An app over an in-memory engine, with keys for accounts A and B and a user-bound key."""
+"""An app over an engine on each backend (in-memory SQLite, PostgreSQL), with keys for
+accounts A and B and a user-bound key."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +14,7 @@ from ogmem.engine import Engine
 from ogmem.index.embedders import HashEmbedder
 from ogmem.keys import Keys
 from ogmem.server.app import create_app
+from tests.conftest import store_url
 
 
 @dataclass(frozen=True)
@@ -35,9 +38,10 @@ class Api:
         return self.auth(self.key_b)
 
 
-@pytest.fixture
-def api() -> Iterator[Api]:
-    with Engine.open(":memory:", embedder=HashEmbedder(), worker=False) as engine:
+@pytest.fixture(params=["sqlite-memory", "postgres"])
+def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
+    url = store_url(request, request.param, tmp_path)
+    with Engine.open(url, embedder=HashEmbedder(), worker=False) as engine:
         keys = engine.keys
         key_a = keys.create("A", name="a")[1]
         key_b = keys.create("B", name="b")[1]

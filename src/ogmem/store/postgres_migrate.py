@@ -25,13 +25,15 @@ def migrate(conn: psycopg.Connection[Any]) -> int:
     scripts = queries.migration_scripts(DIALECT)
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
-            "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        applied = {
-            int(str(row[0])) for row in conn.execute("SELECT version FROM schema_migrations")
-        }
+        # looked up before it is created: a read-only server (a standby) with every migration
+        # applied opens without writing anything
+        if conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,):
+            conn.execute(
+                "CREATE TABLE schema_migrations (version integer PRIMARY KEY, "
+                "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+        found = conn.execute("SELECT version FROM schema_migrations").fetchall()
+        applied = {int(row[0]) for row in found}
         for number, name, script in scripts:
             if number not in applied:
                 conn.execute(script.encode())  # no parameters: the whole script at once

@@ -1,0 +1,337 @@
+"""What only the PostgreSQL backend has: row-level security, migrations under a lock, the
+connector's transactions and errors, LISTEN wake-ups, pgvector search. (The shared contract,
+write pipeline and key tests run on it through the ``backend`` fixture.)"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+
+from ogmem.core import errors
+from ogmem.core.models import EventType, OutboxEvent, utcnow
+from ogmem.core.storage import Backend
+from ogmem.keys import Keys
+from ogmem.nodes import Nodes
+from ogmem.store import open_backend, queries
+from ogmem.store.postgres_db import PostgresDatabase, to_pyformat, without_password
+from tests.conftest import make_node, nodes_of
+from tests.pg import PgCluster
+from tests.raw import raw_rows
+
+TABLES = (
+    "context_nodes", "context_node_versions", "outbox_events", "applied_ops", "index_records",
+    "index_clock", "index_tombstones", "recall_signals", "sessions", "session_messages",
+    "api_keys",
+)  # fmt: skip
+
+
+@pytest.fixture
+def pg(pg_url: str) -> Iterator[Backend]:
+    opened = open_backend(pg_url)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def _db(backend: Backend) -> PostgresDatabase:
+    assert isinstance(backend.uow, PostgresDatabase)
+    return backend.uow
+
+
+def _write(
+    store: Nodes, account: str, path: str = "users/alice/memories/preferences/editor"
+) -> str:
+    node = make_node(account, path)
+    event = OutboxEvent(account, EventType.UPSERT_CONTEXT, node.uri, {"version": 1})
+    store.write_node_with_outbox(node, [event], expected_version=None, fingerprint=node.uri)
+    return node.uri
+
+
+def _as_app(url: str, *statements: str) -> list[Any]:
+    """The last statement's rows, run as the application role on a plain connection."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET ROLE ogmem_app")
+        *before, last = statements
+        for statement in before:
+            conn.execute(statement.encode())
+        return conn.execute(last.encode()).fetchall()
+
+
+# -- row-level security ----------------------------------------------------------------------
+
+
+def test_every_table_has_forced_row_level_security_and_an_account(pg: Backend) -> None:
+    tables = raw_rows(
+        pg,
+        "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
+        "WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace",
+    )
+    by_name = {t["relname"]: t for t in tables}
+    assert set(by_name) == {*TABLES, "schema_migrations"}
+    assert all(t["relrowsecurity"] and t["relforcerowsecurity"] for t in tables)
+    for table in TABLES:
+        columns = raw_rows(pg, f"SELECT * FROM {table} LIMIT 0")
+        assert columns == []
+        names = raw_rows(
+            pg,
+            f"SELECT attname FROM pg_attribute WHERE attnum > 0 AND attrelid = '{table}'::regclass",
+        )
+        assert "account_id" in {n["attname"] for n in names}, table
+
+
+def test_a_query_that_forgets_its_account_filter_still_sees_one_account(
+    pg: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = nodes_of(pg)
+    a_uri, b_uri = _write(store, "A"), _write(store, "B")
+    forgetful = "SELECT uri FROM context_nodes WHERE :account_id::text IS NOT NULL"
+    monkeypatch.setitem(_db(pg)._sql, "forgetful", to_pyformat(forgetful))
+    assert [r["uri"] for r in _db(pg).fetch_all("forgetful", account_id="A")] == [a_uri]
+    assert [r["uri"] for r in _db(pg).fetch_all("forgetful", account_id="B")] == [b_uri]
+    # the owner (past the policies) does see both: the filtering above is row-level security
+    assert len(raw_rows(pg, "SELECT uri FROM context_nodes")) == 2
+
+
+def test_a_connection_without_the_account_setting_sees_no_rows(pg: Backend, pg_url: str) -> None:
+    store = nodes_of(pg)
+    _write(store, "A")
+    Keys(pg.keys).create("A")
+    for table in ("context_nodes", "context_node_versions", "outbox_events", "applied_ops",
+                  "api_keys"):  # fmt: skip
+        assert raw_rows(pg, f"SELECT count(*) AS n FROM {table}") == [{"n": 1}], table
+        assert _as_app(pg_url, f"SELECT count(*) FROM {table}") == [(0,)], table
+
+
+def test_a_transaction_set_to_one_account_cannot_write_another(pg_url: str) -> None:
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+        _as_app(
+            pg_url,
+            "BEGIN",
+            "SELECT set_config('ogmem.account_id', 'A', true)",
+            "INSERT INTO applied_ops VALUES ('B', 'fp', 'ctx://B/x', 'write', 1, now()) "
+            "RETURNING 1",
+        )
+
+
+def test_the_app_role_cannot_run_what_only_the_owner_may(pg_url: str) -> None:
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        _as_app(pg_url, "SELECT * FROM schema_migrations")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        _as_app(pg_url, "ALTER TABLE context_nodes DISABLE ROW LEVEL SECURITY")
+
+
+def test_the_statements_that_span_accounts_still_work(pg: Backend) -> None:
+    store = nodes_of(pg)
+    _write(store, "A")
+    _write(store, "B")
+    now = utcnow()
+    claimed = pg.outbox.claim("w1", now=now, until=now, limit=10, eager=True)
+    assert sorted(e.account_id for e in claimed) == ["A", "B"]
+    assert pg.outbox.renew("w1", now) == 2
+    assert pg.nodes.account_ids() == ["A", "B"]
+    keys = Keys(pg.keys)
+    key_a, plain_a = keys.create("A")
+    keys.create("B")
+    found = keys.verify(plain_a)
+    assert found is not None and found.account_id == "A"
+    assert {k.account_id for k in keys.list_keys()} == {"A", "B"}
+    assert keys.has_active() and keys.has_active("B")
+    assert keys.revoke(key_a.key_id) and not keys.has_active("A")
+    assert pg.uow.schema_version() == len(queries.migration_scripts("postgres"))
+
+
+# -- migrations and the connector -------------------------------------------------------------
+
+
+def test_concurrent_opens_of_a_new_database_apply_each_migration_once(
+    pg_cluster: PgCluster,
+) -> None:
+    url = pg_cluster.empty_database()
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            opened = list(pool.map(lambda _: open_backend(url), range(4)))
+        for backend in opened:
+            backend.uow.check_writable()
+        rows = raw_rows(opened[0], "SELECT version FROM schema_migrations ORDER BY version")
+        assert [r["version"] for r in rows] == [n for n, _, _ in queries.migration_scripts(
+            "postgres")]  # fmt: skip
+        for backend in opened:
+            backend.close()
+    finally:
+        pg_cluster.drop(url)
+
+
+def test_a_failed_statement_leaves_its_transaction_usable(pg: Backend) -> None:
+    """As on SQLite: the insert collides, the store reads the version it collided with, and
+    the enclosing transaction commits what it wrote before."""
+    store = nodes_of(pg)
+    uri = _write(store, "A")
+    other = make_node("A", "users/alice/memories/preferences/shell")
+    with pg.uow.transaction():
+        pg.nodes.insert([other.evolve(version=1)])
+        with pytest.raises(errors.ConcurrentModificationError) as caught:
+            pg.nodes.insert([make_node("A").evolve(version=1)])
+        assert caught.value.actual_version == 1
+    assert store.find_node("A", other.uri) is not None and store.exists("A", uri)
+
+
+def test_a_savepoint_that_fails_restores_the_account_of_the_transaction(pg: Backend) -> None:
+    store = nodes_of(pg)
+    _write(store, "A")
+    with pg.uow.transaction():
+        assert pg.nodes.version_of("A", "ctx://A/users/alice/memories/preferences/editor") == 1
+        with pytest.raises(RuntimeError), pg.uow.transaction():
+            pg.nodes.version_of("B", "ctx://B/x")
+            raise RuntimeError("rolled back to the savepoint, and the setting with it")
+        assert pg.nodes.version_of("A", "ctx://A/users/alice/memories/preferences/editor") == 1
+
+
+def test_unique_violations_name_their_table_and_other_errors_are_store_errors(
+    pg: Backend,
+) -> None:
+    keys = Keys(pg.keys)
+    info, _ = keys.create("A")
+    from ogmem.core.storage import KeyRecord
+
+    record = KeyRecord(info.key_id, "A", None, False, "", utcnow())
+    with pytest.raises(errors.UniqueViolation) as caught:
+        pg.keys.insert(record, "another-hash")
+    assert caught.value.table == "api_keys" and "postgresql:" in str(caught.value)
+    with pytest.raises(errors.StoreError, match="postgresql:"):
+        pg.nodes.insert([make_node("A", content="nul \x00 byte")])
+
+
+def test_an_unreachable_server_is_a_store_error(pg_cluster: PgCluster) -> None:
+    with pytest.raises(errors.StoreError, match=r"postgresql:.*does not exist"):
+        open_backend(pg_cluster.url("no_such_database"))
+
+
+def test_a_read_only_server_opens_but_is_not_writable(pg_cluster: PgCluster) -> None:
+    url = pg_cluster.fresh_database()
+    name = urlsplit(url).path.lstrip("/")
+    pg_cluster._admin(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+    try:
+        backend = open_backend(url)
+        try:
+            with pytest.raises(errors.StoreError, match="read-only"):
+                backend.uow.check_writable()
+            assert backend.nodes.find("A", "ctx://A/x") is None  # reads still work
+        finally:
+            backend.close()
+    finally:
+        pg_cluster.drop(url)
+
+
+def test_describe_names_the_database_without_its_password() -> None:
+    url = "postgresql://app:s3cret@db.local:5432/mem?sslmode=require&password=s3cret"
+    assert without_password(url) == "postgresql://app@db.local:5432/mem?sslmode=require"
+
+
+def test_without_the_extra_a_postgresql_url_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ogmem.store
+
+    for name in [m for m in sys.modules if m.startswith("ogmem.store.postgres")]:
+        monkeypatch.delitem(sys.modules, name)
+        monkeypatch.delattr(ogmem.store, name.rsplit(".", 1)[1], raising=False)
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(errors.ConfigurationError, match=r"pip install 'ogmem\[postgres\]'"):
+        open_backend("postgresql://localhost/ogmem")
+
+
+# -- wake-ups --------------------------------------------------------------------------------
+
+
+def test_another_process_writing_events_wakes_the_listener(pg: Backend, pg_url: str) -> None:
+    assert pg.wake_on_events is not None
+    woken = threading.Event()
+    stop = pg.wake_on_events(woken.set)
+    writer = open_backend(pg_url)
+    try:
+        assert not woken.wait(0.3)
+        _write(nodes_of(writer), "A")
+        assert woken.wait(5)
+    finally:
+        writer.close()
+        stop()
+    woken.clear()
+    _write(nodes_of(pg), "A", "users/alice/memories/preferences/shell")
+    time.sleep(0.5)
+    assert not woken.is_set()  # stopped
+
+
+# -- pgvector --------------------------------------------------------------------------------
+
+
+def _records(backend: Backend, account: str, vectors: Any, **columns: str) -> None:
+    from ogmem.core.models import ContextType, IndexRecord, NodeStatus
+
+    items = []
+    for i, vector in enumerate(vectors):
+        record = IndexRecord(
+            account_id=account, uri=f"ctx://{account}/users/alice/memories/events/e{i}",
+            level=0, text=f"record {i}", owner_space=columns.get("owner", "user:alice"),
+            category=columns.get("category", "event"), context_type=ContextType.MEMORY,
+            status=NodeStatus.ACTIVE, node_version=1,
+        )  # fmt: skip
+        items.append((record.uri, [record], [vector]))
+    backend.index.replace_many(account, items, "m")
+
+
+def test_pgvector_finds_what_exact_search_finds_within_the_account_and_filter(
+    pg: Backend,
+) -> None:
+    import numpy as np
+
+    from ogmem.core.models import SearchFilter
+
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(300, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    _records(pg, "A", vectors[:200])
+    _records(pg, "B", vectors[200:])
+    _records(pg, "A2", vectors[:5], category="profile")
+    graph, exact = pg.vector_index("pgvector", 16, "m"), pg.vector_index("exact", 16, "m")
+    assert type(graph).__name__ == "PgVectorIndex" and pg.default_vector_index == "pgvector"
+    indexes = raw_rows(pg, "SELECT indexdef FROM pg_indexes WHERE indexname = "
+                           "'index_records_hnsw_16'")  # fmt: skip
+    assert "hnsw" in indexes[0]["indexdef"] and "vector_cosine_ops" in indexes[0]["indexdef"]
+    everything = SearchFilter(statuses=None)
+    for query in vectors[190:210]:
+        found = graph.search("A", query, everything, 10)
+        expected = exact.search("A", query, everything, 10)
+        assert [h.uri for h in found] == [h.uri for h in expected]
+        assert np.allclose([h.score for h in found], [h.score for h in expected], atol=1e-5)
+    # a filter that leaves fewer records than asked for: every match, from the exact fallback
+    narrow = SearchFilter(categories=("profile",))
+    assert len(graph.search("A2", vectors[0], narrow, 10)) == 5
+    assert graph.search("A2", vectors[0], SearchFilter(owner_spaces=("user:bob",)), 10) == []
+    assert graph.search("C", vectors[0], everything, 10) == []
+
+
+def test_an_engine_on_postgresql_searches_with_pgvector_by_default(pg_url: str) -> None:
+    from ogmem import CandidateMemory, Engine, RequestContext
+    from ogmem.index.embedders import HashEmbedder
+
+    ctx = RequestContext("acme", "alice")
+    with Engine.open(pg_url, embedder=HashEmbedder(), worker=False) as engine:
+        assert type(engine.vectors).__name__ == "PgVectorIndex"
+        memory = CandidateMemory(
+            category="preference", routing_key="editor", abstract="Prefers vim",
+            content="Alice edits code in vim.",
+        )  # fmt: skip
+        engine.remember([memory], ctx)
+        engine.drain()
+        hits = engine.search("which editor does alice use? vim", ctx).hits
+        assert hits and hits[0].uri.endswith("preferences/editor")
+        assert "vector" in hits[0].why and "bm25" in hits[0].why
