@@ -12,6 +12,10 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+from ogmem import CandidateMemory, Engine, RequestContext
+from ogmem.index.embedders import HashEmbedder
+from tests.pg import PgCluster
+
 
 def _ogmem(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-c", "from ogmem.cli import main; main()", *args]
@@ -168,3 +172,41 @@ def test_eval_locomo_prints_recall_and_writes_json(tmp_path: Path) -> None:
     assert "answer accuracy (J) skipped" in done.stdout
     report = json.loads(out.read_text())
     assert report["overall"]["R@3"] == 1.0 and report["ks"] == [1, 3]
+
+
+def test_migrate_creates_or_upgrades_the_store(tmp_path: Path, pg_cluster: PgCluster) -> None:
+    env = {"OGMEM_STORE": str(tmp_path / "m.sqlite")}
+    done = _ogmem("migrate", env=env)
+    assert done.returncode == 0 and "m.sqlite: schema version 11" in done.stdout, done.stderr
+    url = pg_cluster.empty_database()
+    try:
+        for _ in range(2):  # creates, then finds nothing left to do
+            done = _ogmem("migrate", env={"OGMEM_STORE": url})
+            assert done.returncode == 0, done.stderr
+            assert "schema version 2" in done.stdout and "ogmem_owner@" in done.stdout
+    finally:
+        pg_cluster.drop(url)
+
+
+def test_a_postgresql_worker_wakes_up_for_another_process_write(pg_url: str) -> None:
+    """The worker polls once a minute here: indexing within seconds is the NOTIFY."""
+    env = {**os.environ, "OGMEM_STORE": pg_url, "OGMEM_EMBEDDER": "hash"}
+    command = [sys.executable, "-c", "from ogmem.cli import main; main()", "worker", "--poll", "60"]
+    worker = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout is not None and "worker" in worker.stdout.readline()
+        time.sleep(1.0)  # its first look found nothing; it now sleeps until woken
+        with Engine.open(pg_url, embedder=HashEmbedder(), worker=False) as engine:
+            memory = CandidateMemory(
+                category="preference", routing_key="tea", abstract="Likes tea",
+                content="Alice likes green tea.",
+            )  # fmt: skip
+            uri = str(engine.remember([memory], RequestContext("acme", "alice"))[0].uri)
+            deadline = time.monotonic() + 15
+            while not engine.index.records_of_many("acme", [uri]):
+                assert time.monotonic() < deadline, "the worker was not woken"
+                time.sleep(0.1)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, _ = worker.communicate(timeout=30)
+    assert worker.returncode == 0 and "worker stopped" in out

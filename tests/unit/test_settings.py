@@ -54,6 +54,12 @@ def test_vector_index_choice(tmp_path: Path) -> None:
     )
     with open_engine(settings) as engine:
         assert type(engine.vectors).__name__ == "HnswVectorIndex"
+    default = Settings.from_env(
+        {"OGMEM_STORE": str(tmp_path / "d.sqlite"), "OGMEM_EMBEDDER": "hash"}
+    )
+    assert default.vector_index is None  # the store's own default: exact on SQLite
+    with open_engine(default) as engine:
+        assert type(engine.vectors).__name__ == "NumpyVectorIndex"
     bad = Settings.from_env({"OGMEM_STORE": str(tmp_path / "w.sqlite"), "OGMEM_EMBEDDER": "hash",
                              "OGMEM_VECTOR_INDEX": "faiss"})  # fmt: skip
     with pytest.raises(errors.ConfigurationError, match="unknown vector index 'faiss'"):
