@@ -26,6 +26,7 @@ CROSS_ACCOUNT = {
     "schema_version": "the store's own migrations, no account data",
     "configure_connection": "the session settings of a new connection, no data",
     "ensure_vector_index": "DDL: the HNSW index of a vector dimension, no data",
+    "tables_with_unique_keys": "the connector reads the catalog, no data",
 }
 
 

@@ -11,6 +11,7 @@ driver errors into ours. It decides nothing.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -44,6 +45,20 @@ _SET_ACCOUNT = "SELECT set_config('" + ACCOUNT_SETTING + "', %s, true)"
 
 logger = logging.getLogger(__name__)
 Connection = psycopg.Connection[dict[str, Any]]
+Cursor = psycopg.Cursor[dict[str, Any]]
+T = TypeVar("T")
+
+
+def _nothing(_: Cursor) -> None:
+    return None
+
+
+def _send_many(sql: str, rows: list[dict[str, Any]], cursor: Cursor) -> None:
+    cursor.executemany(sql, rows)
+
+
+def _send_one(sql: str, rows: list[dict[str, Any]], cursor: Cursor) -> None:
+    cursor.execute(sql, rows[0])
 
 
 def to_pyformat(sql: str) -> str:
@@ -51,13 +66,17 @@ def to_pyformat(sql: str) -> str:
     return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
-def may_conflict(sql: str) -> bool:
-    """Whether a statement can fail on a unique key: an INSERT without ON CONFLICT. Inside a
+_INSERT_INTO = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
+
+
+def may_conflict(sql: str, keyed_tables: set[str]) -> bool:
+    """Whether a statement can fail on a unique key: an INSERT without ON CONFLICT into a
+    table with a unique key that the caller supplies (not only a generated id). Inside a
     transaction it runs under a savepoint, because a store may catch that error and go on
     (SqlNodeStore.insert reads the version it collided with), while PostgreSQL refuses every
     statement of a transaction after a failed one (SQLite does not)."""
-    text = sql.lstrip().upper()
-    return text.startswith("INSERT") and "ON CONFLICT" not in text
+    found = _INSERT_INTO.match(sql)
+    return found is not None and found.group(1) in keyed_tables and "ON CONFLICT" not in sql.upper()
 
 
 def encode(value: Any) -> Any:
@@ -152,7 +171,6 @@ class PostgresDatabase:
         named = queries.load_queries(DIALECT)
         self._configure_sql = named["configure_connection"]
         self._sql = {name: to_pyformat(sql) for name, sql in named.items()}
-        self._guarded = {name for name, sql in named.items() if may_conflict(sql)}
         self._adapters = adapters
         self._local = threading.local()
         self.on_close: list[Callable[[], None]] = []  # run first by close() (listeners)
@@ -168,6 +186,8 @@ class PostgresDatabase:
                 name="ogmem",
             )
             self._pool.open(wait=True, timeout=POOL_TIMEOUT_S)
+        keyed = {row["table_name"] for row in self.fetch_all("tables_with_unique_keys")}
+        self._guarded = {name for name, sql in named.items() if may_conflict(sql, keyed)}
 
     def _configure(self, conn: Connection) -> None:
         conn.execute(self._configure_sql)
@@ -245,59 +265,85 @@ class PostgresDatabase:
             tx.account = account  # rolling back to the savepoint restored the setting too
             raise
 
-    def _set_account(self, tx: _Transaction, params: Mapping[str, Any]) -> None:
-        """Row-level security reads the transaction's account: set it when a statement names
-        another one (transaction-local, so it never outlives the transaction)."""
-        account = params.get("account_id")
-        if account is not None and account != tx.account:
-            tx.conn.execute(_SET_ACCOUNT, (str(account),))
-            tx.account = str(account)
-
     # -- running named queries --------------------------------------------------------------
 
-    @contextmanager
-    def _statement(self, query: str, params: Mapping[str, Any]) -> Iterator[Connection]:
-        """The connection to run ``query`` on, in this thread's transaction (a transaction of
-        its own outside one) with the statement's account set; under a savepoint when it may
-        fail on a unique key and the transaction is to go on."""
+    def _run(
+        self,
+        query: str,
+        params: Mapping[str, Any],
+        send: Callable[[Cursor], object],
+        collect: Callable[[Cursor], T],
+    ) -> T:
+        """``send`` the statement in this thread's transaction, then ``collect`` its result.
+        Outside a transaction, a statement naming an account gets a transaction of its own
+        (the account setting is transaction-local); one naming none runs in autocommit."""
+        account = params.get("account_id")
         tx = self._current()
-        if tx is None:
-            with self.transaction(), self._statement(query, params) as conn:
-                yield conn
-            return
+        if tx is None and account is not None:
+            with self.transaction():
+                return self._run(query, params, send, collect)
         with translated():
-            self._set_account(tx, params)
-            if query in self._guarded:
-                with tx.conn.transaction():
-                    yield tx.conn
-            else:
-                yield tx.conn
+            if tx is None:
+                with self._pool.connection() as conn, conn.cursor() as cursor:
+                    send(cursor)
+                    return collect(cursor)
+            with tx.conn.cursor() as cursor:
+                self._send_in(tx, query, None if account is None else str(account), cursor, send)
+                return collect(cursor)
+
+    def _send_in(
+        self,
+        tx: _Transaction,
+        query: str,
+        account: str | None,
+        cursor: Cursor,
+        send: Callable[[Cursor], object],
+    ) -> None:
+        """Send in the open transaction: after setting its account for row-level security
+        (transaction-local) if the statement names another one; under a savepoint if it may
+        fail on a unique key (see ``may_conflict``)."""
+        if account is not None and account != tx.account:
+            tx.conn.execute(_SET_ACCOUNT, (account,))
+            tx.account = account
+        if query in self._guarded:
+            with tx.conn.transaction():
+                send(cursor)
+        else:
+            send(cursor)
 
     def execute(self, query: str, /, **params: Any) -> int:
         """Run a named statement; how many rows it changed (or returned)."""
-        with self._statement(query, params) as conn:
-            return conn.execute(self._sql[query], _encoded(params)).rowcount
+        sql, values = self._sql[query], _encoded(params)
+        return self._run(
+            query, params, lambda cur: cur.execute(sql, values), lambda cur: cur.rowcount
+        )
 
     def execute_many(self, query: str, /, params: Sequence[Mapping[str, Any]]) -> None:
         if not params:
             return
+        sql = self._sql[query]
         by_account: dict[Any, list[dict[str, Any]]] = {}
         for one in params:  # each account's rows under its own setting
             by_account.setdefault(one.get("account_id"), []).append(_encoded(one))
         for batch in by_account.values():
-            with self._statement(query, batch[0]) as conn, conn.cursor() as cursor:
-                cursor.executemany(self._sql[query], batch)
+            # executemany pipelines a batch in one round trip; for one row that costs more
+            send = functools.partial(_send_many if len(batch) > 1 else _send_one, sql, batch)
+            self._run(query, batch[0], send, _nothing)
 
     def returning(self, query: str, /, **params: Any) -> list[dict[str, Any]]:
         return self.fetch_all(query, **params)
 
     def fetch_all(self, query: str, /, **params: Any) -> list[dict[str, Any]]:
-        with self._statement(query, params) as conn:
-            return conn.execute(self._sql[query], _encoded(params)).fetchall()
+        sql, values = self._sql[query], _encoded(params)
+        return self._run(
+            query, params, lambda cur: cur.execute(sql, values), lambda cur: cur.fetchall()
+        )
 
     def fetch_one(self, query: str, /, **params: Any) -> dict[str, Any] | None:
-        with self._statement(query, params) as conn:
-            return conn.execute(self._sql[query], _encoded(params)).fetchone()
+        sql, values = self._sql[query], _encoded(params)
+        return self._run(
+            query, params, lambda cur: cur.execute(sql, values), lambda cur: cur.fetchone()
+        )
 
     def raw_query(self, sql: str) -> list[dict[str, Any]]:
         """Rows of ``sql`` as the URL's user (the owner: past row-level security); tests."""

@@ -12,6 +12,17 @@ SET ROLE ogmem_app;
 SET TIME ZONE 'UTC';
 SET hnsw.ef_search = 400;
 
+-- name: tables_with_unique_keys
+-- The connector's look at the schema: an INSERT into one of these can hit a unique key that
+-- the caller supplies (a generated id cannot collide), so inside a transaction it runs under
+-- a savepoint (see postgres_db.may_conflict).
+SELECT DISTINCT c.relname AS table_name
+FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indrelid
+WHERE i.indisunique AND c.relnamespace = current_schema()::regnamespace
+    AND NOT EXISTS (SELECT 1 FROM pg_attribute AS a
+                    WHERE a.attrelid = c.oid AND a.attnum = ANY(i.indkey)
+                        AND a.attidentity <> '');
+
 -- name: read_node
 SELECT * FROM context_nodes WHERE account_id = :account_id AND uri = :uri;
 
