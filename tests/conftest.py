@@ -25,9 +25,9 @@ BACKENDS = ["sqlite-memory", "sqlite-file", "postgres"]
 
 
 @pytest.fixture(scope="session")
-def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgCluster]:
+def pg_cluster() -> Iterator[PgCluster]:
     """One PostgreSQL server for the whole session, started when a test first needs it."""
-    cluster = PgCluster(tmp_path_factory.mktemp("postgres"))
+    cluster = PgCluster()
     try:
         yield cluster
     finally:

@@ -2,6 +2,10 @@
 (PostgreSQL 16 + pgvector, no system install), in a temporary directory; a migrated template
 database, and a fresh copy of it per test (independent tests, no migration per test).
 
+The directory is a plain temporary one, not pytest's: running as root, pgserver runs the
+server as its own system user, and every pytest session (another one on the same machine
+too) resets pytest's temporary root to mode 0700, which locks the server out of its data.
+
 The tests connect as ``ogmem_owner``, a plain user (not a superuser: a superuser would pass
 row-level security and hide a policy mistake) that may create roles, as a real deployment's
 user would. The server runs without fsync: its data lives as long as the test session.
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -32,11 +37,12 @@ def _runtime_dir() -> None:
 
 
 class PgCluster:
-    def __init__(self, root: Path) -> None:
+    def __init__(self) -> None:
         _runtime_dir()
         import pgserver
 
-        self._server: Any = pgserver.get_server(root / "pgdata", cleanup_mode="stop")
+        self._root = Path(tempfile.mkdtemp(prefix="ogmem-pg-"))
+        self._server: Any = pgserver.get_server(self._root / "pgdata", cleanup_mode="stop")
         self.admin_url: str = self._server.get_uri()
         self._socket_dir = dict(
             part.split("=", 1) for part in urlsplit(self.admin_url).query.split("&")
@@ -84,3 +90,4 @@ class PgCluster:
 
     def stop(self) -> None:
         self._server.cleanup()
+        shutil.rmtree(self._root, ignore_errors=True)

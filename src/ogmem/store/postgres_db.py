@@ -125,7 +125,7 @@ def without_password(url: str) -> str:
     if "@" in netloc:
         credentials, host = netloc.rsplit("@", 1)
         netloc = credentials.split(":", 1)[0] + "@" + host
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"])
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"], safe="/")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
@@ -185,8 +185,14 @@ class PostgresDatabase:
                 open=False,
                 name="ogmem",
             )
-            self._pool.open(wait=True, timeout=POOL_TIMEOUT_S)
-        keyed = {row["table_name"] for row in self.fetch_all("tables_with_unique_keys")}
+        self._guarded: set[str] = set()
+        try:
+            with translated():
+                self._pool.open(wait=True, timeout=POOL_TIMEOUT_S)
+            keyed = {row["table_name"] for row in self.fetch_all("tables_with_unique_keys")}
+        except BaseException:
+            self._pool.close()
+            raise
         self._guarded = {name for name, sql in named.items() if may_conflict(sql, keyed)}
 
     def _configure(self, conn: Connection) -> None:
