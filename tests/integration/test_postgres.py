@@ -206,8 +206,12 @@ def test_unique_violations_name_their_table_and_other_errors_are_store_errors(
     with pytest.raises(errors.UniqueViolation) as caught:
         pg.keys.insert(record, "another-hash")
     assert caught.value.table == "api_keys" and "postgresql:" in str(caught.value)
-    with pytest.raises(errors.StoreError, match="postgresql:"):
+    with pytest.raises(errors.InvalidInput, match="NUL"):
         pg.nodes.insert([make_node("A", content="nul \x00 byte")])
+    with pytest.raises(errors.InvalidInput, match="NUL"):
+        pg.nodes.insert([make_node("A", metadata={"note": "nul \x00 byte"})])
+    with pytest.raises(errors.StoreError, match=r"postgresql:.*violates check constraint"):
+        pg.nodes.insert([make_node("A", version=0)])
 
 
 def test_an_unreachable_server_is_a_store_error(pg_cluster: PgCluster) -> None:

@@ -353,3 +353,18 @@ def test_dot_segments_are_no_ids(api: Api, session: str, user: str, field: str) 
     assert error["message"].startswith(field)
     ok = api.client.post("/api/v1/after_turn", json=_turn("...", "a.b"), headers=api.a)
     assert ok.status_code == 200  # dots are fine inside an id
+
+
+def test_a_nul_character_is_stored_or_refused_never_a_server_error(api: Api) -> None:
+    """SQLite stores it; PostgreSQL cannot hold it in text and says so (422, not 503)."""
+    turn = {"session_id": "s1", "user_id": "alice",
+            "messages": [{"role": "user", "content": "a \x00 b", "message_id": "m1"}]}  # fmt: skip
+    answered = api.client.post("/api/v1/after_turn", json=turn, headers=api.a)
+    assert answered.status_code in (200, 422), answered.text
+    if answered.status_code == 422:
+        assert "NUL" in answered.text
+    memory = {"category": "preference", "routing_key": "editor", "abstract": "vim \x00"}
+    written = api.client.post(
+        "/api/v1/memories", json={"user_id": "alice", "memories": [memory]}, headers=api.a
+    )
+    assert written.status_code in (200, 422), written.text

@@ -102,11 +102,18 @@ def _encoded(params: Mapping[str, Any]) -> dict[str, Any]:
     return {name: encode(value) for name, value in params.items()}
 
 
-def translate(exc: psycopg.Error) -> errors.StoreError:
+# text PostgreSQL cannot hold (a NUL character, in text or in jsonb): the input's fault, not
+# the store's, so it is refused as invalid input (422 at the HTTP edge, not 503)
+_UNSTORABLE = (psycopg.errors.UntranslatableCharacter, psycopg.errors.CharacterNotInRepertoire)
+
+
+def translate(exc: psycopg.Error) -> errors.OgmemError:
     """Our error for a driver error; a unique violation names its table."""
     message = f"postgresql: {str(exc).strip() or type(exc).__name__}"
     if isinstance(exc, psycopg.errors.UniqueViolation):
         return errors.UniqueViolation(message, table=exc.diag.table_name or "")
+    if isinstance(exc, _UNSTORABLE) or (isinstance(exc, psycopg.DataError) and "NUL" in message):
+        return errors.InvalidInput(f"{message} (PostgreSQL stores no NUL character in text)")
     return errors.StoreError(message)
 
 
