@@ -48,6 +48,8 @@ class PgCluster:
             part.split("=", 1) for part in urlsplit(self.admin_url).query.split("&")
         )["host"]
         self._names = itertools.count(1)
+        self._spare: list[str] = []
+        self._emptying: str | None = None
         # pgvector is not a trusted extension: a superuser installs it where new databases
         # come from, as a DBA would, and the migration's CREATE EXTENSION finds it there
         self._admin("CREATE EXTENSION IF NOT EXISTS vector", database="template1")
@@ -78,11 +80,53 @@ class PgCluster:
         return self.url(name)
 
     def fresh_database(self) -> str:
-        """A new migrated database, copied from the template; its URL. FILE_COPY: for a small
-        template, copying its files is ~7x faster than WAL-logging every page."""
+        """A migrated database with no rows; its URL: one a finished test gave back, emptied
+        (``reuse``), or a new copy of the template. FILE_COPY: for a small template, copying
+        its files is faster than WAL-logging every page."""
+        if self._spare:
+            return self._spare.pop()
         name = f"ogmem_test_{os.getpid()}_{next(self._names)}"
         self._admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} OWNER {OWNER} STRATEGY FILE_COPY")
         return self.url(name)
+
+    def reuse(self, url: str) -> None:
+        """Give a test's database back, emptied as the template is: every row deleted (as
+        the owner: past the policies), identities restarted, the HNSW indexes that searches
+        created dropped, in one round trip. A copy of the template costs ~0.5 s under load,
+        this a few milliseconds. A database still in use (a leaked transaction holds a lock)
+        is dropped instead."""
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(self._emptying_script(conn).encode())
+        except psycopg.Error:
+            self.drop(url)
+            return
+        self._spare.append(url)
+
+    def _emptying_script(self, conn: psycopg.Connection[Any]) -> str:
+        if self._emptying is None:
+            tables = conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'schema_migrations' ORDER BY tablename"
+            ).fetchall()
+            sequences = conn.execute(
+                "SELECT pg_get_serial_sequence(attrelid::regclass::text, attname) FROM "
+                "pg_attribute WHERE attidentity <> '' AND attrelid::regclass::text IN "
+                "(SELECT tablename FROM pg_tables WHERE schemaname = 'public')"
+            ).fetchall()
+            self._emptying = "\n".join(
+                [
+                    "SET lock_timeout = '2s';",
+                    "BEGIN;",
+                    *(f"DELETE FROM {table};" for (table,) in tables),
+                    *(f"SELECT setval('{sequence}', 1, false);" for (sequence,) in sequences),
+                    "DO $$ DECLARE name text; BEGIN FOR name IN SELECT indexname FROM pg_indexes"
+                    " WHERE indexname LIKE 'index_records_hnsw_%' LOOP"
+                    " EXECUTE format('DROP INDEX %I', name); END LOOP; END $$;",
+                    "COMMIT;",
+                ]
+            )
+        return self._emptying
 
     def drop(self, url: str) -> None:
         name = urlsplit(url).path.lstrip("/")
