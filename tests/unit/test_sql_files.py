@@ -27,12 +27,13 @@ CROSS_ACCOUNT = {
     "configure_connection": "the session settings of a new connection, no data",
     "ensure_vector_index": "DDL: the HNSW index of a vector dimension, no data",
     "tables_with_unique_keys": "the connector reads the catalog, no data",
+    "listen_for_events": "the wake-up channel, no data",
 }
 
 
 _NAMED = re.compile(
     r"(?:\.(?:execute|execute_many|returning|fetch_one|fetch_all|with_dimensions)\(\s*"
-    r'|named\[)"([a-z_]+)"'
+    r'|(?:named|_sql|load_queries\(DIALECT\))\[)"([a-z_]+)"'
 )
 
 

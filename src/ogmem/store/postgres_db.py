@@ -39,9 +39,7 @@ from ogmem.store import queries, rows
 DIALECT = "postgres"
 POOL_MIN, POOL_MAX = 1, 10
 POOL_TIMEOUT_S = 10.0  # waiting for a free connection (or for a server that is down)
-ACCOUNT_SETTING = "ogmem.account_id"
 _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
-_SET_ACCOUNT = "SELECT set_config('" + ACCOUNT_SETTING + "', %s, true)"
 
 logger = logging.getLogger(__name__)
 Connection = psycopg.Connection[dict[str, Any]]
@@ -316,7 +314,7 @@ class PostgresDatabase:
         (transaction-local) if the statement names another one; under a savepoint if it may
         fail on a unique key (see ``may_conflict``)."""
         if account is not None and account != tx.account:
-            tx.conn.execute(_SET_ACCOUNT, (account,))
+            tx.conn.execute(self._sql["set_account"], {"account_id": account})
             tx.account = account
         if query in self._guarded:
             with tx.conn.transaction():

@@ -9,7 +9,9 @@ from collections.abc import Callable
 
 import psycopg
 
-CHANNEL = "ogmem_outbox"
+from ogmem.store import queries
+
+DIALECT = "postgres"
 POLL_S = 0.5  # how soon a stop is noticed
 RETRY_S = 2.0  # after a lost connection; the worker still polls meanwhile
 
@@ -41,7 +43,7 @@ class Listener:
 
     def _listen(self) -> None:
         with psycopg.connect(self._url, autocommit=True) as conn:
-            conn.execute("LISTEN " + CHANNEL)
+            conn.execute(queries.load_queries(DIALECT)["listen_for_events"])
             self._ready.set()
             while not self._stopping.is_set():
                 for _ in conn.notifies(timeout=POLL_S):

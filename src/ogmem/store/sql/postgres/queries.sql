@@ -12,6 +12,15 @@ SET ROLE ogmem_app;
 SET TIME ZONE 'UTC';
 SET hnsw.ef_search = 400;
 
+-- name: set_account
+-- The account row-level security lets this transaction read and write (transaction-local:
+-- it never outlives the transaction, nor reaches the next user of the pooled connection).
+SELECT set_config('ogmem.account_id', :account_id, true);
+
+-- name: listen_for_events
+-- The wake-up channel: a trigger on outbox_events notifies it (migrations/0002).
+LISTEN ogmem_outbox;
+
 -- name: tables_with_unique_keys
 -- The connector's look at the schema: an INSERT into one of these can hit a unique key that
 -- the caller supplies (a generated id cannot collide), so inside a transaction it runs under
