@@ -20,6 +20,7 @@ from ogmem.core.models import (
 )
 from ogmem.core.ports import Embedder, Store
 from ogmem.core.storage import IndexStore, RecordHit, VectorIndex
+from ogmem.index.query_vectors import QueryVectors
 from ogmem.index.records import LEVELS
 from ogmem.retrieval.keywords import keyword_terms
 from ogmem.retrieval.recall import RecallLog
@@ -112,7 +113,7 @@ class Searcher:
         self._store = store
         self._index = index
         self._vectors = vectors
-        self._embedder = embedder
+        self._queries = QueryVectors(embedder)
         self._directory_weight = directory_weight
         self._recall = recall
 
@@ -144,7 +145,7 @@ class Searcher:
             ),
             statuses=None if include_archived else (NodeStatus.ACTIVE,),
         )
-        vector = self._embedder.embed([query])[0] if query_vector is None else query_vector
+        vector = self._queries.vector(query) if query_vector is None else query_vector
         fused = self._retrieve(query, vector, ctx.account_id, search_filter, limit)
         hits, nodes = self._rank(ctx.account_id, fused, limit)
         if self._recall is not None:
