@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ogmem.core import errors, ports
+from ogmem.index import wordpiece
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -47,6 +48,8 @@ class MiniLMEmbedder:
     ``max_tokens`` (special tokens included), mean pooling over the attention mask, L2
     normalisation. ``embed`` tokenises all texts in one call, sorts them by token count and
     pads each batch of ``batch_size`` to its longest text only, then restores the input order.
+    Only a prefix of each text is tokenised, long enough to give the tokens the model reads
+    (``wordpiece.truncated_ids``): a 50 MB text costs what its first few KB cost.
 
     The tokenizer and the model load lazily, on first use, behind a lock: constructing the
     embedder costs nothing, and ``count_tokens`` alone never loads the model.
@@ -100,7 +103,7 @@ class MiniLMEmbedder:
         if not texts:
             return np.zeros((0, MINILM_DIMENSIONS), dtype=np.float32)
         truncating, _ = self._loaded_tokenizers()
-        token_ids = [encoding.ids for encoding in truncating.encode_batch(texts)]
+        token_ids = wordpiece.truncated_ids(truncating, texts, self._max_tokens)
         session = self._loaded_session()
         order = sorted(range(len(texts)), key=lambda i: len(token_ids[i]))
         vectors = np.empty((len(texts), MINILM_DIMENSIONS), dtype=np.float32)
@@ -109,9 +112,14 @@ class MiniLMEmbedder:
         return vectors
 
     def count_tokens(self, text: str) -> int:
-        """WordPiece tokens in ``text``, without [CLS]/[SEP] and without truncation."""
+        """WordPiece tokens in ``text``, without [CLS]/[SEP] and without truncation.
+
+        Long texts are counted in chunks of at most 65,536 characters cut at blanks, a few
+        chunks at a time, so memory stays bounded; the count is exact unless a run of that
+        many characters has no blank (see ``wordpiece.count``).
+        """
         _, counting = self._loaded_tokenizers()
-        return len(counting.encode(text, add_special_tokens=False).ids)
+        return wordpiece.count(counting, text)
 
     def _loaded_tokenizers(self) -> tuple[Tokenizer, Tokenizer]:
         if self._tokenizers is None:
