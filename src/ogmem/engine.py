@@ -32,6 +32,7 @@ from ogmem.keys import Keys
 from ogmem.nodes import Nodes
 from ogmem.outbox import OutboxManager
 from ogmem.retrieval.compose import DETAILED, ComposeResult, compose_block
+from ogmem.retrieval.recall import RecallLog
 from ogmem.retrieval.search import Searcher, SearchResult
 from ogmem.schemas.registry import SchemaRegistry
 from ogmem.session.archive import SessionArchiver
@@ -118,7 +119,10 @@ class Engine:
             self.store, self._sessions, self.outbox, self.committer,
             self.embedder.count_tokens, self.worker.wake,
         )  # fmt: skip
-        self.searcher = Searcher(self.store, self.index, self.vectors, self.embedder)
+        self.recall = RecallLog(self.index, backend.uow)
+        self.searcher = Searcher(
+            self.store, self.index, self.vectors, self.embedder, recall=self.recall
+        )
         if worker:
             self.start_worker()
 
@@ -158,7 +162,12 @@ class Engine:
 
     def close(self) -> None:
         self.stop_worker()
+        self.flush()
         self.backend.close()
+
+    def flush(self) -> None:
+        """Write what searches left buffered (their recall signals; a batch a second)."""
+        self.recall.flush()
 
     def __enter__(self) -> Engine:
         return self

@@ -174,3 +174,29 @@ def test_a_session_stuck_committing_on_a_full_disk_says_why(tmp_path: Path) -> N
         done = engine.session("s1", ctx)
         assert done.status.value == "committed" and done.last_error is None
         assert engine.ready()["store"] == "ok"
+
+
+def test_reads_go_on_while_another_thread_writes(tmp_path: Path) -> None:
+    """A file store reads on its own connection per thread: a read does not wait for a
+    write transaction, and sees what is committed, not what is in flight."""
+    import threading
+
+    with SqliteFile(tmp_path / "readers.sqlite") as opened:
+        _write(opened, 0)
+        writing, release = threading.Event(), threading.Event()
+
+        def slow_write() -> None:
+            with opened.db.group_commit():
+                _write(opened, 1)
+                writing.set()
+                release.wait(10)
+
+        writer = threading.Thread(target=slow_write)
+        writer.start()
+        assert writing.wait(10)
+        seen = opened.store.exists("acme", "ctx://acme/users/alice/memories/events/e1")
+        old = opened.store.exists("acme", "ctx://acme/users/alice/memories/events/e0")
+        release.set()
+        writer.join(10)
+        assert (old, seen) == (True, False)  # answered during the write, without its rows
+        assert opened.store.exists("acme", "ctx://acme/users/alice/memories/events/e1")

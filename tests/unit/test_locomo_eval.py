@@ -111,3 +111,43 @@ def test_with_a_judge_each_question_is_answered_from_compose_and_graded(tmp_path
     assert "Rex" in answer_prompts[0]  # the answer prompt carries the composed memories
     assert any("GOLD ANSWER: Rex" in p for p in judge.prompts)
     assert report.qa == "LLM judge (J)"
+
+
+def test_ingest_rate_is_set_against_the_embedder_alone_on_the_same_messages(
+    tmp_path: Path,
+) -> None:
+    data = tiny_locomo()
+    data[0]["conversation"]["session_2"].append(  # a repeated text is embedded once
+        {"speaker": "Ann", "dia_id": "D2:2", "text": "I adopted a puppy called Rex."}
+    )
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(data))
+    conversations = locomo_data.load(path)
+    embedder = HashEmbedder()
+    with Engine.open(":memory:", embedder=embedder, worker=False) as engine:
+        report = locomo.evaluate(engine, conversations, ks=(1,), measure_embedder=True)
+    texts = locomo.message_texts(conversations)
+
+    assert texts == [
+        "I adopted a puppy called Rex.",
+        "Lovely! I started pottery classes. [image: a clay bowl on a wheel]",
+        "Rex chewed my violin case.",
+    ]
+    assert texts in embedder.calls  # alone, in one call, after the ingest's own calls
+    assert report.messages == 4
+    assert report.ingest_msgs_per_s == pytest.approx(4 / report.ingest_s)
+    assert report.embedder_msgs_per_s is not None and report.embedder_msgs_per_s > 0
+    assert report.ingest_vs_embedder == pytest.approx(
+        report.ingest_msgs_per_s / report.embedder_msgs_per_s
+    )
+    assert report.as_dict()["ingest_vs_embedder"] == report.ingest_vs_embedder
+
+
+def test_without_measuring_the_embedder_there_is_no_ratio(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(tiny_locomo()))
+    with Engine.open(":memory:", embedder=HashEmbedder(), worker=False) as engine:
+        report = locomo.evaluate(engine, locomo_data.load(path), ks=(1,))
+
+    assert report.embedder_msgs_per_s is None and report.ingest_vs_embedder is None
+    assert report.ingest_msgs_per_s > 0

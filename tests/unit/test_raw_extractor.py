@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import hypothesis
+from hypothesis import strategies as st
+
 from ogmem.core.models import Message, RequestContext
-from ogmem.extraction.raw import CONTEXT_LIMIT, RawExtractor, in_context
+from ogmem.extraction.raw import (
+    CONTENT_LIMIT,
+    CONTEXT_LIMIT,
+    OVERVIEW_LIMIT,
+    RawExtractor,
+    in_context,
+)
+from ogmem.schemas.registry import SchemaRegistry
 
 CTX = RequestContext("acme", "caroline", session_id="s1")
 START = datetime(2023, 5, 8, 10, 0, tzinfo=UTC)
@@ -62,3 +72,51 @@ def test_a_long_preceding_message_keeps_its_end() -> None:
     assert context.startswith("Mel: …") and context.endswith("the question?")
     assert len(context) <= len("Mel: ") + CONTEXT_LIMIT
     assert "start" not in context
+
+
+# -- every text within the event schema, whatever the lengths ---------------------------------
+
+EVENT = SchemaRegistry.load().get("event")
+_LENGTHS = st.sampled_from((1, 2, 299, 300, 301, 1999, 2000, 2001, 2044, 19999, 20000, 20001))
+
+
+def _text_of(length: int, word: str) -> str:
+    return ((word + " ") * (length // (len(word) + 1) + 1))[: length - 1] + "x"
+
+
+@hypothesis.settings(max_examples=60, deadline=None)
+@hypothesis.given(
+    length=_LENGTHS | st.integers(1, 200_000),
+    before=st.none() | _LENGTHS,
+    word=st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=9),
+    name=st.text(min_size=0, max_size=300),
+)
+def test_every_raw_memory_fits_the_event_schema(
+    length: int, before: int | None, word: str, name: str
+) -> None:
+    message = _message(2, _text_of(length, word), name=name)
+    preceding = None if before is None else _message(1, _text_of(before, word), "assistant", name)
+    hypothesis.assume(message.content.strip())
+
+    (memory,) = RawExtractor().extract([message], CTX, before=preceding).candidates
+
+    EVENT.validate_candidate(memory)  # raises InvalidCandidate naming the field
+    assert memory.content.startswith(f"{name or 'user'}: {message.content.strip()}"[:50])
+    if preceding is None:
+        assert memory.overview == ""
+    else:  # the overview keeps the preceding message's end and the message's beginning
+        assert preceding.content.strip()[-20:] in memory.overview
+        assert memory.content[:20] in memory.overview
+
+
+def test_a_long_message_keeps_its_beginning_in_content_and_overview() -> None:
+    long_text = "I finally ran the marathon. " + "and then " * 5000 + "the end."
+    question = _message(1, "How did it go?", "assistant", "Mel")
+
+    (memory,) = RawExtractor().extract([question, _message(2, long_text)], CTX).candidates
+
+    assert len(memory.content) == CONTENT_LIMIT and memory.content.endswith("…")
+    assert memory.content.startswith("Caroline: I finally ran the marathon. and then")
+    assert len(memory.overview) <= OVERVIEW_LIMIT
+    assert memory.overview.startswith("Mel: How did it go?\nCaroline: I finally ran the marathon.")
+    assert memory.abstract == "Caroline: I finally ran the marathon."

@@ -94,6 +94,7 @@ def test_directory_summaries_steer_but_are_not_returned(engine: Engine) -> None:
 def test_each_search_leaves_recall_signals(engine: Engine) -> None:
     hit = engine.search("green tea", ALICE).hits[0]
     engine.search("tea please", ALICE)
+    engine.flush()  # signals are written in batches
     signals = engine.index.recall_signals("acme", hit.uri)
     assert len(signals) == 2 and signals[0]["rank"] == 1
     assert signals[0]["query_hash"] != signals[1]["query_hash"]

@@ -18,27 +18,60 @@ from collections.abc import Sequence
 from ogmem.core import uri
 from ogmem.core.models import CandidateMemory, Message, RequestContext
 from ogmem.extraction.base import Dropped, ExtractionResult
+from ogmem.schemas import fields as schema_fields
 
-ABSTRACT_LIMIT = 300
-CONTENT_LIMIT = 20_000
+
+def _schema_limit(name: str) -> int:
+    """The event schema's limit for a common field: raw texts are cut to it, never refused."""
+    limits = {spec.name: spec.max_length for spec in schema_fields.COMMON_FIELDS}
+    limit = limits[name]
+    assert limit is not None, f"the common field {name} has no length limit"
+    return limit
+
+
+ABSTRACT_LIMIT = _schema_limit("abstract")
+OVERVIEW_LIMIT = _schema_limit("overview")
+CONTENT_LIMIT = _schema_limit("content")
 CONTEXT_LIMIT = 500  # chars of the preceding message kept, its end: the part nearest the reply
+SPEAKER_LIMIT = 100  # a name, not a text: keeps `who` and each transcript line's head short
 DEFAULT_ROLES = ("user",)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_ELLIPSIS = "…"
+
+
+def keep_start(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, keeping its beginning (marked if cut)."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + _ELLIPSIS
+
+
+def keep_end(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, keeping its end (marked if cut)."""
+    if len(text) <= limit:
+        return text
+    return _ELLIPSIS + text[-(limit - 1) :].lstrip()
+
+
+def speaker(message: Message) -> str:
+    return keep_start(message.name or message.role, SPEAKER_LIMIT)
 
 
 def first_sentence(text: str, limit: int = ABSTRACT_LIMIT) -> str:
-    sentence = _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
-    return sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + "…"
+    return keep_start(_SENTENCE_END.split(text.strip(), maxsplit=1)[0], limit)
 
 
 def in_context(content: str, preceding: Message | None) -> str:
-    """The message after the one it follows, as a two-line transcript; empty without one."""
+    """The message after the one it follows, as a two-line transcript; empty without one.
+
+    At most OVERVIEW_LIMIT characters: the preceding message keeps its end (up to
+    CONTEXT_LIMIT characters, what the reply answers), the message its beginning (the rest).
+    A message short enough to fit (nearly all) appears whole, as in ``content``.
+    """
     if preceding is None or not preceding.content.strip():
         return ""
-    text = preceding.content.strip()
-    if len(text) > CONTEXT_LIMIT:
-        text = "…" + text[-(CONTEXT_LIMIT - 1) :].lstrip()
-    return f"{preceding.name or preceding.role}: {text}\n{content}"
+    head = f"{speaker(preceding)}: {keep_end(preceding.content.strip(), CONTEXT_LIMIT)}"
+    return f"{head}\n{keep_start(content, OVERVIEW_LIMIT - len(head) - 1)}"
 
 
 class RawExtractor:
@@ -68,20 +101,19 @@ class RawExtractor:
 
     @staticmethod
     def _candidate(message: Message, preceding: Message | None) -> CandidateMemory:
-        speaker = message.name or message.role
-        # the speaker's name stays in the text: questions name people ("what did Caroline...")
-        content = f"{speaker}: {message.content.strip()}"
-        if len(content) > CONTENT_LIMIT:
-            content = content[: CONTENT_LIMIT - 1] + "…"
+        name = speaker(message)
+        # the speaker's name stays in the text: questions name people ("what did Caroline...");
+        # content keeps the message's beginning, up to the schema's limit
+        content = keep_start(f"{name}: {message.content.strip()}", CONTENT_LIMIT)
         message_id = message.message_id or ""
         return CandidateMemory(
             category="event",
-            routing_key=uri.slugify(f"{speaker}-{message_id}" if message_id else speaker),
+            routing_key=uri.slugify(f"{name}-{message_id}" if message_id else name),
             abstract=first_sentence(content),
             content=content,
             overview=in_context(content, preceding),
             when=message.created_at.date().isoformat(),
-            who=speaker,
+            who=name,
             source_message_ids=(message_id,) if message_id else (),
             origin="raw",
         )

@@ -4,11 +4,14 @@ Every event about a URI means "the index of this URI may be behind its node", so
 events reduces to a set of URIs (coalescing), each synced against the node as it is now:
 missing node -> remove records; indexed version equal to the node's -> nothing (a stale or
 duplicate event is dropped); otherwise rebuild the records, embedding only levels whose text
-changed. All texts of a batch go to the embedder in one call (it batches internally).
+changed. All texts of a batch go to the embedder in one call (it batches internally), each
+distinct text once; a level composed of pieces (``records.Composed``) gets the normalised sum
+of its pieces' vectors.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -18,7 +21,10 @@ import numpy.typing as npt
 from ogmem.core.models import ContextNode, IndexRecord
 from ogmem.core.ports import Embedder, Store
 from ogmem.core.storage import IndexStore, StoredRecord
-from ogmem.index.records import records_for
+from ogmem.index.records import PlannedRecord, Source, records_for
+
+Vector = npt.NDArray[np.float32]
+_TINY = 1e-12  # a composition of zero vectors (texts without words) stays zero
 
 
 @dataclass
@@ -32,8 +38,30 @@ class SyncOutcome:
 @dataclass
 class _Pending:
     node: ContextNode
-    records: list[IndexRecord]
-    vectors: list[npt.NDArray[np.float32] | None] = field(default_factory=list)
+    planned: list[PlannedRecord]
+    vectors: list[Vector | None] = field(default_factory=list)
+
+    @property
+    def records(self) -> list[IndexRecord]:
+        return [p.record for p in self.planned]
+
+
+def vector_of(source: Source, known: dict[Source, Vector]) -> Vector:
+    """The vector ``source`` describes: a text's embedding, or for a composition the
+    normalised sum of its parts' vectors (``records.Composed``).
+
+    ``known`` holds the embedded texts and keeps each composition computed, so a message that
+    several records share (its memory's content, its place in the next one's overview) is
+    composed once.
+    """
+    vector = known.get(source)
+    if vector is None:
+        assert not isinstance(source, str), f"text not embedded: {source[:80]!r}"
+        parts = [vector_of(part, known) for part in source.parts]
+        total = sum(parts[1:], start=parts[0])
+        vector = total / max(math.sqrt(float(total @ total)), _TINY)
+        known[source] = vector
+    return vector
 
 
 class IndexSync:
@@ -76,28 +104,30 @@ class IndexSync:
     def _plan(
         self, node: ContextNode, stored_records: list[StoredRecord], force: bool
     ) -> _Pending | None:
-        records = records_for(node)
+        planned = records_for(node)
         stored = {r.level: r for r in stored_records}
         current = (
             stored
-            and {r.level for r in records} == set(stored)
+            and {p.record.level for p in planned} == set(stored)
             and all(r.node_version >= node.version for r in stored.values())
             and all(r.status == node.status.value for r in stored.values())
         )
         if current and not force:
             return None
-        vectors: list[npt.NDArray[np.float32] | None] = []
-        for record in records:
+        vectors: list[Vector | None] = []
+        for record in (p.record for p in planned):
             old = stored.get(record.level)
             reusable = old is not None and old.text == record.text and not force
             vectors.append(old.vector if reusable and old is not None else None)
-        return _Pending(node, records, vectors)
+        return _Pending(node, planned, vectors)
 
     def _embed_missing(self, pending: list[_Pending]) -> int:
+        """Embed each distinct text the missing vectors need once; returns how many."""
         slots = [(w, i) for w in pending for i, v in enumerate(w.vectors) if v is None]
-        if not slots:
+        texts = list(dict.fromkeys(text for w, i in slots for text in w.planned[i].texts()))
+        if not texts:
             return 0
-        embedded = self._embedder.embed([w.records[i].text for w, i in slots])
-        for (work, i), vector in zip(slots, embedded, strict=True):
-            work.vectors[i] = vector
-        return len(slots)
+        known: dict[Source, Vector] = dict(zip(texts, self._embedder.embed(texts), strict=True))
+        for work, i in slots:
+            work.vectors[i] = vector_of(work.planned[i].source, known)
+        return len(texts)

@@ -53,6 +53,7 @@ class _AccountMatrix:
         self.slot_of: dict[tuple[str, int], int] = {}
         self.free: list[int] = []
         self.seq = 0
+        self.generation = 0  # bumped by every catch-up that changed something
         # searches repeat the same few filters; a mask stays valid until the matrix changes
         self._masks: dict[SearchFilter, npt.NDArray[np.bool_]] = {}
         # slots upserted or removed since a follower (an HNSW graph) last took them; None when
@@ -142,8 +143,19 @@ class NumpyVectorIndex:
         search_filter: SearchFilter,
         limit: int,
     ) -> list[RecordHit]:
-        with self._lock(account_id):
-            return exact_search(self._refreshed(account_id), query, search_filter, limit)
+        """The account's lock is held to catch up and to read the hits' keys, not for the
+        product itself, so concurrent searches of one account run side by side; if the matrix
+        changed meanwhile (rare: a refresh between the two), the search is redone under it."""
+        lock = self._lock(account_id)
+        with lock:
+            matrix = self._refreshed(account_id)
+            generation, size = matrix.generation, len(matrix.keys)
+            rows, excluded = matrix.vectors[:size], matrix.excluded(search_filter)
+        scores, top = ranked(rows, excluded, query, limit)
+        with lock:
+            if matrix.generation == generation:
+                return hits_of(matrix, scores, top)
+            return exact_search(matrix, query, search_filter, limit)
 
     def _lock(self, account_id: str) -> threading.Lock:
         with self._guard:
@@ -175,6 +187,7 @@ class NumpyVectorIndex:
                 skipped, account_id,
             )  # fmt: skip
         matrix.seq = changes.clock
+        matrix.generation += 1
         return matrix
 
 
@@ -186,11 +199,27 @@ def exact_search(
 ) -> list[RecordHit]:
     """The ``limit`` best records of a caught-up matrix by dot product (cosine: unit vectors)."""
     size = len(matrix.keys)
-    if size == 0 or limit <= 0:
-        return []
-    scores = matrix.vectors[:size] @ np.asarray(query, dtype=np.float32)
-    np.putmask(scores, matrix.excluded(search_filter), -np.inf)
-    top = _top_indices(scores, limit)
+    scores, top = ranked(matrix.vectors[:size], matrix.excluded(search_filter), query, limit)
+    return hits_of(matrix, scores, top)
+
+
+def ranked(
+    rows: npt.NDArray[np.float32],
+    excluded: npt.NDArray[np.bool_],
+    query: npt.NDArray[np.float32],
+    limit: int,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.intp]]:
+    """Scores of every row (excluded ones -inf) and the indices of the ``limit`` best."""
+    if len(rows) == 0 or limit <= 0:
+        return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.intp)
+    scores = rows @ np.asarray(query, dtype=np.float32)
+    np.putmask(scores, excluded, -np.inf)
+    return scores, _top_indices(scores, limit)
+
+
+def hits_of(
+    matrix: _AccountMatrix, scores: npt.NDArray[np.float32], top: npt.NDArray[np.intp]
+) -> list[RecordHit]:
     return [
         RecordHit(key[0], key[1], float(scores[i]))
         for i in top

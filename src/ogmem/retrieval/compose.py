@@ -33,14 +33,44 @@ class _Entry:
     body: str  # "" when only the abstract is shown
 
 
+def _lines(entry: _Entry) -> list[str]:
+    body = [f"  {line}" for line in entry.body.splitlines() if line.strip()]
+    return [f"- {entry.node.abstract}", *body]
+
+
 def _render(entries: list[_Entry]) -> str:
     sections: dict[str, list[str]] = {}
     for entry in entries:
-        lines = sections.setdefault(entry.node.category, [])
-        lines.append(f"- {entry.node.abstract}")
-        if entry.body:
-            lines.extend(f"  {line}" for line in entry.body.splitlines() if line.strip())
+        sections.setdefault(entry.node.category, []).extend(_lines(entry))
     return "\n".join(f"## {category}\n" + "\n".join(lines) for category, lines in sections.items())
+
+
+class _Budget:
+    """Tokens of the block as it grows, counted piece by piece: the tokenizer splits at
+    whitespace first, so a block's count is the sum of its lines' (each piece is counted
+    once, instead of the whole block again for every candidate)."""
+
+    def __init__(self, count_tokens: Callable[[str], int], budget: int) -> None:
+        self._count = count_tokens
+        self._budget = budget
+        self.used = 0
+        self._categories: set[str] = set()
+
+    def cost(self, entry: _Entry) -> int:
+        header = (
+            0
+            if entry.node.category in self._categories
+            else self._count(f"## {entry.node.category}")
+        )
+        return header + self._count("\n".join(_lines(entry)))
+
+    def take(self, entry: _Entry) -> bool:
+        cost = self.cost(entry)
+        if self.used + cost > self._budget:
+            return False
+        self.used += cost
+        self._categories.add(entry.node.category)
+        return True
 
 
 def _detail_options(node: ContextNode) -> list[str]:
@@ -59,17 +89,22 @@ def compose_block(
     if not MIN_BUDGET <= token_budget <= MAX_BUDGET:
         raise errors.InvalidInput(f"token_budget must be between {MIN_BUDGET} and {MAX_BUDGET}")
     entries: list[_Entry] = []
+    budget = _Budget(count_tokens, token_budget)
     for rank, hit in enumerate(hits):
         node = read(hit.uri)
         if node is None:
             continue
         options = _detail_options(node) if rank < detailed else [""]
         for body in options:
-            candidate = [*entries, _Entry(node, body)]
-            if count_tokens(_render(candidate)) <= token_budget:
-                entries = candidate
+            if budget.take(entry := _Entry(node, body)):
+                entries.append(entry)
                 break
     text = _render(entries)
+    # the sum of pieces is exact for WordPiece; another tokenizer may merge across lines,
+    # so the rendered block is counted once more and trimmed if it came out over
+    while entries and count_tokens(text) > token_budget:
+        entries.pop()
+        text = _render(entries)
     return ComposeResult(
         text=text,
         uris=[e.node.uri for e in entries],

@@ -17,12 +17,13 @@ from ogmem.core.models import (
     NodeStatus,
     RequestContext,
     SearchFilter,
-    utcnow,
 )
 from ogmem.core.ports import Embedder, Store
 from ogmem.core.storage import IndexStore, RecordHit, VectorIndex
+from ogmem.index.query_vectors import QueryVectors
 from ogmem.index.records import LEVELS
-from ogmem.retrieval.keywords import keyword_terms, query_hash
+from ogmem.retrieval.keywords import keyword_terms
+from ogmem.retrieval.recall import RecallLog
 
 RRF_K = 60
 DIRECTORY_WEIGHT = 0.1
@@ -107,14 +108,14 @@ class Searcher:
         embedder: Embedder,
         *,
         directory_weight: float = DIRECTORY_WEIGHT,
-        record_signals: bool = True,
+        recall: RecallLog | None = None,
     ) -> None:
         self._store = store
         self._index = index
         self._vectors = vectors
-        self._embedder = embedder
+        self._queries = QueryVectors(embedder)
         self._directory_weight = directory_weight
-        self._record_signals = record_signals
+        self._recall = recall
 
     def search(
         self,
@@ -144,12 +145,11 @@ class Searcher:
             ),
             statuses=None if include_archived else (NodeStatus.ACTIVE,),
         )
-        vector = self._embedder.embed([query])[0] if query_vector is None else query_vector
+        vector = self._queries.vector(query) if query_vector is None else query_vector
         fused = self._retrieve(query, vector, ctx.account_id, search_filter, limit)
         hits, nodes = self._rank(ctx.account_id, fused, limit)
-        if self._record_signals and hits:
-            signals = [(h.uri, h.score) for h in hits]
-            self._index.record_recall(ctx.account_id, query_hash(query), signals, utcnow())
+        if self._recall is not None:
+            self._recall.record(ctx.account_id, query, [(h.uri, h.score) for h in hits])
         took = (time.perf_counter() - started) * 1000
         return SearchResult(query, hits, took, candidates=len(fused), nodes=nodes)
 

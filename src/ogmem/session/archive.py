@@ -177,8 +177,7 @@ class SessionArchiver:
             abstract=summary.clip(
                 f"Session {session.session_id}, {when}, {speakers} ({what})", 300
             ),
-            overview=summary.clip(part.text, summary.OVERVIEW_LIMIT),
-            content=part.text,
+            content=part.text,  # no overview: it would repeat the transcript's opening
             metadata={
                 "session_id": session.session_id,
                 "part_of": session_uri,

@@ -141,10 +141,12 @@ class SqlIndexStore:
         return 0 if row is None else int(row["seq"])
 
     def changes_since(self, account_id: str, clock: int) -> IndexChanges:
-        with self._db.transaction():  # one snapshot for the three reads
-            now = self._db.fetch_one("index_clock", account_id=account_id)
-            written = self._db.fetch_all("records_since", account_id=account_id, seq=clock)
-            removed = self._db.fetch_all("tombstones_since", account_id=account_id, seq=clock)
+        """No snapshot needed: the clock is read first, so a change made between the reads
+        has a later sequence number and is read again next time (applying a record or a
+        tombstone twice changes nothing), and a write transaction is not held for a read."""
+        now = self._db.fetch_one("index_clock", account_id=account_id)
+        written = self._db.fetch_all("records_since", account_id=account_id, seq=clock)
+        removed = self._db.fetch_all("tombstones_since", account_id=account_id, seq=clock)
         return IndexChanges(
             clock=0 if now is None else int(now["seq"]),
             written=[_indexed(row) for row in written],

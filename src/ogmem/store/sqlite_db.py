@@ -1,6 +1,8 @@
-"""SqliteDatabase: the SQLite connector. One connection guarded by a lock: SQLite serialises
-writers anyway, ``:memory:`` databases cannot be shared between connections, and a single
-connection keeps every multi-statement write inside one ``BEGIN IMMEDIATE`` transaction.
+"""SqliteDatabase: the SQLite connector. One writing connection guarded by a lock: SQLite
+serialises writers anyway, and a single connection keeps every multi-statement write inside
+one ``BEGIN IMMEDIATE`` transaction. Reads outside a transaction go to a read-only connection
+per thread (a file in WAL mode lets readers run beside the writer), so a search never waits
+for a write; ``:memory:`` databases cannot be shared between connections and read on the one.
 
 It runs named queries (``sql/sqlite/queries.sql``), applies migrations, encodes parameters
 (times as fixed-width UTC text, lists as JSON, vectors as float32 blobs) and translates driver
@@ -114,6 +116,10 @@ class SqliteDatabase:
         self._lock = threading.RLock()
         self._depth = 0  # transactions open on the connection; only touched under _lock
         self._grouped = False  # the outermost transaction is a group commit
+        self._owner: int | None = None  # the thread whose transaction is open
+        self._readers = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._registry = threading.Lock()
         self.write_error: str | None = None  # why the last write failed, until one succeeds
         self._sql = queries.load_queries(DIALECT)
         try:
@@ -203,7 +209,7 @@ class SqliteDatabase:
 
     def _outermost(self, *, grouped: bool) -> Iterator[None]:
         self._conn.execute("BEGIN IMMEDIATE")
-        self._depth, self._grouped = 1, grouped
+        self._depth, self._grouped, self._owner = 1, grouped, threading.get_ident()
         try:
             yield
             self._conn.execute("COMMIT")
@@ -211,7 +217,7 @@ class SqliteDatabase:
             self._rollback()
             raise
         finally:
-            self._depth, self._grouped = 0, False
+            self._depth, self._grouped, self._owner = 0, False, None
         self.write_error = None
 
     def _savepoint(self) -> Iterator[None]:
@@ -299,15 +305,39 @@ class SqliteDatabase:
                 return statement()
 
     def fetch_all(self, query: str, /, **params: Any) -> list[dict[str, Any]]:
-        with self._lock, self._translated_reads():
-            return list(self._conn.execute(self._sql[query], _encoded(params)).fetchall())
+        sql, values = self._sql[query], _encoded(params)
+        return self._read(lambda conn: list(conn.execute(sql, values).fetchall()))
 
     def fetch_one(self, query: str, /, **params: Any) -> dict[str, Any] | None:
-        with self._lock, self._translated_reads():
-            row: dict[str, Any] | None = self._conn.execute(
-                self._sql[query], _encoded(params)
-            ).fetchone()
-            return row
+        sql, values = self._sql[query], _encoded(params)
+        row: dict[str, Any] | None = self._read(lambda conn: conn.execute(sql, values).fetchone())
+        return row
+
+    def _read(self, statement: Callable[[sqlite3.Connection], T]) -> T:
+        """A read inside this thread's transaction sees its own writes (the writing
+        connection); any other goes to this thread's reader, without waiting for writers."""
+        reader = None if self._owner == threading.get_ident() else self._reader()
+        with self._translated_reads():
+            if reader is not None:
+                return statement(reader)
+            with self._lock:
+                return statement(self._conn)
+
+    def _reader(self) -> sqlite3.Connection | None:
+        if self.path == ":memory:":
+            return None
+        reader: sqlite3.Connection | None = getattr(self._readers, "conn", None)
+        if reader is None:
+            reader = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )  # fmt: skip
+            reader.row_factory = _dict_row
+            reader.execute("PRAGMA query_only = 1")
+            self._readers.conn = reader
+            with self._registry:  # not the writer's lock: a reader must never wait for it
+                self._reader_conns.append(reader)
+        return reader
 
     @contextmanager
     def _translated_reads(self) -> Iterator[None]:
@@ -317,5 +347,8 @@ class SqliteDatabase:
             raise translate(exc) from exc
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._registry:
+            for reader in self._reader_conns:
+                reader.close()
+            self._reader_conns.clear()
             self._conn.close()

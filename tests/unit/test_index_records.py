@@ -1,0 +1,142 @@
+"""Index records and what their vectors are made of: whole texts, or compositions of pieces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ogmem.core.models import ContextNode, ContextType
+from ogmem.index.records import Composed, records_for
+
+QUESTION = "Mel: How many times have you been to Paris?"
+ANSWER = "Caroline: Twice last year! Loved it. We want to go back."
+
+
+def _node(context_type: ContextType = ContextType.MEMORY, **fields: Any) -> ContextNode:
+    return ContextNode(
+        account_id="acme",
+        uri="ctx://acme/users/caroline/memories/events/x",
+        context_type=context_type,
+        category="event" if context_type is ContextType.MEMORY else "session",
+        owner_space="user:caroline",
+        version=1,
+        **fields,
+    )
+
+
+def _raw(content: str, overview: str = "", abstract: str = "") -> ContextNode:
+    abstract = abstract or content.split("! ")[0] + ("!" if "! " in content else "")
+    return _node(
+        abstract=abstract,
+        overview=overview,
+        content=content,
+        metadata={"extraction": "raw", "who": "Caroline"},
+    )
+
+
+def _sources(node: ContextNode) -> dict[int, Any]:
+    return {p.record.level: p.source for p in records_for(node)}
+
+
+def test_a_raw_memory_is_made_of_its_speaker_first_sentence_and_rest() -> None:
+    sources = _sources(_raw(ANSWER, overview=f"{QUESTION}\n{ANSWER}"))
+
+    message = Composed(("Caroline", "Twice last year!", "Loved it. We want to go back."))
+    assert sources[0] == Composed(("Caroline", "Twice last year!"))  # the abstract
+    assert sources[2] == message
+    # the overview: the message it follows, split the same way, then the message itself
+    assert sources[1] == Composed((Composed(("Mel", QUESTION[5:])), message))
+
+
+def test_records_keep_their_whole_text_for_full_text() -> None:
+    planned = records_for(_raw(ANSWER, overview=f"{QUESTION}\n{ANSWER}"))
+
+    assert [p.record.text for p in planned] == [
+        "Caroline: Twice last year!",
+        f"{QUESTION}\n{ANSWER}",
+        ANSWER,
+    ]
+
+
+def test_the_pieces_of_a_memory_and_of_the_next_ones_overview_are_shared() -> None:
+    first = _raw(ANSWER)
+    reply = _raw("Caroline: Paris again?", overview=f"{ANSWER}\nCaroline: Paris again?")
+
+    first_texts = {t for p in records_for(first) for t in p.texts()}
+    reply_overview = next(p for p in records_for(reply) if p.record.level == 1)
+
+    assert first_texts == {"Caroline", "Twice last year!", "Loved it. We want to go back."}
+    assert set(reply_overview.texts()) == first_texts | {"Paris again?"}
+
+
+def test_a_one_sentence_message_is_one_record_of_speaker_and_text() -> None:
+    planned = records_for(_raw("Caroline: Yes.", abstract="Caroline: Yes."))
+
+    assert [(p.record.level, p.source) for p in planned] == [(0, Composed(("Caroline", "Yes.")))]
+
+
+def test_a_clipped_overview_is_embedded_whole() -> None:
+    long_answer = ANSWER + " And more." * 300
+    clipped = f"{QUESTION}\n{long_answer[:1500]}…"
+
+    assert _sources(_raw(long_answer, overview=clipped))[1] == clipped
+
+
+def test_a_message_without_a_speaker_is_its_first_sentence_and_rest() -> None:
+    node = _raw("No speaker here. Just text.", abstract="No speaker here.")
+
+    assert _sources(node)[2] == Composed(("No speaker here.", "Just text."))
+    assert _sources(node)[0] == "No speaker here."
+
+
+def test_other_memories_are_embedded_whole() -> None:
+    node = _node(abstract="Prefers vim.", content="Prefers vim. Uses it for everything.")
+
+    assert _sources(node) == {0: "Prefers vim.", 2: "Prefers vim. Uses it for everything."}
+
+
+def test_a_deterministic_session_has_one_vector_from_its_messages() -> None:
+    node = _node(
+        ContextType.SESSION,
+        abstract="Conversation of 2023-05-08 between Mel, Caroline (2 messages)",
+        overview=f"{QUESTION}\n{ANSWER}",
+        content=f"[2023-05-08T10:00] {QUESTION}\n[2023-05-08T10:01] {ANSWER}",
+        metadata={"summary": "deterministic"},
+    )
+
+    sources = _sources(node)
+
+    expected = Composed(
+        (
+            Composed(("Mel", QUESTION[5:])),
+            Composed(("Caroline", "Twice last year!", "Loved it. We want to go back.")),
+        )
+    )
+    assert sources == {0: expected, 1: expected, 2: expected}
+    assert [p.record.text for p in records_for(node)][2].startswith("[2023-05-08T10:00]")
+
+
+def test_a_session_summarised_by_an_llm_is_embedded_whole() -> None:
+    node = _node(
+        ContextType.SESSION,
+        abstract="Caroline plans a second trip to Paris",
+        overview="Mel asked about Paris.\nCaroline went twice and wants to go back.",
+        content=f"[2023-05-08T10:00] {QUESTION}\n[2023-05-08T10:01] {ANSWER}",
+        metadata={"summary": "llm"},
+    )
+
+    assert _sources(node) == {
+        0: "Caroline plans a second trip to Paris",
+        1: "Mel asked about Paris.\nCaroline went twice and wants to go back.",
+        2: f"[2023-05-08T10:00] {QUESTION}\n[2023-05-08T10:01] {ANSWER}",
+    }
+
+
+def test_a_directory_gives_its_abstract_whole() -> None:
+    node = _node(
+        ContextType.DIRECTORY,
+        abstract="Caroline: 2 events",
+        overview="a\nb",
+        metadata={"summary": "deterministic"},
+    )
+
+    assert _sources(node) == {0: "Caroline: 2 events"}
