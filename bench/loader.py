@@ -49,7 +49,7 @@ def load(
         stored = engine.store.create_nodes_with_outbox([NewNode(n, (), "") for n in nodes])
         items = []
         for offset, node in enumerate(stored):
-            records = records_for(node)
+            records = [planned.record for planned in records_for(node)]
             vector = vectors[start + offset]
             items.append((node.uri, records, [vector] * len(records)))
         engine.index.replace_many(account, items, engine.embedder.model_id)
