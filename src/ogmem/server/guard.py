@@ -110,21 +110,33 @@ class RequestGuard:
             exchange.fail(413, "body_too_large", _too_large(self.limits.max_body_bytes))
             await exchange.respond_failure()
             return
-        deadline = asyncio.timeout(self.limits.request_timeout_s)
-        try:
-            async with deadline:
-                await self.app(scope, exchange.receive, exchange.send)
-        except _GuardTripped:
-            pass
-        except Exception as exc:  # the barrier: nothing reaches the ASGI server
-            self._failed(exchange, exc, timed_out=deadline.expired())
-        await exchange.respond_failure()
-
-    def _failed(self, exchange: _Exchange, exc: Exception, *, timed_out: bool) -> None:
-        if timed_out and isinstance(exc, TimeoutError):
+        # The app runs as a task the guard waits for, not under a cancel scope: a sync
+        # handler's thread ignores cancellation until it returns, and a cancel delivered then
+        # could lose the race with its answer. At the deadline the 504 goes out at once.
+        handling = asyncio.ensure_future(self.app(scope, exchange.receive, exchange.send))
+        done, _ = await asyncio.wait({handling}, timeout=self.limits.request_timeout_s)
+        if not done:
             seconds = self.limits.request_timeout_s
             exchange.fail(504, "request_timeout", f"the request took longer than {seconds:g} s")
-        elif exchange.failure is None:
+            handling.add_done_callback(_forget_outcome)
+            handling.cancel()
+        else:
+            try:
+                handling.result()
+            except _GuardTripped:
+                pass
+            except Exception as exc:  # the barrier: nothing reaches the ASGI server
+                self._failed(exchange, exc)
+        await exchange.respond_failure()
+
+    def _failed(self, exchange: _Exchange, exc: Exception) -> None:
+        if exchange.failure is None:
             scope = exchange.scope
             log.error("%s %s crashed", scope.get("method"), scope.get("path"), exc_info=exc)
             exchange.fail(500, "internal_error", "internal server error")
+
+
+def _forget_outcome(task: asyncio.Future[None]) -> None:
+    """A timed-out request's late end (its answer, or its error) is dropped on purpose."""
+    if not task.cancelled():
+        task.exception()
