@@ -249,6 +249,8 @@ class IndexRecord:
     context_type: ContextType
     status: NodeStatus
     node_version: int
+    # extra words full text indexes beside the text (CJK bigrams: see retrieval/cjk.py)
+    terms: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ import re
 from dataclasses import dataclass
 
 from ogmem.core.models import ContextNode, ContextType, IndexRecord
+from ogmem.retrieval.cjk import cjk_terms
 from ogmem.extraction.raw import SPEAKER_LIMIT, first_sentence
 
 LEVELS = ("abstract", "overview", "content")
@@ -155,4 +156,5 @@ def _record(node: ContextNode, level: int, text: str) -> IndexRecord:
         context_type=node.context_type,
         status=node.status,
         node_version=node.version,
+        terms=cjk_terms(text),
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from ogmem.retrieval.cjk import cjk_pieces
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Function words carry no topic; OR-ing them into the query only makes full-text search rank
 # (and scan) every record that contains "the". A query made only of them keeps them.
@@ -23,9 +25,10 @@ STOPWORDS = frozenset(
 
 def keyword_terms(query: str) -> list[str]:
     """The query's distinct words, lower-cased, in order, stop words left out (unless the
-    query has nothing else)."""
+    query has nothing else), then the two-character pieces of its CJK text (see cjk)."""
     words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
-    return [w for w in words if w not in STOPWORDS] or words
+    kept = [w for w in words if w not in STOPWORDS] or words
+    return kept + [piece for piece in cjk_pieces(query) if piece not in kept]
 
 
 def query_hash(query: str) -> str:

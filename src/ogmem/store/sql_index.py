@@ -72,6 +72,7 @@ def _record_params(record: IndexRecord, vector: Vector, model_id: str, seq: int)
         "status": record.status.value,
         "node_version": record.node_version,
         "text": record.text,
+        "terms": record.terms,
         "vector": vector,
         "dims": int(vector.shape[0]),
         "model_id": model_id,

@@ -20,11 +20,11 @@ PREFILTER_DEPTH = 2  # FTS matches ranked per wanted hit before filtering on acc
 def scoped_match(words: Sequence[str], account_id: str, owner_spaces: Sequence[str] | None) -> str:
     """The FTS5 query: any of the words (each quoted, so no word acts as syntax), within the
     reader's scopes."""
-    text = " OR ".join(f'"{w}"' for w in words)
+    text = "{text terms} : (" + " OR ".join(f'"{w}"' for w in words) + ")"
     if owner_spaces is None:
-        return f"text : ({text})"
+        return text
     scopes = " OR ".join(scope_token(account_id, owner) for owner in owner_spaces) or "scopenone"
-    return f"scope : ({scopes}) AND text : ({text})"
+    return f"scope : ({scopes}) AND {text}"
 
 
 def _row_filter(search_filter: SearchFilter) -> Callable[[dict[str, Any]], bool]:

@@ -216,13 +216,13 @@ SELECT seq FROM index_clock WHERE account_id = :account_id;
 
 -- name: upsert_record
 INSERT INTO index_records (account_id, uri, level, owner_space, category, context_type, status,
-    node_version, text, embedding, dims, model_id, seq)
+    node_version, text, terms, embedding, dims, model_id, seq)
 VALUES (:account_id, :uri, :level, :owner_space, :category, :context_type, :status,
-    :node_version, :text, :vector, :dims, :model_id, :seq)
+    :node_version, :text, :terms, :vector, :dims, :model_id, :seq)
 ON CONFLICT (account_id, uri, level) DO UPDATE SET
     owner_space = excluded.owner_space, category = excluded.category,
     context_type = excluded.context_type, status = excluded.status,
-    node_version = excluded.node_version, text = excluded.text,
+    node_version = excluded.node_version, text = excluded.text, terms = excluded.terms,
     embedding = excluded.embedding, dims = excluded.dims,
     model_id = excluded.model_id, seq = excluded.seq;
 

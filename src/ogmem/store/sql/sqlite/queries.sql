@@ -208,13 +208,14 @@ SELECT seq FROM index_clock WHERE account_id = :account_id;
 
 -- name: upsert_record
 INSERT INTO index_records (account_id, uri, level, owner_space, category, context_type, status,
-    node_version, text, vector, model_id, seq, scope)
+    node_version, text, terms, vector, model_id, seq, scope)
 VALUES (:account_id, :uri, :level, :owner_space, :category, :context_type, :status,
-    :node_version, :text, :vector, :model_id, :seq, :scope)
+    :node_version, :text, :terms, :vector, :model_id, :seq, :scope)
 ON CONFLICT (account_id, uri, level) DO UPDATE SET
     owner_space = excluded.owner_space, category = excluded.category, scope = excluded.scope,
     context_type = excluded.context_type, status = excluded.status,
-    node_version = excluded.node_version, text = excluded.text, vector = excluded.vector,
+    node_version = excluded.node_version, text = excluded.text, terms = excluded.terms,
+    vector = excluded.vector,
     model_id = excluded.model_id, seq = excluded.seq;
 
 -- name: delete_record
