@@ -54,6 +54,8 @@ def main() -> dict[str, float]:
         embedder_rates, ingest_rates, report = _rates(conversations, embedder, Path(tmp))
     figures = {f"locomo_R@{k}": report.overall[f"R@{k}"] for k in report.ks}
     figures["locomo_H@10"] = report.overall["H@10"]
+    for k in locomo.SESSION_KS:
+        figures[f"locomo_session_R@{k}"] = report.overall[f"session_R@{k}"]
     figures.update(
         {
             f"locomo_R@10_{SHORT[name]}": values["R@10"]

@@ -161,6 +161,7 @@ def eval_locomo(
 
 def report_table(report: locomo.EvalReport) -> Table:
     columns = [f"R@{k}" for k in report.ks] + [f"H@{k}" for k in report.ks]
+    columns += [f"session_R@{k}" for k in locomo.SESSION_KS]
     if "J" in report.overall:
         columns.append("J")
     table = Table("category", "questions", *columns, title="LoCoMo evidence recall")

@@ -28,7 +28,7 @@ def test_a_question_finds_a_memory_whose_provenance_holds_its_evidence() -> None
         ctx = RequestContext(locomo.ACCOUNT, conversation.sample_id)
         found = 0
         for question in questions:
-            covered, _, uris = locomo._covered(engine, ctx, question, (10,))
+            covered, _, uris, _ = locomo._covered(engine, ctx, question, (10,))
             found += bool(covered[10] & question.evidence)
             assert all("/memories/events/" in uri for uri in uris)
         state = engine.session(f"{conversation.sample_id}-session_1", ctx)

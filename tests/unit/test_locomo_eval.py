@@ -79,6 +79,21 @@ def test_recall_counts_evidence_covered_by_provenance(tmp_path: Path) -> None:
     assert report.mode == "raw" and "skipped" in report.qa
 
 
+def test_session_recall_counts_a_question_when_an_evidence_session_ranks_in_the_top_k() -> None:
+    tally = locomo._Tally()
+    # hits from sessions D2, D2 again, D5, D1, ...: distinct sessions D2, D5, D1, D7, D8, D9
+    ranked = locomo._ranked_sessions(
+        [{"D2:4"}, {"D2:9"}, {"D5:1"}, {"D1:3"}, {"D7:2"}, {"D8:2"}, {"D9:1"}]
+    )
+    assert ranked == ["D2", "D5", "D1", "D7", "D8", "D9"]
+    tally.add({}, frozenset({"D9:5"}))
+    tally.add_sessions(ranked, frozenset({"D9:5"}))  # the sixth distinct session
+    tally.add({}, frozenset({"D1:1", "D4:4"}))
+    tally.add_sessions(ranked, frozenset({"D1:1", "D4:4"}))  # D1 is third
+    figures = tally.figures(ks=())
+    assert figures["session_R@5"] == 0.5 and figures["session_R@10"] == 1.0
+
+
 def _judging_llm(messages: list[ChatMessage]) -> Step:
     """Answers from the memories it is shown; grades by comparing with the gold answer."""
     prompt = str(messages[-1]["content"])

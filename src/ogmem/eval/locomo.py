@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 ACCOUNT = "locomo"
 DEFAULT_KS = (5, 10, 20, 50)
+SESSION_KS = (5, 10)
 Progress = Callable[[str, int, int], None]
 
 
@@ -41,6 +42,8 @@ class _Tally:
     judged: int = 0
     judge_errors: int = 0  # the LLM failed to answer or to grade: not counted either way
 
+    sessions_found: dict[int, int] = field(default_factory=dict)
+
     def add(self, covered_at: dict[int, set[str]], evidence: frozenset[str]) -> None:
         self.questions += 1
         for k, covered in covered_at.items():
@@ -48,10 +51,19 @@ class _Tally:
             self.recall[k] = self.recall.get(k, 0.0) + found / len(evidence)
             self.hits[k] = self.hits.get(k, 0) + (found > 0)
 
+    def add_sessions(self, ranked_sessions: list[str], evidence: frozenset[str]) -> None:
+        """Session-level recall, as most published LoCoMo retrieval figures are: found when a
+        session holding evidence is among the first k distinct sessions of the hits."""
+        wanted = {session_of(dia_id) for dia_id in evidence}
+        for k in SESSION_KS:
+            found = bool(wanted & set(ranked_sessions[:k]))
+            self.sessions_found[k] = self.sessions_found.get(k, 0) + found
+
     def figures(self, ks: Sequence[int]) -> dict[str, float]:
         n = max(self.questions, 1)
         out = {f"R@{k}": self.recall.get(k, 0.0) / n for k in ks}
         out.update({f"H@{k}": self.hits.get(k, 0) / n for k in ks})
+        out.update({f"session_R@{k}": self.sessions_found.get(k, 0) / n for k in SESSION_KS})
         if self.judged:
             out["J"] = self.correct / self.judged
         if self.judge_errors:
@@ -145,9 +157,23 @@ def embedder_msgs_per_s(embedder: Embedder, conversations: Sequence[Conversation
     return len(texts) / (time.perf_counter() - started)
 
 
+def session_of(dia_id: str) -> str:
+    """The session of a LoCoMo message id ("D3:12" -> "D3")."""
+    return dia_id.split(":", 1)[0]
+
+
+def _ranked_sessions(provenance: list[set[str]]) -> list[str]:
+    """The distinct sessions of the hits, in the order the hits rank them."""
+    ranked: dict[str, None] = {}
+    for message_ids in provenance:
+        for dia_id in sorted(message_ids):
+            ranked.setdefault(session_of(dia_id), None)
+    return list(ranked)
+
+
 def _covered(
     engine: Engine, ctx: RequestContext, question: Question, ks: Sequence[int]
-) -> tuple[dict[int, set[str]], float, list[str]]:
+) -> tuple[dict[int, set[str]], float, list[str], list[str]]:
     started = time.perf_counter()
     found = engine.search(question.text, ctx, limit=max(ks), include_sessions=False)
     took = (time.perf_counter() - started) * 1000
@@ -157,7 +183,7 @@ def _covered(
         for h in hits
     ]
     covered = {k: set().union(*provenance[:k]) for k in ks}
-    return covered, took, [h.uri for h in hits]
+    return covered, took, [h.uri for h in hits], _ranked_sessions(provenance)
 
 
 def evaluate(
@@ -186,10 +212,11 @@ def evaluate(
             unresolvable += question.unresolvable
             if question.category not in CATEGORIES or not question.evidence:
                 continue
-            covered, took, _ = _covered(engine, ctx, question, ks)
+            covered, took, _, sessions = _covered(engine, ctx, question, ks)
             latencies.append(took)
             for tally in (tallies[CATEGORIES[question.category]], overall):
                 tally.add(covered, question.evidence)
+                tally.add_sessions(sessions, question.evidence)
             if judge is not None:
                 _judge_answer(
                     engine, judge, ctx, question, (tallies[CATEGORIES[question.category]], overall)

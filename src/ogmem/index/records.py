@@ -38,8 +38,8 @@ import re
 from dataclasses import dataclass
 
 from ogmem.core.models import ContextNode, ContextType, IndexRecord
-from ogmem.retrieval.cjk import cjk_terms
 from ogmem.extraction.raw import SPEAKER_LIMIT, first_sentence
+from ogmem.retrieval.cjk import cjk_terms
 
 LEVELS = ("abstract", "overview", "content")
 
