@@ -26,6 +26,25 @@ def scope_token(account_id: str, owner_space: str) -> str:
     return "scope" + digest
 
 
+def filter_token(kind: str, value: str) -> str:
+    """A token saying one filter column's value (kind: k type, x status, c category): the
+    value's UTF-8 in hex, as SQLite's hex() writes it, so a migration can compute it too."""
+    return kind + value.encode().hex().upper()
+
+
+def scope_text(record: IndexRecord) -> str:
+    """What the full-text "scope" column holds: the (account, owner) token and one token per
+    filter column, so that a keyword search ranks only the records its filter allows."""
+    return " ".join(
+        (
+            scope_token(record.account_id, record.owner_space),
+            filter_token("k", record.context_type.value),
+            filter_token("x", record.status.value),
+            filter_token("c", record.category),
+        )
+    )
+
+
 def filter_params(search_filter: SearchFilter) -> dict[str, list[str] | None]:
     def values(given: Sequence[Any] | None) -> list[str] | None:
         return None if given is None else [str(v) for v in given]
@@ -77,7 +96,7 @@ def _record_params(record: IndexRecord, vector: Vector, model_id: str, seq: int)
         "dims": int(vector.shape[0]),
         "model_id": model_id,
         "seq": seq,
-        "scope": scope_token(record.account_id, record.owner_space),
+        "scope": scope_text(record),
     }
 
 

@@ -11,20 +11,35 @@ from typing import Any
 
 from ogmem.core.models import SearchFilter
 from ogmem.core.storage import RecordHit
-from ogmem.store.sql_index import SqlIndexStore, filter_params, scope_token
+from ogmem.store.sql_index import SqlIndexStore, filter_params, filter_token, scope_token
 from ogmem.store.sqlite_db import SqliteDatabase
 
-PREFILTER_DEPTH = 2  # FTS matches ranked per wanted hit before filtering on account etc.
+# FTS matches ranked per wanted hit: the match applies every filter (scope tokens), so the
+# rows checked after it all pass unless a record was scoped before its filter tokens existed
+PREFILTER_DEPTH = 1
 
 
-def scoped_match(words: Sequence[str], account_id: str, owner_spaces: Sequence[str] | None) -> str:
+def scoped_match(words: Sequence[str], account_id: str, search_filter: SearchFilter) -> str:
     """The FTS5 query: any of the words (each quoted, so no word acts as syntax), within the
-    reader's scopes."""
+    reader's scopes and the filter's types, statuses and categories (tokens of the scope
+    column, see sql_index.scope_text)."""
+    clauses = []
+    if search_filter.owner_spaces is not None:
+        owners = [scope_token(account_id, owner) for owner in search_filter.owner_spaces]
+        clauses.append(_any_of(owners or ["scopenone"]))
+    for kind, values in (
+        ("k", search_filter.context_types),
+        ("x", search_filter.statuses),
+        ("c", search_filter.categories),
+    ):
+        if values is not None:
+            clauses.append(_any_of([filter_token(kind, str(v)) for v in values] or ["nonone"]))
     text = "{text terms} : (" + " OR ".join(f'"{w}"' for w in words) + ")"
-    if owner_spaces is None:
-        return text
-    scopes = " OR ".join(scope_token(account_id, owner) for owner in owner_spaces) or "scopenone"
-    return f"scope : ({scopes}) AND {text}"
+    return " AND ".join([*(f"scope : ({clause})" for clause in clauses), text])
+
+
+def _any_of(tokens: Sequence[str]) -> str:
+    return " OR ".join(f'"{token}"' for token in tokens)
 
 
 def _row_filter(search_filter: SearchFilter) -> Callable[[dict[str, Any]], bool]:
@@ -61,7 +76,7 @@ class SqliteIndexStore(SqlIndexStore):
     ) -> list[RecordHit]:
         if not words:
             return []
-        match = scoped_match(words, account_id, search_filter.owner_spaces)
+        match = scoped_match(words, account_id, search_filter)
         depth = limit * PREFILTER_DEPTH
         ranked = self._db.fetch_all(
             "keyword_search", account_id=account_id, match=match, depth=depth

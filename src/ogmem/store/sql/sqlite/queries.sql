@@ -262,7 +262,9 @@ SELECT DISTINCT account_id, owner_space FROM index_records WHERE scope = ''
     AND account_id > :after_account_id;
 
 -- name: set_scope
-UPDATE index_records SET scope = :scope
+-- the (account, owner) token, then the filter tokens as sql_index.scope_text writes them
+UPDATE index_records SET scope = :scope || ' k' || hex(context_type) || ' x' || hex(status)
+    || ' c' || hex(category)
 WHERE account_id = :account_id AND owner_space = :owner_space AND scope = '';
 
 -- name: lagging_nodes
