@@ -183,7 +183,7 @@ def test_migrate_creates_or_upgrades_the_store(tmp_path: Path, pg_cluster: PgClu
         for _ in range(2):  # creates, then finds nothing left to do
             done = _ogmem("migrate", env={"OGMEM_STORE": url})
             assert done.returncode == 0, done.stderr
-            assert "schema version 2" in done.stdout and "ogmem_owner@" in done.stdout
+            assert "schema version 3" in done.stdout and "ogmem_owner@" in done.stdout
     finally:
         pg_cluster.drop(url)
 

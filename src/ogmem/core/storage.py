@@ -122,6 +122,24 @@ class NodeStore(Protocol):
         """Every account with nodes (maintenance walks them; each step filters on one)."""
         ...
 
+    # -- bulk export and import (``ogmem copy``) ------------------------------------------
+
+    def export_nodes(self, account_id: str, after_uri: str, limit: int) -> list[ContextNode]:
+        """The account's nodes with a URI after ``after_uri``, by URI (a page of a walk)."""
+        ...
+
+    def history_of_many(self, account_id: str, uris: Sequence[str]) -> dict[str, list[NodeVersion]]:
+        """Every history row of the URIs, by version."""
+        ...
+
+    def import_versions(self, versions: Sequence[NodeVersion]) -> None:
+        """Store history rows as they are; a row whose (uri, version) exists is left alone."""
+        ...
+
+    def export_applied(self, account_id: str, after: str, limit: int) -> list[AppliedOp]:
+        """The account's idempotency records with a fingerprint after ``after``, in order."""
+        ...
+
 
 class OutboxStore(Protocol):
     """Rows of the outbox."""
@@ -154,6 +172,19 @@ class OutboxStore(Protocol):
     ) -> int: ...
 
     def purge_done(self, before: datetime, limit: int) -> int: ...
+
+    def export_events(self, account_id: str, after_id: int, limit: int) -> list[OutboxEvent]:
+        """The account's unfinished events (pending, processing, DLQ) after ``after_id``."""
+        ...
+
+    def has_event(self, event: OutboxEvent) -> bool:
+        """Whether the account has an event of this type, URI and creation time."""
+        ...
+
+    def import_event(self, event: OutboxEvent) -> bool:
+        """Store an event with its status, attempts and error, unclaimed, unless the account
+        has an event of the same type, URI and creation time; whether it was stored."""
+        ...
 
     def oldest_pending(self, account_id: str) -> datetime | None: ...
 
@@ -199,6 +230,15 @@ class IndexedVector:
 
 
 @dataclass(frozen=True, slots=True)
+class ExportedRecord:
+    """An index record with its vector and the model that made it, as a copy moves it."""
+
+    record: IndexRecord
+    vector: Vector
+    model_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class IndexChanges:
     """What changed in an account's index since a clock value: records written (vectors
     decoded) and (uri, level) removed, as of ``clock``."""
@@ -238,6 +278,10 @@ class IndexStore(Protocol):
         ...
 
     def lagging_nodes(self, account_id: str) -> list[tuple[str, int]]: ...
+
+    def export_records(self, account_id: str, uris: Sequence[str]) -> list[ExportedRecord]:
+        """Every record of the URIs, by URI and level."""
+        ...
 
     def orphan_uris(self, account_id: str) -> list[str]: ...
 
@@ -328,6 +372,40 @@ class SessionStore(Protocol):
         self, account_id: str, session_id: str, error: str, llm_tokens: int, now: datetime
     ) -> None: ...
 
+    # -- bulk export and import (``ogmem copy``) ------------------------------------------
+
+    def account_ids(self) -> list[str]:
+        """Every account with sessions (spans accounts, like NodeStore.account_ids)."""
+        ...
+
+    def export_sessions(self, account_id: str, after: str, limit: int) -> list[SessionState]:
+        """The account's sessions with an id after ``after``, by id."""
+        ...
+
+    def import_sessions(self, states: Sequence[SessionState]) -> None:
+        """Store sessions as they are (no commit claim); an existing id is left alone."""
+        ...
+
+    def export_messages(
+        self, account_id: str, after_id: int, limit: int
+    ) -> list[tuple[str, StoredMessage]]:
+        """(session id, message) of the account's messages stored after ``after_id``, in the
+        order they were stored."""
+        ...
+
+    def messages_by_id(
+        self, account_id: str, session_id: str, message_ids: Sequence[str]
+    ) -> dict[str, StoredMessage]:
+        """The session's messages among ``message_ids``, by message id."""
+        ...
+
+    def import_messages(
+        self, account_id: str, messages: Sequence[tuple[str, StoredMessage]]
+    ) -> None:
+        """Buffer (session id, message) pairs in this order, committed or not as given, without
+        touching the sessions' counters; a message id the session has is left alone."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class KeyRecord:
@@ -362,6 +440,14 @@ class KeyStore(Protocol):
     def revoke(self, key_id: str, account_id: str | None, now: datetime) -> bool: ...
 
     def count_active(self, account_id: str | None) -> int: ...
+
+    def export_keys(self) -> list[tuple[KeyRecord, str]]:
+        """Every key of every account with its hash (``ogmem copy``)."""
+        ...
+
+    def import_key(self, key: KeyRecord, key_hash: str) -> None:
+        """Store a key as it is (revoked, last used); an existing id or hash is left alone."""
+        ...
 
 
 VectorIndexFactory = Callable[[str, int, str], VectorIndex]
