@@ -11,9 +11,10 @@ from ogmem.copy import CopyReport, copy_store
 from ogmem.core import errors
 from ogmem.index.embedders import make_embedder
 from ogmem.settings import Settings
-from ogmem.store import SQLITE_SCHEME, open_backend
+from ogmem.store import open_backend
 
 MEMORY = ":memory:"
+SQLITE_SCHEME = "sqlite://"  # as open_backend reads it
 SHOWN_CONFLICTS = 20
 
 
