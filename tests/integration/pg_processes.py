@@ -6,8 +6,9 @@
     all lost to other processes) is sent again, as a client would; writes its final statuses
     and how many resends it made to OUT as JSON.
 ``python -m tests.integration.pg_processes stalling-worker URL MARKER``
-    an outbox worker (2 s lease, renewed by its heartbeat) that finishes the first chunk of its
-    batch, then touches MARKER and stalls inside the next one until it is killed.
+    an outbox worker (2 s lease, renewed by its heartbeat) that claims a batch eagerly (events
+    not due yet, as a drain does), finishes the batch's first chunk, then touches MARKER and
+    stalls inside the next one until it is killed.
 """
 
 from __future__ import annotations
@@ -78,13 +79,13 @@ class _StallingEmbedder(HashEmbedder):
 
 def stalling_worker(url: str, marker: Path) -> None:
     embedder = _StallingEmbedder(marker)
-    with Engine.open(url, worker=False, embedder=embedder) as engine:
+    with Engine.open(url, worker=False, embedder=embedder, vector_index="exact") as engine:
         sync = IndexSync(engine.store, engine.index, embedder)
         worker = OutboxWorker(
             engine.outbox, sync, DirectorySummarizer(engine.store),
             worker_id=STALLING_WORKER_ID, lease=STALLING_LEASE,
         )  # fmt: skip
-        worker.run_once()
+        worker.run_once(eager=True)  # the events are not due yet: only it may take them
 
 
 if __name__ == "__main__":
