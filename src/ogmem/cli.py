@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from ogmem import cli_server, cli_sessions, wiring
+from ogmem import cli_copy, cli_server, cli_sessions, wiring
 from ogmem.core import errors
 from ogmem.core.models import RequestContext
 from ogmem.engine import Engine
@@ -199,6 +199,7 @@ app.command()(cli_sessions.sessions)
 app.command()(cli_sessions.commit)
 app.add_typer(cli_sessions.eval_app, name="eval")
 app.command()(cli_server.serve)
+app.command()(cli_copy.copy)
 app.add_typer(cli_server.keys_app, name="keys")
 
 

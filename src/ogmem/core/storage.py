@@ -29,9 +29,11 @@ from ogmem.core.models import (
     NodeVersion,
     OutboxEvent,
     SearchFilter,
-    SessionState,
-    StoredMessage,
 )
+from ogmem.core.storage_sessions import KeyRecord as KeyRecord
+from ogmem.core.storage_sessions import KeyStore as KeyStore
+from ogmem.core.storage_sessions import NewMessage as NewMessage
+from ogmem.core.storage_sessions import SessionStore as SessionStore
 
 Vector = npt.NDArray[np.float32]
 
@@ -122,6 +124,24 @@ class NodeStore(Protocol):
         """Every account with nodes (maintenance walks them; each step filters on one)."""
         ...
 
+    # -- bulk export and import (``ogmem copy``) ------------------------------------------
+
+    def export_nodes(self, account_id: str, after_uri: str, limit: int) -> list[ContextNode]:
+        """The account's nodes with a URI after ``after_uri``, by URI (a page of a walk)."""
+        ...
+
+    def history_of_many(self, account_id: str, uris: Sequence[str]) -> dict[str, list[NodeVersion]]:
+        """Every history row of the URIs, by version."""
+        ...
+
+    def import_versions(self, versions: Sequence[NodeVersion]) -> None:
+        """Store history rows as they are; a row whose (uri, version) exists is left alone."""
+        ...
+
+    def export_applied(self, account_id: str, after: str, limit: int) -> list[AppliedOp]:
+        """The account's idempotency records with a fingerprint after ``after``, in order."""
+        ...
+
 
 class OutboxStore(Protocol):
     """Rows of the outbox."""
@@ -154,6 +174,19 @@ class OutboxStore(Protocol):
     ) -> int: ...
 
     def purge_done(self, before: datetime, limit: int) -> int: ...
+
+    def export_events(self, account_id: str, after_id: int, limit: int) -> list[OutboxEvent]:
+        """The account's unfinished events (pending, processing, DLQ) after ``after_id``."""
+        ...
+
+    def has_event(self, event: OutboxEvent) -> bool:
+        """Whether the account has an event of this type, URI and creation time."""
+        ...
+
+    def import_event(self, event: OutboxEvent) -> bool:
+        """Store an event with its status, attempts and error, unclaimed, unless the account
+        has an event of the same type, URI and creation time; whether it was stored."""
+        ...
 
     def oldest_pending(self, account_id: str) -> datetime | None: ...
 
@@ -199,6 +232,15 @@ class IndexedVector:
 
 
 @dataclass(frozen=True, slots=True)
+class ExportedRecord:
+    """An index record with its vector and the model that made it, as a copy moves it."""
+
+    record: IndexRecord
+    vector: Vector
+    model_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class IndexChanges:
     """What changed in an account's index since a clock value: records written (vectors
     decoded) and (uri, level) removed, as of ``clock``."""
@@ -239,6 +281,10 @@ class IndexStore(Protocol):
 
     def lagging_nodes(self, account_id: str) -> list[tuple[str, int]]: ...
 
+    def export_records(self, account_id: str, uris: Sequence[str]) -> list[ExportedRecord]:
+        """Every record of the URIs, by URI and level."""
+        ...
+
     def orphan_uris(self, account_id: str) -> list[str]: ...
 
     def record_recall(
@@ -256,112 +302,6 @@ class VectorIndex(Protocol):
         search_filter: SearchFilter,
         limit: int,
     ) -> list[RecordHit]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class NewMessage:
-    """A message to buffer, with what the rules above decided: its id and token count."""
-
-    message_id: str
-    role: str
-    name: str | None
-    content: str
-    created_at: datetime
-    tokens: int
-
-
-class SessionStore(Protocol):
-    """Rows of sessions and their buffered messages."""
-
-    def open(
-        self, account_id: str, session_id: str, user_id: str, agent_id: str | None, now: datetime
-    ) -> SessionState:
-        """The session, created for ``user_id`` if it is new (an existing one is returned
-        as it is, whoever owns it)."""
-        ...
-
-    def append(
-        self, account_id: str, session_id: str, messages: Sequence[NewMessage], now: datetime
-    ) -> tuple[int, SessionState]:
-        """Buffer the messages whose id is new to the session; (how many, the state)."""
-        ...
-
-    def get(self, account_id: str, session_id: str) -> SessionState | None: ...
-
-    def list_sessions(
-        self, account_id: str, user_id: str | None, limit: int
-    ) -> list[SessionState]: ...
-
-    def totals(self, account_id: str) -> dict[str, dict[str, int]]: ...
-
-    def uncommitted(
-        self, account_id: str, session_id: str, max_tokens: int, limit: int
-    ) -> list[StoredMessage]: ...
-
-    def message_before(
-        self, account_id: str, session_id: str, stored_id: int
-    ) -> StoredMessage | None: ...
-
-    def set_status(self, account_id: str, session_id: str, status: str, now: datetime) -> None: ...
-
-    def claim_commit(
-        self, account_id: str, session_id: str, owner: str, now: datetime, until: datetime
-    ) -> datetime | None:
-        """None when ``owner`` now holds the session's commit, else until when another does."""
-        ...
-
-    def release_commit(self, account_id: str, session_id: str, owner: str) -> None: ...
-
-    def record_commit(
-        self,
-        account_id: str,
-        session_id: str,
-        up_to_id: int,
-        counts: dict[str, int],
-        reason: str,
-        now: datetime,
-        *,
-        final: bool,
-    ) -> None: ...
-
-    def record_failure(
-        self, account_id: str, session_id: str, error: str, llm_tokens: int, now: datetime
-    ) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class KeyRecord:
-    key_id: str
-    account_id: str
-    user_id: str | None
-    admin: bool
-    name: str
-    created_at: datetime
-    revoked_at: datetime | None = None
-    last_used_at: datetime | None = None
-    agents: tuple[str, ...] = ()
-
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
-
-
-class KeyStore(Protocol):
-    """Rows of API keys: only their hashes."""
-
-    def insert(self, key: KeyRecord, key_hash: str) -> None: ...
-
-    def find_by_hash(self, key_hash: str) -> KeyRecord | None:
-        """The active key with this hash (the one look-up that spans accounts)."""
-        ...
-
-    def touch(self, account_id: str, key_id: str, now: datetime) -> None: ...
-
-    def list_keys(self, account_id: str | None) -> list[KeyRecord]: ...
-
-    def revoke(self, key_id: str, account_id: str | None, now: datetime) -> bool: ...
-
-    def count_active(self, account_id: str | None) -> int: ...
 
 
 VectorIndexFactory = Callable[[str, int, str], VectorIndex]

@@ -134,6 +134,12 @@ def version_from_row(row: Row) -> NodeVersion:
     )
 
 
+def version_params(version: NodeVersion) -> dict[str, Any]:
+    params = node_params(version.node)
+    del params["updated_at"]
+    return {**params, "action": version.action, "written_at": version.written_at}
+
+
 def event_params(event: OutboxEvent) -> dict[str, Any]:
     return {
         "account_id": event.account_id,

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ogmem.core.models import IndexRecord, SearchFilter
-from ogmem.core.storage import IndexChanges, IndexedVector, StoredRecord, Vector
+from ogmem.core.models import ContextType, IndexRecord, NodeStatus, SearchFilter
+from ogmem.core.storage import ExportedRecord, IndexChanges, IndexedVector, StoredRecord, Vector
 from ogmem.store import rows
 from ogmem.store.database import Database
 
@@ -78,6 +78,22 @@ def _indexed(row: dict[str, Any]) -> IndexedVector:
         model_id=row["model_id"],
         vector=rows.load_vector(row["vector"]),
     )
+
+
+def _exported(row: dict[str, Any]) -> ExportedRecord:
+    record = IndexRecord(
+        account_id=row["account_id"],
+        uri=row["uri"],
+        level=int(row["level"]),
+        text=row["text"],
+        owner_space=row["owner_space"],
+        category=row["category"],
+        context_type=ContextType(row["context_type"]),
+        status=NodeStatus(row["status"]),
+        node_version=int(row["node_version"]),
+        terms=row["terms"],
+    )
+    return ExportedRecord(record, rows.load_vector(row["vector"]), row["model_id"])
 
 
 def _record_params(record: IndexRecord, vector: Vector, model_id: str, seq: int) -> dict[str, Any]:
@@ -176,6 +192,10 @@ class SqlIndexStore:
     def lagging_nodes(self, account_id: str) -> list[tuple[str, int]]:
         found = self._db.fetch_all("lagging_nodes", account_id=account_id)
         return [(r["uri"], int(r["version"])) for r in found]
+
+    def export_records(self, account_id: str, uris: Sequence[str]) -> list[ExportedRecord]:
+        found = self._db.fetch_all("export_records", account_id=account_id, uris=list(uris))
+        return [_exported(row) for row in found]
 
     def orphan_uris(self, account_id: str) -> list[str]:
         return [r["uri"] for r in self._db.fetch_all("orphan_record_uris", account_id=account_id)]

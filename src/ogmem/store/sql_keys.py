@@ -53,3 +53,15 @@ class SqlKeyStore:
     def count_active(self, account_id: str | None) -> int:
         row = self._db.fetch_one("count_active_api_keys", account_id=account_id)
         return int(row["n"]) if row else 0
+
+    def export_keys(self) -> list[tuple[KeyRecord, str]]:
+        found = self._db.fetch_all("list_api_keys", account_id=None)
+        return [(_record(row), row["key_hash"]) for row in found]
+
+    def import_key(self, key: KeyRecord, key_hash: str) -> None:
+        self._db.execute(
+            "import_api_key", key_id=key.key_id, account_id=key.account_id,
+            user_id=key.user_id, admin=key.admin, name=key.name, key_hash=key_hash,
+            created_at=key.created_at, revoked_at=key.revoked_at,
+            last_used_at=key.last_used_at, agents=list(key.agents),
+        )  # fmt: skip

@@ -119,3 +119,27 @@ class SqlNodeStore:
     def account_ids(self) -> list[str]:
         found = self._db.fetch_all("account_ids", after_account_id="")
         return [row["account_id"] for row in found]
+
+    # -- bulk export and import ---------------------------------------------------------------
+
+    def export_nodes(self, account_id: str, after_uri: str, limit: int) -> list[ContextNode]:
+        found = self._db.fetch_all(
+            "export_nodes", account_id=account_id, after_uri=after_uri, limit=limit
+        )
+        return [rows.node_from_row(row) for row in found]
+
+    def history_of_many(self, account_id: str, uris: Sequence[str]) -> dict[str, list[NodeVersion]]:
+        found = self._db.fetch_all("history_of_uris", account_id=account_id, uris=list(uris))
+        by_uri: dict[str, list[NodeVersion]] = {}
+        for row in found:
+            by_uri.setdefault(row["uri"], []).append(rows.version_from_row(row))
+        return by_uri
+
+    def import_versions(self, versions: Sequence[NodeVersion]) -> None:
+        self._db.execute_many("import_version", [rows.version_params(v) for v in versions])
+
+    def export_applied(self, account_id: str, after: str, limit: int) -> list[AppliedOp]:
+        found = self._db.fetch_all(
+            "export_applied", account_id=account_id, after=after, limit=limit
+        )
+        return [rows.applied_from_row(row) for row in found]

@@ -68,6 +68,28 @@ class SqlOutboxStore:
     def purge_done(self, before: datetime, limit: int) -> int:
         return self._db.execute("purge_done_events", before=before, limit=limit)
 
+    def export_events(self, account_id: str, after_id: int, limit: int) -> list[OutboxEvent]:
+        found = self._db.fetch_all(
+            "export_events", account_id=account_id, after_id=after_id, limit=limit
+        )
+        return [rows.event_from_row(r) for r in found]
+
+    def has_event(self, event: OutboxEvent) -> bool:
+        found = self._db.fetch_one(
+            "event_exists", account_id=event.account_id, type=event.type.value, uri=event.uri,
+            created_at=event.created_at,
+        )  # fmt: skip
+        return found is not None
+
+    def import_event(self, event: OutboxEvent) -> bool:
+        # a claim does not travel: its worker serves the other store
+        status = EventStatus.PENDING if event.status is EventStatus.PROCESSING else event.status
+        inserted = self._db.execute(
+            "import_event", **rows.event_params(event), status=status.value,
+            attempts=event.attempts, last_error=event.last_error,
+        )  # fmt: skip
+        return inserted == 1
+
     def oldest_pending(self, account_id: str) -> datetime | None:
         row = self._db.fetch_one("oldest_pending_event", account_id=account_id)
         return rows.load_time(row["oldest"]) if row else None

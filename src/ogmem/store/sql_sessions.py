@@ -37,6 +37,27 @@ def _state(row: dict[str, Any]) -> SessionState:
     )
 
 
+def _state_params(state: SessionState) -> dict[str, Any]:
+    return {
+        "account_id": state.account_id, "session_id": state.session_id,
+        "user_id": state.user_id, "agent_id": state.agent_id, "status": state.status.value,
+        "attempts": state.attempts, "last_error": state.last_error, "messages": state.messages,
+        "uncommitted_tokens": state.uncommitted_tokens, "last_reason": state.last_reason,
+        "created_at": state.created_at, "updated_at": state.updated_at,
+        "committed_at": state.committed_at,
+        **{name: getattr(state, name) for name in COUNTS},
+    }  # fmt: skip
+
+
+def _message_params(account_id: str, session_id: str, stored: StoredMessage) -> dict[str, Any]:
+    message = stored.message
+    return {
+        "account_id": account_id, "session_id": session_id, "message_id": message.message_id,
+        "role": message.role, "name": message.name, "content": message.content,
+        "created_at": message.created_at, "tokens": stored.tokens, "committed": stored.committed,
+    }  # fmt: skip
+
+
 def _stored(row: dict[str, Any]) -> StoredMessage:
     message = Message(
         role=row["role"],
@@ -165,3 +186,44 @@ class SqlSessionStore:
             "record_failure", account_id=account_id, session_id=session_id, error=error,
             llm_tokens=llm_tokens, now=now,
         )  # fmt: skip
+
+    # -- bulk export and import ---------------------------------------------------------------
+
+    def account_ids(self) -> list[str]:
+        found = self._db.fetch_all("session_account_ids", after_account_id="")
+        return [row["account_id"] for row in found]
+
+    def export_sessions(self, account_id: str, after: str, limit: int) -> list[SessionState]:
+        found = self._db.fetch_all(
+            "export_sessions", account_id=account_id, after=after, limit=limit
+        )
+        return [_state(row) for row in found]
+
+    def import_sessions(self, states: Sequence[SessionState]) -> None:
+        self._db.execute_many("import_session", [_state_params(state) for state in states])
+
+    def export_messages(
+        self, account_id: str, after_id: int, limit: int
+    ) -> list[tuple[str, StoredMessage]]:
+        found = self._db.fetch_all(
+            "export_messages", account_id=account_id, after_id=after_id, limit=limit
+        )
+        return [(row["session_id"], _stored(row)) for row in found]
+
+    def messages_by_id(
+        self, account_id: str, session_id: str, message_ids: Sequence[str]
+    ) -> dict[str, StoredMessage]:
+        found = self._db.fetch_all(
+            "messages_by_id", account_id=account_id, session_id=session_id,
+            message_ids=list(message_ids),
+        )  # fmt: skip
+        return {row["message_id"]: _stored(row) for row in found}
+
+    def import_messages(
+        self, account_id: str, messages: Sequence[tuple[str, StoredMessage]]
+    ) -> None:
+        # in the given order (both connectors run a batch in order): stored ids order a session
+        self._db.execute_many(
+            "import_message",
+            [_message_params(account_id, session_id, stored) for session_id, stored in messages],
+        )

@@ -431,3 +431,98 @@ INSERT INTO store_probe (probed_at, pad) VALUES (:now, zeroblob(:size));
 
 -- name: store_probe_clear
 DELETE FROM store_probe;
+
+-- ---- bulk export and import (ogmem copy) -----------------------------------------------------
+-- A copy walks each kind of row by its key, a page at a time, and writes what the other store
+-- lacks; the imports store rows as they are and leave an existing key alone (the copy compares
+-- before it writes, and reports a key holding a different row).
+
+-- name: export_nodes
+SELECT * FROM context_nodes WHERE account_id = :account_id AND uri > :after_uri
+ORDER BY uri LIMIT :limit;
+
+-- name: history_of_uris
+SELECT * FROM context_node_versions
+WHERE account_id = :account_id AND uri IN (SELECT value FROM json_each(:uris))
+ORDER BY uri, version;
+
+-- name: import_version
+INSERT INTO context_node_versions (account_id, uri, version, action, context_type, category,
+    owner_space, abstract, overview, content, metadata, status, created_at, written_at)
+VALUES (:account_id, :uri, :version, :action, :context_type, :category, :owner_space,
+    :abstract, :overview, :content, :metadata, :status, :created_at, :written_at)
+ON CONFLICT (account_id, uri, version) DO NOTHING;
+
+-- name: export_applied
+SELECT * FROM applied_ops WHERE account_id = :account_id AND fingerprint > :after
+ORDER BY fingerprint LIMIT :limit;
+
+-- name: export_events
+-- What a store still has to do or to show: finished events stay behind.
+SELECT * FROM outbox_events WHERE account_id = :account_id AND id > :after_id
+    AND status <> 'DONE'
+ORDER BY id LIMIT :limit;
+
+-- name: event_exists
+SELECT 1 AS found FROM outbox_events
+WHERE account_id = :account_id AND type = :type AND uri = :uri AND created_at = :created_at
+LIMIT 1;
+
+-- name: import_event
+-- An event has no key of its own: (type, uri, creation time) tells a copied one.
+INSERT INTO outbox_events (account_id, type, uri, payload, status, attempts, available_at,
+    last_error, created_at)
+SELECT :account_id, :type, :uri, :payload, :status, :attempts, :available_at, :last_error,
+    :created_at
+WHERE NOT EXISTS (
+    SELECT 1 FROM outbox_events WHERE account_id = :account_id AND type = :type AND uri = :uri
+        AND created_at = :created_at
+);
+
+-- name: export_records
+SELECT account_id, uri, level, owner_space, category, context_type, status, node_version,
+    text, terms,
+    vector, model_id
+FROM index_records
+WHERE account_id = :account_id AND uri IN (SELECT value FROM json_each(:uris))
+ORDER BY uri, level;
+
+-- name: session_account_ids
+SELECT DISTINCT account_id FROM sessions WHERE account_id > :after_account_id
+ORDER BY account_id;
+
+-- name: export_sessions
+SELECT * FROM sessions WHERE account_id = :account_id AND session_id > :after
+ORDER BY session_id LIMIT :limit;
+
+-- name: import_session
+INSERT INTO sessions (account_id, session_id, user_id, agent_id, status, attempts, last_error,
+    messages, uncommitted_tokens, proposed, written, skipped, failed, llm_tokens, last_reason,
+    created_at, updated_at, committed_at)
+VALUES (:account_id, :session_id, :user_id, :agent_id, :status, :attempts, :last_error,
+    :messages, :uncommitted_tokens, :proposed, :written, :skipped, :failed, :llm_tokens,
+    :last_reason, :created_at, :updated_at, :committed_at)
+ON CONFLICT (account_id, session_id) DO NOTHING;
+
+-- name: export_messages
+SELECT * FROM session_messages WHERE account_id = :account_id AND id > :after_id
+ORDER BY id LIMIT :limit;
+
+-- name: messages_by_id
+SELECT * FROM session_messages
+WHERE account_id = :account_id AND session_id = :session_id
+    AND message_id IN (SELECT value FROM json_each(:message_ids));
+
+-- name: import_message
+INSERT INTO session_messages (account_id, session_id, message_id, role, name, content,
+    created_at, tokens, committed)
+VALUES (:account_id, :session_id, :message_id, :role, :name, :content, :created_at, :tokens,
+    :committed)
+ON CONFLICT (account_id, session_id, message_id) DO NOTHING;
+
+-- name: import_api_key
+INSERT INTO api_keys (key_id, account_id, user_id, admin, name, key_hash, created_at,
+    revoked_at, last_used_at, agents)
+VALUES (:key_id, :account_id, :user_id, :admin, :name, :key_hash, :created_at, :revoked_at,
+    :last_used_at, :agents)
+ON CONFLICT DO NOTHING;
