@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ogmem import wiring
+from ogmem import extras, wiring
 from ogmem.core import uri
 from ogmem.keys import Keys
 from ogmem.net import is_loopback
@@ -116,6 +116,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run the HTTP API (OpenAPI at /docs) until SIGTERM / Ctrl-C."""
+    extras.require("server", "ogmem serve")
     import uvicorn
 
     from ogmem.server.app import create_app
@@ -189,3 +190,17 @@ def _signals_swallowed() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def mcp(
+    transport: Annotated[
+        str, typer.Option(help="stdio (an agent starts ogmem) or http (streamable HTTP at /mcp).")
+    ] = "stdio",
+    host: Annotated[str, typer.Option(help="Interface for --transport http.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port for --transport http.")] = 8766,
+) -> None:
+    """Serve the memory tools over MCP; OGMEM_MCP_ACCOUNT/_USER/_AGENT choose whose memory."""
+    extras.require("mcp", "ogmem mcp")
+    from ogmem import mcp_server
+
+    mcp_server.run(transport, host=host, port=port)
