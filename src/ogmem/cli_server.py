@@ -50,7 +50,8 @@ def create_key(
         ),
     ] = None,
 ) -> None:
-    """Create a key; it is printed once, alone on the last line, and never shown again."""
+    """Create a key; it is printed once, alone on stdout (the rest goes to stderr), and never
+    shown again."""
     uri.validate_segment(account, "account")
     if user is not None:
         uri.validate_segment(user, "user")
@@ -65,7 +66,10 @@ def create_key(
     scope = f"user {info.user_id}" if info.user_id else "the whole account"
     if info.agents:
         scope += ", agents " + ", ".join(info.agents)
-    typer.echo(f"created {info.key_id} for account {info.account_id} ({scope}); store it now:")
+    # the key alone on stdout, so that a shell can capture it: KEY=$(ogmem keys create ...)
+    typer.echo(
+        f"created {info.key_id} for account {info.account_id} ({scope}); store it now:", err=True
+    )
     typer.echo(plaintext)
 
 

@@ -37,6 +37,12 @@ def test_version(tmp_path: Path) -> None:
     assert done.returncode == 0 and done.stdout.strip() == f"ogmem {ogmem.__version__}"
 
 
+def test_keys_create_prints_the_key_alone_on_stdout(tmp_path: Path) -> None:
+    done = _ogmem("keys", "create", "--account", "acme", env={"OGMEM_DATA_DIR": str(tmp_path)})
+    assert done.returncode == 0 and done.stdout.startswith("ogm_")
+    assert done.stdout.count("\n") == 1 and "store it now" in done.stderr
+
+
 def test_add_writes_one_memory_and_says_what_happened(tmp_path: Path) -> None:
     env = {"OGMEM_DATA_DIR": str(tmp_path)}
     done = _ogmem("add", "I prefer dark roast coffee.", "--user", "alice",
