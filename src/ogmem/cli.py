@@ -8,10 +8,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from ogmem import cli_copy, cli_server, cli_sessions, wiring
+from ogmem import cli_add, cli_copy, cli_root, cli_server, cli_sessions, wiring
 from ogmem.core import errors
 from ogmem.core.models import RequestContext
 from ogmem.engine import Engine
@@ -200,26 +201,16 @@ app.command()(cli_sessions.commit)
 app.add_typer(cli_sessions.eval_app, name="eval")
 app.command()(cli_server.serve)
 app.command()(cli_copy.copy)
+app.command()(cli_server.mcp)
 app.add_typer(cli_server.keys_app, name="keys")
-
-
-@app.command()
-def mcp(
-    transport: Annotated[
-        str, typer.Option(help="stdio (an agent starts ogmem) or http (streamable HTTP at /mcp).")
-    ] = "stdio",
-    host: Annotated[str, typer.Option(help="Interface for --transport http.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port for --transport http.")] = 8766,
-) -> None:
-    """Serve the memory tools over MCP; OGMEM_MCP_ACCOUNT/_USER/_AGENT choose whose memory."""
-    from ogmem import mcp_server
-
-    mcp_server.run(transport, host=host, port=port)
+app.command()(cli_add.add)
+app.callback()(cli_root.root)
 
 
 def main() -> None:
     try:
         app()
     except errors.OgmemError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        # escaped: a message may hold brackets ("pip install 'ogmem[server]'"); one line
+        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise SystemExit(2) from exc

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ogmem import wiring
+from ogmem import extras, wiring
 from ogmem.core import uri
 from ogmem.keys import Keys
 from ogmem.net import is_loopback
@@ -50,7 +50,8 @@ def create_key(
         ),
     ] = None,
 ) -> None:
-    """Create a key; it is printed once, alone on the last line, and never shown again."""
+    """Create a key; it is printed once, alone on stdout (the rest goes to stderr), and never
+    shown again."""
     uri.validate_segment(account, "account")
     if user is not None:
         uri.validate_segment(user, "user")
@@ -65,7 +66,10 @@ def create_key(
     scope = f"user {info.user_id}" if info.user_id else "the whole account"
     if info.agents:
         scope += ", agents " + ", ".join(info.agents)
-    typer.echo(f"created {info.key_id} for account {info.account_id} ({scope}); store it now:")
+    # the key alone on stdout, so that a shell can capture it: KEY=$(ogmem keys create ...)
+    typer.echo(
+        f"created {info.key_id} for account {info.account_id} ({scope}); store it now:", err=True
+    )
     typer.echo(plaintext)
 
 
@@ -116,6 +120,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run the HTTP API (OpenAPI at /docs) until SIGTERM / Ctrl-C."""
+    extras.require("server", "ogmem serve")
     import uvicorn
 
     from ogmem.server.app import create_app
@@ -189,3 +194,17 @@ def _signals_swallowed() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def mcp(
+    transport: Annotated[
+        str, typer.Option(help="stdio (an agent starts ogmem) or http (streamable HTTP at /mcp).")
+    ] = "stdio",
+    host: Annotated[str, typer.Option(help="Interface for --transport http.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port for --transport http.")] = 8766,
+) -> None:
+    """Serve the memory tools over MCP; OGMEM_MCP_ACCOUNT/_USER/_AGENT choose whose memory."""
+    extras.require("mcp", "ogmem mcp")
+    from ogmem import mcp_server
+
+    mcp_server.run(transport, host=host, port=port)

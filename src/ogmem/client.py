@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -30,6 +30,7 @@ import httpx
 
 from ogmem.core import errors
 from ogmem.core.models import CandidateMemory, Message
+from ogmem.plain import when_text
 
 API = "/api/v1"
 
@@ -40,7 +41,7 @@ Json = dict[str, Any]
 # the server decides itself.
 MEMORY_FIELDS = (
     "category", "routing_key", "abstract", "overview", "content", "confidence", "when", "who",
-    "where", "evidence_quote", "source_message_ids", "attributes", "operation",
+    "where", "evidence_quote", "source_message_ids", "attributes", "operation", "metadata",
 )  # fmt: skip
 
 # Codes whose class name differs from the code itself.
@@ -327,6 +328,25 @@ class Client:
 
     # -- writes -------------------------------------------------------------------------------
 
+    def add(
+        self,
+        text: str,
+        user_id: str,
+        *,
+        category: str | None = None,
+        when: str | date | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        agent_id: str | None = None,
+    ) -> Json:
+        """Remember ``text`` as one memory (the plain form; rules in ``ogmem.plain``).
+
+        The answer is ``remember``'s: ``results[0]`` says written, skipped (with the reason)
+        or failed (with the error), and ``complete`` is false when it was not written."""
+        return self._request("POST", f"{API}/memories", body=_without_none({
+            "text": text, "user_id": user_id, "agent_id": agent_id, "category": category,
+            "when": when_text(when), "metadata": dict(metadata) if metadata else None,
+        }))  # fmt: skip
+
     def remember(
         self,
         memories: Sequence[MemoryLike],
@@ -334,7 +354,12 @@ class Client:
         agent_id: str | None = None,
         session_id: str | None = None,
     ) -> Json:
-        """Write candidate memories directly (no extraction); one result per memory."""
+        """Write memories directly (no extraction), typed (``CandidateMemory`` or its fields)
+        or plain (``{"text": ...}``); one result per memory, in order.
+
+        A skipped or failed memory is never hidden: the server answers 207 instead of 200,
+        and the answer counts ``written``, ``skipped`` and ``failed``, with ``complete``
+        false. Check ``complete`` (or each result's ``status``)."""
         return self._request("POST", f"{API}/memories", body=_without_none({
             "user_id": user_id, "agent_id": agent_id, "session_id": session_id,
             "memories": [memory_json(m) for m in memories],

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
+from ogmem import plain
 from ogmem.commit.writer import PARALLEL_WORKERS, ContextWriter, own_uri
 from ogmem.core import errors, uri
 from ogmem.core.models import (
@@ -192,6 +195,25 @@ class Engine:
             results = self.writer.write_candidates(candidates, ctx)
         self.worker.wake()
         return results
+
+    def add(
+        self,
+        text: str,
+        ctx: RequestContext | None = None,
+        *,
+        user_id: str | None = None,
+        account_id: str = "default",
+        agent_id: str | None = None,
+        category: str | None = None,
+        when: str | date | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> WriteResult:
+        """One memory from a plain text, ``add("Prefers vim", user_id="alice")``: abstract,
+        routing key and required fields derived, category ``event`` unless given (the rules:
+        ``ogmem.plain``), then the normal write pipeline. Give ``ctx`` or ``user_id``."""
+        request = plain.request_context(ctx, user_id, account_id, agent_id)
+        memory = plain.candidate(self.registry, text, category, when, metadata)
+        return self.remember([memory], request)[0]
 
     def archive(
         self, node_uri: str, ctx: RequestContext, expected_version: int | None = None

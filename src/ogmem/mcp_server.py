@@ -2,9 +2,9 @@
 
     OGMEM_STORE=~/mem.sqlite python -c "from ogmem.mcp_server import main; main()"
 
-Tools: ``remember``, ``recall``, ``compose``, ``read``, ``ls``, ``forget``. One server
-serves one (account, user, agent): an MCP connection carries no identity of its own, so the
-owner is fixed when the server starts (``OGMEM_MCP_ACCOUNT``, ``OGMEM_MCP_USER``,
+Tools: ``remember``, ``add_memory``, ``recall``, ``compose``, ``read``, ``ls``, ``forget``.
+One server serves one (account, user, agent): an MCP connection carries no identity of its
+own, so the owner is fixed when the server starts (``OGMEM_MCP_ACCOUNT``, ``OGMEM_MCP_USER``,
 ``OGMEM_MCP_AGENT``, read by ``run()`` only). Engine errors reach the model as tool errors
 with their message, so it can correct itself; they never stop the server.
 """
@@ -23,7 +23,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from ogmem import wiring
+from ogmem import mcp_add, wiring
 from ogmem.core import errors, uri
 from ogmem.core.models import ContextNode, Message, RequestContext, SessionState, utcnow
 from ogmem.engine import Engine
@@ -253,6 +253,7 @@ def build_server(
             node = engine.archive(uri, ctx())
         return {"uri": node.uri, "status": node.status.value, "version": node.version}
 
+    mcp_add.register(server, engine, ctx)
     return server
 
 

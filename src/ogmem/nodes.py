@@ -168,13 +168,18 @@ class Nodes:
         events: Sequence[OutboxEvent],
         fingerprint: str | None = None,
     ) -> None:
-        """Removal, history included (delete means forget; archive is the reversible one)."""
+        """Removal, history included (delete means forget; archive is the reversible one).
+
+        The idempotency records of the node go too: they say "already applied to this node",
+        and with the node gone the same memory must be writable again (a delivery retried
+        after a delete then writes it anew, as a new remember would)."""
         with self._uow.transaction():
             self._check_not_applied(account_id, fingerprint)
             if not self._nodes.delete(account_id, uri, expected_version):
                 actual = self._nodes.version_of(account_id, uri)
                 raise errors.ConcurrentModificationError(uri, expected_version, actual)
             self._nodes.delete_history(account_id, uri)
+            self._nodes.forget_applied(account_id, uri)
             store_events(self._outbox, events)
             if fingerprint:
                 applied = AppliedOp(
@@ -203,6 +208,7 @@ class Nodes:
             moved = moved.evolve(version=expected_version + 1, updated_at=now)
             self._update(moved, expected_version)
             self._nodes.move_history(account_id, src, dst)
+            self._nodes.move_applied(account_id, src, dst)  # a later delete must find them
             self._nodes.record_versions(account_id, [dst], "move")
             store_events(self._outbox, events)
         return moved

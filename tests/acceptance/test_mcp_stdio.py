@@ -59,7 +59,7 @@ def test_remember_recall_forget_over_stdio(tmp_path: Path) -> None:
     )
     seen = anyio.run(_session_script, params)
 
-    assert seen["tools"] == {"remember", "recall", "compose", "read", "ls", "forget"}
+    assert seen["tools"] == {"remember", "add_memory", "recall", "compose", "read", "ls", "forget"}
     remembered = seen["remember"]
     assert remembered["written"] == 1
     uri = remembered["memories"][0]["uri"]

@@ -157,6 +157,22 @@ def test_same_candidate_in_another_session_is_a_new_delivery_but_not_new_informa
     assert later.status is WriteStatus.SKIPPED and later.reason == "no new information"
 
 
+@pytest.mark.parametrize("moved", [False, True], ids=["deleted", "moved-then-deleted"])
+def test_a_deleted_memory_can_be_remembered_again(file_store: Nodes, moved: bool) -> None:
+    writer = ContextWriter(file_store, REGISTRY)
+    fact = candidate("preference", "Uses vim.")
+    first = writer.write_candidate(fact, CTX)
+    target = str(first.uri)
+    if moved:  # the idempotency record follows the node, so the delete finds it
+        target = writer.move(target, target + "-old", CTX).uri
+    writer.delete(target, CTX)
+    again = writer.write_candidate(fact, CTX)
+    assert again.status is WriteStatus.WRITTEN, again.reason
+    assert file_store.read_node("acme", str(again.uri)).content == "Uses vim."
+    repeat = writer.write_candidate(fact, CTX)  # and it is idempotent again
+    assert repeat.status is WriteStatus.SKIPPED and "already applied" in repeat.reason
+
+
 GARBAGE = {
     "invalid-json": "this is not json {",
     "truncated-json": '{"abstract": "merged", "overview": "',

@@ -20,7 +20,7 @@ from ogmem.index.embedders import HashEmbedder
 from ogmem.mcp_server import build_server
 from ogmem.net import is_loopback
 
-TOOLS = {"remember", "recall", "compose", "read", "ls", "forget"}
+TOOLS = {"remember", "add_memory", "recall", "compose", "read", "ls", "forget"}
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def remember_text(server: MCPServer, text: str) -> str:
     return str(answer["memories"][0]["uri"])
 
 
-def test_the_six_tools_are_described_for_the_model(server: MCPServer) -> None:
+def test_the_tools_are_described_for_the_model(server: MCPServer) -> None:
     tools = {tool.name: tool for tool in anyio.run(server.list_tools)}
     assert set(tools) == TOOLS
     for tool in tools.values():
@@ -197,3 +197,14 @@ def test_mcp_over_http_refuses_an_address_reachable_from_elsewhere(
 )  # fmt: skip
 def test_is_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+def test_add_memory_stores_the_text_as_given(server: MCPServer, engine: Engine) -> None:
+    answer = call(server, "add_memory", text="Prefers tabs over spaces.", category="preference")
+    assert answer["status"] == "written", answer
+    node = engine.read(answer["uri"], RequestContext("acme", "alice"))
+    assert node.content == "Prefers tabs over spaces." and node.category == "preference"
+    again = call(server, "add_memory", text="Prefers tabs over spaces.", category="preference")
+    assert again["status"] == "skipped" and "already applied" in again["why"]
+    event = call(server, "add_memory", text="Trip to Porto.", when="2023-05-01")
+    assert "/memories/events/trip-porto-" in event["uri"]

@@ -47,6 +47,8 @@ def candidate_metadata(candidate: CandidateMemory, ctx: RequestContext) -> dict[
         metadata["tool_stats"] = dict(candidate.tool_stats)
     if candidate.attributes:
         metadata["attributes"] = dict(candidate.attributes)
+    if candidate.metadata:
+        metadata["custom"] = dict(candidate.metadata)
     return metadata
 
 
@@ -57,6 +59,8 @@ def merged_metadata(old: Mapping[str, Any], new: dict[str, Any]) -> dict[str, An
         merged[key] = _union(old.get(key, []), new.get(key, []))
     merged["confidence"] = max(float(old.get("confidence", 0.0)), float(new.get("confidence", 0.0)))
     merged["attributes"] = {**old.get("attributes", {}), **new.get("attributes", {})}
+    if "custom" in old or "custom" in new:
+        merged["custom"] = {**old.get("custom", {}), **new.get("custom", {})}
     merged.pop("archived_at", None)
     return merged
 

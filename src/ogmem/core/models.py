@@ -103,7 +103,9 @@ class CandidateMemory:
 
     ``operation`` lets a candidate retract knowledge: ``archive`` (no longer true) or ``delete``
     (must be forgotten) the node its category and routing key address.
-    ``attributes`` holds the memory type's own fields (validated by the schema registry).
+    ``attributes`` holds the memory type's own fields (validated by the schema registry);
+    ``metadata`` the caller's own keys, not validated, kept in the node's metadata as
+    ``custom`` (merged key by key).
     """
 
     category: str
@@ -123,6 +125,7 @@ class CandidateMemory:
     attributes: Mapping[str, Any] = field(default_factory=dict)
     operation: Literal["write", "archive", "delete"] = "write"
     origin: str = "direct"  # how it was made: "direct" (an API call), "llm", "raw"
+    metadata: Mapping[str, Any] = field(default_factory=dict)  # the caller's own, kept as given
 
 
 @dataclass(frozen=True, slots=True)

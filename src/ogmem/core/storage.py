@@ -120,6 +120,14 @@ class NodeStore(Protocol):
         """Raises errors.DuplicateOperation when a fingerprint was applied already."""
         ...
 
+    def forget_applied(self, account_id: str, uri: str) -> None:
+        """Drop the idempotency records of ``uri`` (its node was deleted)."""
+        ...
+
+    def move_applied(self, account_id: str, src: str, dst: str) -> None:
+        """Point the idempotency records of ``src`` at ``dst`` (its node was moved)."""
+        ...
+
     def account_ids(self) -> list[str]:
         """Every account with nodes (maintenance walks them; each step filters on one)."""
         ...

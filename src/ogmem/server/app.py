@@ -19,6 +19,7 @@ from ogmem.limits import AuthFailureLimiter, ServerLimits
 from ogmem.server import auth, metrics
 from ogmem.server import errors as server_errors
 from ogmem.server import models as m
+from ogmem.server.content_type import JsonBodies
 from ogmem.server.guard import RequestGuard
 
 # FastAPI reads these at run time; with postponed annotations they must be module globals
@@ -41,7 +42,8 @@ ERRORS: Responses = {
 BODY: Responses = {
     s: {"model": m.ErrorOut, "description": d}
     for s, d in ((400, "Unreadable request body"), (408, "The body stalled"),
-                 (413, "The body is over the size limit"))
+                 (413, "The body is over the size limit"),
+                 (415, "Dev mode (no API key): a body must be sent as application/json"))
 }  # fmt: skip
 
 
@@ -54,6 +56,17 @@ def _result(r: WriteResult) -> m.WriteResultOut:
         reason=r.reason,
         error=r.error,
     )
+
+
+PARTIAL: Responses = {
+    207: {"model": m.MemoriesOut, "description": "Not every memory was written: see each result"}
+}
+
+
+def _results(results: list[WriteResult]) -> m.MemoriesOut:
+    out = [_result(r) for r in results]
+    counts = {s: sum(1 for r in out if r.status == s) for s in ("written", "skipped", "failed")}
+    return m.MemoriesOut(results=out, complete=counts["written"] == len(out), **counts)
 
 
 def _api(engine: Engine) -> APIRouter:
@@ -106,11 +119,17 @@ def _api(engine: Engine) -> APIRouter:
         ctx = caller.context(body.user_id, body.agent_id)
         return m.ComposeOut.model_validate(engine.compose(body.query, ctx, body.token_budget))
 
-    @api.post("/memories", tags=["memories"], responses=BODY)
-    def memories(body: m.MemoriesIn, caller: Caller) -> m.MemoriesOut:
+    @api.post("/memories", tags=["memories"], responses={**BODY, **PARTIAL})
+    def memories(body: m.AddIn, caller: Caller, response: Response) -> m.MemoriesOut:
+        """Remember memories directly (no extraction): one plain text `{"text", "user_id"}`,
+        or a batch `{"user_id", "memories": [...]}` whose items are plain `{"text"}` or typed
+        (category, abstract, content and the type's fields; see the examples)."""
         ctx = caller.context(body.user_id, body.agent_id, body.session_id)
-        results = engine.remember([x.to_candidate() for x in body.memories], ctx)
-        return m.MemoriesOut(results=[_result(r) for r in results])
+        results = engine.remember(body.candidates(engine.registry), ctx)
+        answer = _results(results)
+        if not answer.complete:  # never a bare 200 over a skipped or failed memory
+            response.status_code = 207
+        return answer
 
     @api.get("/fs/read", tags=["fs"])
     def read(uri: UriQ, user_id: UserQ, caller: Caller) -> m.NodeEnvelope:
@@ -201,6 +220,7 @@ def create_app(
     app.state.auth_limiter = AuthFailureLimiter(limits.auth_failures_per_minute)
     collected = metrics.Metrics(engine, worker_expected=worker_expected)
     app.state.metrics = collected
+    app.add_middleware(JsonBodies, require_keys=require_keys)  # innermost: headers only
     app.add_middleware(RequestGuard, limits=limits)
     app.add_middleware(metrics.MetricsMiddleware, metrics=collected)  # outermost: sees all
     server_errors.install(app)

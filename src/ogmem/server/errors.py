@@ -90,10 +90,17 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
+# the tags of the body's alternatives (plain or typed memory, one or a batch) appear in an
+# error's location; they are no field of the client's
+_FORM_TAGS = frozenset({"plain", "typed", "batch"})
+
+
 def _field_path(loc: tuple[int | str, ...]) -> str:
     # ("body", "messages", 0, "content") -> "messages[0].content": the client's own names
     path = ""
     for part in loc[1:] if loc and loc[0] in ("body", "query", "path") else loc:
+        if part in _FORM_TAGS:
+            continue
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return path or ".".join(map(str, loc))
 

@@ -8,10 +8,22 @@ a token count, a transaction or an embedding.
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    field_validator,
+)
 
+from ogmem import plain
 from ogmem.core import errors
 from ogmem.core.models import CandidateMemory, Message, as_utc, utcnow
+from ogmem.schemas.registry import SchemaRegistry
+from ogmem.server.memory_docs import TYPED_EXAMPLES, attributes_description
 
 MAX_CONTENT_CHARS = 200_000
 MAX_MESSAGES = 1_000
@@ -90,23 +102,51 @@ class ComposeIn(_Who):
 
 
 class MemoryIn(_In):
-    category: Ident
-    routing_key: Annotated[str, StringConstraints(max_length=128)] = ""
-    abstract: Annotated[str, StringConstraints(max_length=4_000)]
-    overview: Annotated[str, StringConstraints(max_length=MAX_CONTENT_CHARS)] = ""
-    content: Annotated[str, StringConstraints(max_length=MAX_CONTENT_CHARS)]
+    """The typed form of a memory: every field given, as extraction would produce it."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": TYPED_EXAMPLES})
+
+    category: Ident = Field(
+        description="The memory type: profile, preference, entity, event (a user's); case, "
+        "pattern, skill, tool (an agent's: the request needs agent_id)."
+    )
+    routing_key: Annotated[str, StringConstraints(max_length=128)] = Field(
+        default="",
+        description="The node's key within its type: the same key merges (preference, entity, "
+        "pattern, skill, tool) or groups (event, case) memories; profile has one node. "
+        "Empty: the abstract's slug.",
+    )
+    abstract: Annotated[str, StringConstraints(max_length=4_000)] = Field(
+        description="One line that says what the memory is (at most 300 characters)."
+    )
+    overview: Annotated[str, StringConstraints(max_length=MAX_CONTENT_CHARS)] = Field(
+        default="", description="A short paragraph with the key facts."
+    )
+    content: Annotated[str, StringConstraints(max_length=MAX_CONTENT_CHARS)] = Field(
+        description="The full memory, self-contained (at most 20,000 characters)."
+    )
     confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
-    when: ShortText | None = None
+    when: ShortText | None = Field(
+        default=None, description="When it happened: YYYY-MM-DD, YYYY-MM or YYYY (event: required)."
+    )
     who: ShortText | None = None
     where: ShortText | None = None
     evidence_quote: Annotated[str, StringConstraints(max_length=4_000)] | None = None
     source_message_ids: Annotated[list[ShortText], Field(max_length=MAX_MESSAGES)] = Field(
         default_factory=list
     )
-    attributes: dict[str, Any] = Field(default_factory=dict)
-    operation: Literal["write", "archive", "delete"] = "write"
+    attributes: dict[str, Any] = Field(default_factory=dict, description=attributes_description())
+    metadata: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Your own keys, kept as given in the node's metadata under `custom`.",
+    )
+    operation: Literal["write", "archive", "delete"] = Field(
+        default="write",
+        description="archive (no longer true) or delete (forget) the node this category and "
+        "routing key address.",
+    )
 
-    def to_candidate(self) -> CandidateMemory:
+    def to_candidate(self, registry: SchemaRegistry | None = None) -> CandidateMemory:
         return CandidateMemory(
             category=self.category,
             routing_key=self.routing_key,
@@ -121,12 +161,118 @@ class MemoryIn(_In):
             source_message_ids=tuple(self.source_message_ids),
             attributes=self.attributes,
             operation=self.operation,
+            metadata=self.metadata,
         )
 
 
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("text is blank: nothing to remember")
+    return text
+
+
+PlainText = Annotated[
+    str,
+    StringConstraints(max_length=MAX_CONTENT_CHARS),
+    AfterValidator(_not_blank),
+    Field(description="What to remember, in plain words: the memory's content; its abstract "
+          "is the first sentence."),
+]  # fmt: skip
+PlainCategory = Annotated[
+    Ident | None,
+    Field(description="The memory type; default event (dated, never merged). Its required "
+          "fields are derived (README: the plain form)."),
+]  # fmt: skip
+PlainWhen = Annotated[
+    ShortText | None,
+    Field(description="When: YYYY-MM-DD (or YYYY-MM, YYYY, a full ISO time); default today "
+          "for an event."),
+]  # fmt: skip
+PlainMetadata = Annotated[
+    dict[str, Any] | None,
+    Field(description="Keys that are fields of the type fill them (entity: {\"kind\": "
+          "\"person\"}); the others are kept as given under `custom`."),
+]  # fmt: skip
+
+
+class PlainMemoryIn(_In):
+    """The plain form of a memory: a text; abstract, routing key and type fields derived."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"text": "I prefer dark roast coffee"}]}
+    )
+
+    text: PlainText
+    category: PlainCategory = None
+    when: PlainWhen = None
+    metadata: PlainMetadata = None
+
+    def to_candidate(self, registry: SchemaRegistry | None = None) -> CandidateMemory:
+        assert registry is not None, "a plain memory needs the registry of its types"
+        return plain.candidate(registry, self.text, self.category, self.when, self.metadata)
+
+
+def _memory_form(value: Any) -> str:
+    has_text = "text" in value if isinstance(value, dict) else isinstance(value, PlainMemoryIn)
+    return "plain" if has_text else "typed"
+
+
+AnyMemoryIn = Annotated[
+    Annotated[PlainMemoryIn, Tag("plain")] | Annotated[MemoryIn, Tag("typed")],
+    Discriminator(_memory_form),
+]
+
+
 class MemoriesIn(_Who):
+    """A batch: each item plain ({text, ...}) or typed ({category, abstract, content, ...})."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"user_id": "alice", "memories": [
+            {"text": "I moved to Lisbon"}, TYPED_EXAMPLES[0]]}]},
+    )  # fmt: skip
+
     session_id: Ident | None = None
-    memories: Annotated[list[MemoryIn], Field(min_length=1, max_length=MAX_MESSAGES)]
+    memories: Annotated[list[AnyMemoryIn], Field(min_length=1, max_length=MAX_MESSAGES)]
+
+    def candidates(self, registry: SchemaRegistry) -> list[CandidateMemory]:
+        return [item.to_candidate(registry) for item in self.memories]
+
+
+class PlainAddIn(_Who):
+    """One plain memory: ``{"text": ..., "user_id": ...}``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"text": "I prefer dark roast coffee", "user_id": "alice"}]
+        },
+    )
+
+    session_id: Ident | None = None
+    text: PlainText
+    category: PlainCategory = None
+    when: PlainWhen = None
+    metadata: PlainMetadata = None
+
+    def candidates(self, registry: SchemaRegistry) -> list[CandidateMemory]:
+        return [plain.candidate(registry, self.text, self.category, self.when, self.metadata)]
+
+
+def _add_form(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return "plain" if "text" in value else "batch" if "memories" in value else None
+    return "plain" if isinstance(value, PlainAddIn) else "batch"
+
+
+AddIn = Annotated[
+    Annotated[PlainAddIn, Tag("plain")] | Annotated[MemoriesIn, Tag("batch")],
+    Discriminator(
+        _add_form,
+        custom_error_type="text_or_memories",
+        custom_error_message="give text (one memory) or memories (a batch), with user_id",
+    ),
+]
 
 
 class ArchiveIn(_Who):
@@ -203,7 +349,7 @@ class ComposeOut(_Out):
 
 
 class WriteResultOut(BaseModel):
-    status: str
+    status: Literal["written", "skipped", "failed"]
     uri: str | None
     action: str | None
     version: int | None
@@ -212,7 +358,15 @@ class WriteResultOut(BaseModel):
 
 
 class MemoriesOut(BaseModel):
+    """One result per memory, in order; 207 instead of 200 when not all were written."""
+
     results: list[WriteResultOut]
+    written: int
+    skipped: int
+    failed: int
+    complete: bool = Field(
+        description="Every memory written: false when one was skipped or failed."
+    )
 
 
 class NodeOut(_Out):

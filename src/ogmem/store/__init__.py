@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ogmem import extras
 from ogmem.core import errors
 from ogmem.core.storage import Backend
 
@@ -21,13 +22,9 @@ def open_backend(url: str | Path) -> Backend:
     """The backend at ``url`` (created and migrated if needed)."""
     text = str(url)
     if text.startswith(POSTGRES_SCHEMES):
-        try:
-            from ogmem.store import postgres
-        except ImportError as exc:  # the driver is an extra
-            raise errors.ConfigurationError(
-                f"a PostgreSQL store needs its driver ({exc.name or exc}): "
-                "pip install 'ogmem[postgres]'"
-            ) from exc
+        extras.require("postgres", "a postgresql:// store")  # the driver is an extra
+        from ogmem.store import postgres
+
         return postgres.open_postgres(text)
     if text.startswith(SQLITE_SCHEME):
         # sqlite:///relative.db, sqlite:////absolute.db, sqlite:///:memory: (as SQLAlchemy)

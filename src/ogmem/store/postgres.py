@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import psycopg
 
+from ogmem import extras
 from ogmem.core import errors
 from ogmem.core.storage import Backend, VectorIndex
 from ogmem.store import postgres_migrate
@@ -74,6 +75,7 @@ def open_postgres(url: str) -> Backend:
         if kind == "exact":
             return vectors.NumpyVectorIndex(index, dimensions, model_id)
         if kind == "hnsw":
+            extras.require("ann", "OGMEM_VECTOR_INDEX=hnsw")
             from ogmem.index import hnsw
 
             graph: VectorIndex = hnsw.HnswVectorIndex(index, dimensions, model_id)

@@ -116,6 +116,12 @@ class SqlNodeStore:
             uri = ops[0].uri if len(ops) == 1 else None
             raise errors.DuplicateOperation(ops[0].fingerprint, uri) from exc
 
+    def forget_applied(self, account_id: str, uri: str) -> None:
+        self._db.execute("delete_applied_for_uri", account_id=account_id, uri=uri)
+
+    def move_applied(self, account_id: str, src: str, dst: str) -> None:
+        self._db.execute("move_applied", account_id=account_id, src=src, dst=dst)
+
     def account_ids(self) -> list[str]:
         found = self._db.fetch_all("account_ids", after_account_id="")
         return [row["account_id"] for row in found]

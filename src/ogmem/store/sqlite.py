@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ogmem import extras
 from ogmem.core import errors
 from ogmem.core.storage import Backend, VectorIndex
 from ogmem.store.sql_keys import SqlKeyStore
@@ -28,6 +29,7 @@ def open_sqlite(path: str) -> Backend:
         if kind == "exact":
             return vectors.NumpyVectorIndex(index, dimensions, model_id)
         if kind == "hnsw":
+            extras.require("ann", "OGMEM_VECTOR_INDEX=hnsw")
             from ogmem.index import hnsw
 
             graph: VectorIndex = hnsw.HnswVectorIndex(index, dimensions, model_id)

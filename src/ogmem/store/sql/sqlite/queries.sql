@@ -94,6 +94,12 @@ SELECT * FROM applied_ops WHERE account_id = :account_id AND fingerprint = :fing
 SELECT fingerprint FROM applied_ops
 WHERE account_id = :account_id AND fingerprint IN (SELECT value FROM json_each(:fingerprints));
 
+-- name: delete_applied_for_uri
+DELETE FROM applied_ops WHERE account_id = :account_id AND uri = :uri;
+
+-- name: move_applied
+UPDATE applied_ops SET uri = :dst WHERE account_id = :account_id AND uri = :src;
+
 -- name: insert_applied
 INSERT INTO applied_ops (account_id, fingerprint, uri, action, version, applied_at)
 VALUES (:account_id, :fingerprint, :uri, :action, :version, :applied_at);
