@@ -101,6 +101,9 @@ def history(uri: str, account: AccountOpt = "default", user: UserOpt = "default"
 
 
 AgentOpt = Annotated[str | None, typer.Option("--agent", help="Agent id (agent memories).")]
+SessionsOpt = Annotated[
+    bool, typer.Option("--sessions", help="Also session archives (raw transcripts).")
+]
 
 
 @app.command()
@@ -111,12 +114,15 @@ def search(
     agent: AgentOpt = None,
     limit: Annotated[int, typer.Option(help="How many results.")] = 10,
     category: Annotated[list[str] | None, typer.Option(help="Only these categories.")] = None,
+    sessions: SessionsOpt = False,
 ) -> None:
     """Hybrid search (vectors + BM25) over the user's and agent's memories."""
     ctx = _ctx(account, user, agent)
     with _engine() as engine:
         _catch_up(engine, ctx)
-        result = engine.search(query, ctx, categories=category, limit=limit)
+        result = engine.search(
+            query, ctx, categories=category, limit=limit, include_sessions=sessions
+        )
     table = Table(
         "score",
         "uri",
@@ -136,12 +142,13 @@ def compose(
     user: UserOpt = "default",
     agent: AgentOpt = None,
     budget: Annotated[int, typer.Option(help="Token budget of the block.")] = 2000,
+    sessions: SessionsOpt = False,
 ) -> None:
     """Print the context block for a query, within the token budget."""
     ctx = _ctx(account, user, agent)
     with _engine() as engine:
         _catch_up(engine, ctx)
-        block = engine.compose(query, ctx, budget)
+        block = engine.compose(query, ctx, budget, include_sessions=sessions)
     console.print(block.text, markup=False, highlight=False)
     console.print(f"[dim]{block.tokens} of {block.budget} tokens; {len(block.uris)} memories[/]")
 

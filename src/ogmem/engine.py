@@ -258,10 +258,10 @@ class Engine:
         scopes: Sequence[str] | None = None,
         limit: int = 10,
         include_archived: bool = False,
-        include_sessions: bool = True,
+        include_sessions: bool = False,
     ) -> SearchResult:
         """Hybrid search over the memories the request's user (and agent) may read; session
-        archives (raw transcripts) compete with memories unless ``include_sessions=False``."""
+        archives (raw transcripts) compete with memories only with ``include_sessions``."""
         return self.searcher.search(
             query, ctx, categories=categories, scopes=scopes, limit=limit,
             include_archived=include_archived, include_sessions=include_sessions,
@@ -275,9 +275,11 @@ class Engine:
         *,
         detailed: int = DETAILED,
         limit: int = 20,
+        include_sessions: bool = False,
     ) -> ComposeResult:
-        """The context block for the agent's next turn, within ``token_budget`` tokens."""
-        found = self.search(query, ctx, limit=limit)
+        """The context block for the agent's next turn, within ``token_budget`` tokens
+        (session archives only with ``include_sessions``)."""
+        found = self.search(query, ctx, limit=limit, include_sessions=include_sessions)
         return compose_block(
             found.hits,
             found.nodes.get,

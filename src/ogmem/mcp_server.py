@@ -173,6 +173,9 @@ def build_server(
             list[str] | None,
             Field(description="Only these kinds, e.g. preference, profile, entity, event."),
         ] = None,
+        include_sessions: Annotated[
+            bool, Field(description="Also search past conversations' transcripts.")
+        ] = False,
     ) -> dict[str, Any]:
         """Search long-term memory for what is known about the user, their projects and past
         conversations. Use it before answering whenever earlier context could matter.
@@ -183,7 +186,10 @@ def build_server(
         """
         with _engine_errors():
             index_pending()
-            result = engine.search(query, ctx(), categories=categories, limit=limit)
+            result = engine.search(
+                query, ctx(), categories=categories, limit=limit,
+                include_sessions=include_sessions,
+            )  # fmt: skip
         return {
             "results": [
                 {"uri": hit.uri, "abstract": hit.abstract, "score": round(hit.score, 4),
@@ -198,6 +204,9 @@ def build_server(
         token_budget: Annotated[
             int, Field(ge=50, le=32_000, description="Maximum size of the block, in tokens.")
         ] = 1000,
+        include_sessions: Annotated[
+            bool, Field(description="Also draw on past conversations' transcripts.")
+        ] = False,
     ) -> str:
         """Build a ready-to-use context block of the memories relevant to `query`, within
         `token_budget` tokens: the most relevant ones in detail, the rest as one-line
@@ -206,7 +215,9 @@ def build_server(
         """
         with _engine_errors():
             index_pending()
-            return engine.compose(query, ctx(), token_budget).text
+            return engine.compose(
+                query, ctx(), token_budget, include_sessions=include_sessions
+            ).text
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     def read(

@@ -14,8 +14,9 @@ a session's transcript (their content: its messages, "[time] Speaker (role): tex
 - A message is composed of who said it, its first sentence and the rest, each weighing the
   same. The model reads each piece whole, the first sentence (what a message is usually
   about) weighs as much as the rest, and the speaker, whom questions name, is a component of
-  its own. A raw memory's abstract ("Speaker: first sentence") shares two of its content's
-  three pieces; a speaker is embedded once per batch.
+  its own. A raw memory's abstract (its speaker and opening sentences, for lists) has the
+  vector of its content's first two pieces, speaker and first sentence, whatever its text
+  runs to; a speaker is embedded once per batch.
 - A raw memory's overview (the message it follows, a new line, then its content) is composed
   of those two messages; the one before is split as its own memory is, so in a batch holding
   both memories the overview costs no embedding at all.
@@ -70,24 +71,25 @@ class PlannedRecord:
 def records_for(node: ContextNode) -> list[PlannedRecord]:
     """Up to three records (L0 abstract, L1 overview, L2 content), each with its source.
 
-    Empty levels are skipped, and so is a level whose text repeats a lower level's (a one-line
-    memory has abstract == content): the same text embedded twice only costs time and crowds
-    out other memories in the nearest-neighbour list.
+    Empty levels are skipped, and so is a level whose text and vector repeat a lower level's
+    (a one-line memory has abstract == content): the same text embedded twice only costs
+    time and crowds out other memories in the nearest-neighbour list. (A short raw message's
+    abstract may be its whole text, with the vector of its opening: both records stay.)
 
     A directory summary gives only its abstract: its overview lists its children's abstracts,
     which are indexed as the children themselves, and re-embedding that long text on every
     refresh cost ~5 % of the embedder's time during a bulk ingest (bench: ingest).
     """
     planned: list[PlannedRecord] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, Source]] = set()
     levels = LEVELS[:1] if node.context_type is ContextType.DIRECTORY else LEVELS
     texts = [getattr(node, name).strip() for name in LEVELS]
     sources = _sources(node, texts)
     for level, _ in enumerate(levels):
         text = texts[level]
-        if not text or text in seen:
+        if not text or (text, sources[level]) in seen:
             continue
-        seen.add(text)
+        seen.add((text, sources[level]))
         planned.append(PlannedRecord(_record(node, level, text), sources[level]))
     return planned
 
@@ -105,7 +107,7 @@ def _sources(node: ContextNode, texts: list[str]) -> list[Source]:
             whole = Composed(tuple(lines)) if len(lines) > 1 else lines[0]
             return [whole, whole, whole]
     if node.metadata.get("extraction") == "raw":
-        return [_message(abstract), _in_context(overview, content), _message(content)]
+        return [_opening(content), _in_context(overview, content), _message(content)]
     return list(texts)
 
 
@@ -127,8 +129,9 @@ def _in_context(overview: str, content: str) -> Source:
 
 
 @functools.lru_cache(maxsize=1024)  # a message is parsed for its memory and the next overview
-def _message(line: str) -> Source:
-    """A message written "Speaker: text": the speaker, its first sentence and the rest."""
+def _pieces(line: str) -> tuple[str, str, str]:
+    """A message written "Speaker: text" as (speaker, first sentence or whole text, rest);
+    empty pieces are ""."""
     line = line.strip()
     speaker, colon, text = line.partition(": ")
     if not colon or not speaker.strip() or len(speaker) > SPEAKER_LIMIT or "\n" in speaker:
@@ -136,8 +139,23 @@ def _message(line: str) -> Source:
     text = text.strip()
     first = first_sentence(text)
     rest = text[len(first) :].strip() if first and text.startswith(first) else ""
-    parts = tuple(part for part in (speaker.strip(), first if rest else text, rest) if part)
-    return Composed(parts) if len(parts) > 1 else line
+    return speaker.strip(), first if rest else text, rest
+
+
+def _message(line: str) -> Source:
+    """A message written "Speaker: text": the speaker, its first sentence and the rest."""
+    return _of(_pieces(line), line)
+
+
+def _opening(line: str) -> Source:
+    """A message's speaker and first sentence: the vector of a raw memory's abstract, whose
+    text (the opening sentences, for lists) may run past the first sentence."""
+    return _of(_pieces(line)[:2], line)
+
+
+def _of(pieces: tuple[str, ...], line: str) -> Source:
+    parts = tuple(part for part in pieces if part)
+    return Composed(parts) if len(parts) > 1 else (parts[0] if parts else line.strip())
 
 
 def _texts(source: Source) -> list[str]:

@@ -30,6 +30,9 @@ WAIT_FOR_RUNNING_S = 45.0  # commit(wait=True) behind another commit of the same
 BUSY_POLL_S = 0.25
 MAX_MESSAGE_CHARS = 200_000
 MAX_BATCH = 10_000
+# the roles of OpenAI-style chat messages; another word ("human") would be stored and then
+# never extracted (raw mode keeps user turns), so it is refused at the door
+ROLES = ("user", "assistant", "system", "tool")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +52,10 @@ def _validate(messages: Sequence[Message]) -> None:
             raise errors.InvalidInput(
                 f"messages[{index}].content exceeds {MAX_MESSAGE_CHARS} characters"
             )
-        if not message.role:
-            raise errors.InvalidInput(f"messages[{index}].role is empty")
+        if message.role not in ROLES:
+            raise errors.InvalidInput(
+                f"messages[{index}].role must be one of {', '.join(ROLES)}, not {message.role!r}"
+            )
         if message.message_id is not None and not 0 < len(message.message_id) <= 256:
             raise errors.InvalidInput(f"messages[{index}].message_id must have 1-256 characters")
         as_utc(message.created_at, f"messages[{index}].created_at")

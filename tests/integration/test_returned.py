@@ -1,0 +1,100 @@
+"""What is stored and returned (issue 11): session archives only on request, forgotten text
+gone from every place search or compose reach, exact repeats skipped, unknown roles refused."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio
+import pytest
+from mcp.server.mcpserver.exceptions import ToolError
+
+from ogmem import Engine, Message, RequestContext
+from ogmem.core import errors
+from ogmem.core.models import ContextType
+from ogmem.index.embedders import HashEmbedder
+from ogmem.mcp_server import build_server
+
+CTX = RequestContext("acme", "caroline", session_id="s1")
+START = datetime(2023, 5, 8, 10, 0, tzinfo=UTC)
+MakeEngine = Callable[..., Engine]
+
+
+def _messages(*texts: str) -> list[Message]:
+    return [
+        Message("user", text, START + timedelta(minutes=i), f"m{i + 1}", "Caroline")
+        for i, text in enumerate(texts)
+    ]
+
+
+@pytest.fixture
+def make_engine(engine_url: str) -> MakeEngine:
+    """Engines on each backend (in-memory SQLite, PostgreSQL)."""
+    return functools.partial(Engine.open, engine_url, embedder=HashEmbedder(), worker=False)
+
+
+@pytest.fixture
+def engine() -> Iterator[Engine]:
+    with Engine.open(":memory:", embedder=HashEmbedder(), worker=False) as opened:
+        yield opened
+
+
+def _committed(engine: Engine, *texts: str) -> None:
+    engine.ingest(_messages(*texts), CTX)
+    engine.commit("s1", CTX, wait=True)
+    engine.drain()
+
+
+def _types(hits: list[Any]) -> set[ContextType]:
+    return {hit.context_type for hit in hits}
+
+
+# -- session archives -------------------------------------------------------------------------
+
+
+def test_session_archives_are_left_out_of_search_and_compose_unless_asked(
+    engine: Engine,
+) -> None:
+    _committed(engine, "I adopted a cat named Miso.", "Miso sleeps on the piano.")
+
+    default = engine.search("Miso the cat", CTX, limit=20).hits
+    with_sessions = engine.search("Miso the cat", CTX, limit=20, include_sessions=True).hits
+    block = engine.compose("Miso the cat", CTX, 2000)
+    block_with = engine.compose("Miso the cat", CTX, 2000, include_sessions=True)
+
+    assert _types(default) == {ContextType.MEMORY}
+    assert ContextType.SESSION in _types(with_sessions)
+    assert not any("/sessions/" in uri for uri in block.uris)
+    assert "messages)" not in block.text
+    assert any("/sessions/" in uri for uri in block_with.uris)
+
+
+# -- roles ------------------------------------------------------------------------------------
+
+
+def test_an_unknown_role_is_refused_with_the_allowed_list(engine: Engine) -> None:
+    human = [Message("human", "Hello there", START)]
+
+    with pytest.raises(errors.InvalidInput) as raised:
+        engine.ingest(human, CTX)
+    with pytest.raises(errors.InvalidInput):
+        engine.after_turn(human, CTX)
+
+    assert "messages[0].role" in str(raised.value) and "'human'" in str(raised.value)
+    assert "user, assistant, system, tool" in str(raised.value)
+    assert engine.list_sessions(CTX) == []  # nothing was stored
+
+
+def test_mcp_remember_refuses_an_unknown_role_as_a_tool_error(engine: Engine) -> None:
+    server = build_server(engine, account_id="acme", user_id="caroline")
+
+    async def go() -> Any:
+        return await server.call_tool(
+            "remember", {"messages": [{"role": "human", "content": "Hi"}]}
+        )
+
+    with pytest.raises(ToolError, match="must be one of user, assistant, system, tool"):
+        anyio.run(go)
