@@ -37,6 +37,7 @@ from ogmem.retrieval.search import Searcher, SearchResult
 from ogmem.schemas.registry import SchemaRegistry
 from ogmem.session.archive import SessionArchiver
 from ogmem.session.committer import SessionCommitter
+from ogmem.session.forget import Forgetter
 from ogmem.session.service import AfterTurnResult, SessionService
 from ogmem.session.sessions import Sessions
 from ogmem.store import open_backend
@@ -119,6 +120,7 @@ class Engine:
             self.store, self._sessions, self.outbox, self.committer,
             self.embedder.count_tokens, self.worker.wake,
         )  # fmt: skip
+        self.forgetter = Forgetter(self.store, self._sessions, self.writer.target_uri)
         self.recall = RecallLog(self.index, backend.uow)
         self.searcher = Searcher(
             self.store, self.index, self.vectors, self.embedder, recall=self.recall
@@ -203,8 +205,21 @@ class Engine:
     def delete(
         self, node_uri: str, ctx: RequestContext, expected_version: int | None = None
     ) -> None:
+        """Remove a node and its history, and its source messages' text from its sessions
+        (messages, archive parts, summary, the next raw memory's context)."""
+        node = self.read(node_uri, ctx)
         self.writer.delete(node_uri, ctx, expected_version)
+        self.forgetter.redact_sources(node)
         self.worker.wake()
+
+    def forget(self, node_uri: str, ctx: RequestContext) -> ContextNode:
+        """Archive a memory that is wrong or no longer true, and redact its source messages'
+        text in its sessions as ``delete`` does; the node and its history are kept (undoable,
+        never searched)."""
+        node = self.writer.archive(node_uri, ctx)
+        self.forgetter.redact_sources(node)
+        self.worker.wake()
+        return node
 
     def move(
         self, src: str, dst: str, ctx: RequestContext, expected_version: int | None = None

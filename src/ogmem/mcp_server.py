@@ -258,10 +258,11 @@ def build_server(
     ) -> dict[str, Any]:
         """Forget a memory that is wrong or no longer true (the user moved, changed their
         mind, asked you to forget it). The memory is archived: it stops appearing in
-        `recall` and `compose`, but its history is kept. Returns its uri, status and version.
+        `recall` and `compose`, and the words it came from are blanked out of the stored
+        conversations; the memory's own history is kept. Returns its uri, status and version.
         """
         with _engine_errors():
-            node = engine.archive(uri, ctx())
+            node = engine.forget(uri, ctx())
         return {"uri": node.uri, "status": node.status.value, "version": node.version}
 
     return server

@@ -98,3 +98,40 @@ def test_mcp_remember_refuses_an_unknown_role_as_a_tool_error(engine: Engine) ->
 
     with pytest.raises(ToolError, match="must be one of user, assistant, system, tool"):
         anyio.run(go)
+
+
+# -- forgetting -------------------------------------------------------------------------------
+
+SECRET = "I moved to Lisbon with Pedro, my secret lover."
+
+
+def _node_texts(engine: Engine, uris: list[str]) -> str:
+    nodes = [engine.read(u, CTX) for u in uris]
+    return "\n".join(f"{n.abstract}\n{n.overview}\n{n.content}" for n in nodes)
+
+
+@pytest.mark.parametrize("how", ["delete", "forget"])
+def test_forgetting_a_memory_removes_its_words_from_everything_search_reaches(
+    make_engine: MakeEngine, how: str
+) -> None:
+    with make_engine() as engine:
+        _committed(engine, "Hello again.", SECRET, "The weather is great here.")
+        (memory,) = [
+            h for h in engine.search("Pedro secret lover", CTX).hits if "Pedro" in h.abstract
+        ]
+
+        if how == "delete":
+            engine.delete(memory.uri, CTX)
+        else:
+            engine.forget(memory.uri, CTX)
+        engine.drain()
+
+        found = engine.search("Pedro secret lover Lisbon", CTX, limit=50, include_sessions=True)
+        block = engine.compose("Pedro secret lover", CTX, 4000, include_sessions=True)
+        assert found.hits and block.uris  # the other messages and the archive are still there
+        assert "Pedro" not in _node_texts(engine, [h.uri for h in found.hits])
+        assert "Pedro" not in block.text
+        stored = engine.forgetter._sessions.message("acme", "s1", "m2")
+        assert stored is not None and stored.message.content == "[forgotten]"
+        kept = engine.search("weather great", CTX, include_sessions=True).hits
+        assert any("weather" in h.abstract for h in kept)  # only the forgotten words go

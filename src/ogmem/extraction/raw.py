@@ -124,29 +124,29 @@ class RawExtractor:
             if not message.content.strip():
                 dropped.append(Dropped(f"message {message.message_id}", "empty message"))
                 continue
-            candidates.append(self._candidate(message, preceding, ctx))
+            candidates.append(memory_of(message, preceding, ctx))
         return ExtractionResult(
             candidates, proposed=len(candidates) + len(dropped), dropped=dropped
         )
 
-    @staticmethod
-    def _candidate(
-        message: Message, preceding: Message | None, ctx: RequestContext
-    ) -> CandidateMemory:
-        name = speaker(message, ctx)
-        # the speaker's name stays in the text: questions name people ("what did Caroline...");
-        # content keeps the message's beginning, up to the schema's limit
-        content = keep_start(f"{name}: {message.content.strip()}", CONTENT_LIMIT)
-        message_id = message.message_id or ""
-        return CandidateMemory(
-            category="event",
-            routing_key=uri.slugify(f"{name}-{message_id}" if message_id else name),
-            # its vector is the content's speaker and first sentence (index/records.py)
-            abstract=f"{name}: {lead(message.content)}",
-            content=content,
-            overview=in_context(content, preceding, ctx),
-            when=message.created_at.date().isoformat(),
-            who=name,
-            source_message_ids=(message_id,) if message_id else (),
-            origin="raw",
-        )
+
+def memory_of(message: Message, preceding: Message | None, ctx: RequestContext) -> CandidateMemory:
+    """The raw memory of ``message`` (after ``preceding``), as a commit of ``ctx`` makes it:
+    the same inputs give the same memory and so the same URI."""
+    name = speaker(message, ctx)
+    # the speaker's name stays in the text: questions name people ("what did Caroline...");
+    # content keeps the message's beginning, up to the schema's limit
+    content = keep_start(f"{name}: {message.content.strip()}", CONTENT_LIMIT)
+    message_id = message.message_id or ""
+    return CandidateMemory(
+        category="event",
+        routing_key=uri.slugify(f"{name}-{message_id}" if message_id else name),
+        # its vector is the content's speaker and first sentence (index/records.py)
+        abstract=f"{name}: {lead(message.content)}",
+        content=content,
+        overview=in_context(content, preceding, ctx),
+        when=message.created_at.date().isoformat(),
+        who=name,
+        source_message_ids=(message_id,) if message_id else (),
+        origin="raw",
+    )
