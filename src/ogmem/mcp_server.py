@@ -12,6 +12,7 @@ with their message, so it can correct itself; they never stop the server.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -55,6 +56,14 @@ def _engine_errors() -> Iterator[None]:
         yield
     except errors.OgmemError as exc:
         raise ToolError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _message_id(index: int, message: ChatMessage) -> str:
+    """An id made of what was said (and its place in the call), not of when: remembering the
+    same text again gives the same raw memory, which the writer skips as an exact repeat
+    (a time-based id made every call a new memory)."""
+    parts = (str(index), message.role, message.name or "", message.content.strip())
+    return "mcp-" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
 def _node_json(node: ContextNode) -> dict[str, Any]:
@@ -160,7 +169,11 @@ def build_server(
         session = session_id or f"mcp-{uuid.uuid4().hex[:16]}"
         request = ctx(session)
         with _engine_errors():
-            before = engine.ingest([Message(m.role, m.content, name=m.name) for m in chat], request)
+            said = [
+                Message(m.role, m.content, name=m.name, message_id=_message_id(i, m))
+                for i, m in enumerate(chat)
+            ]
+            before = engine.ingest(said, request)
             started = utcnow()
             after = engine.commit(session, request, wait=True)
             return _commit_json(before, after, _written_in(engine, request, session, started))

@@ -135,3 +135,28 @@ def test_forgetting_a_memory_removes_its_words_from_everything_search_reaches(
         assert stored is not None and stored.message.content == "[forgotten]"
         kept = engine.search("weather great", CTX, include_sessions=True).hits
         assert any("weather" in h.abstract for h in kept)  # only the forgotten words go
+
+
+# -- exact repeats ----------------------------------------------------------------------------
+
+
+def _remember(server: Any, **arguments: Any) -> Any:
+    async def go() -> Any:
+        return await server.call_tool("remember", arguments)
+
+    return anyio.run(go).structured_content
+
+
+def test_mcp_remember_skips_an_exact_repeat(engine: Engine) -> None:
+    server = build_server(engine, account_id="acme", user_id="caroline")
+
+    first = _remember(server, text="I prefer dark roast coffee.")
+    again = _remember(server, text="I prefer dark roast coffee.")
+    chat = [{"role": "user", "content": "I prefer dark roast coffee."}]
+    in_messages = _remember(server, messages=chat, session_id="chat-1")
+
+    assert (first["written"], again["written"], again["skipped"]) == (1, 0, 1)
+    assert "duplicate" in again["why"]
+    assert (in_messages["written"], in_messages["skipped"]) == (0, 1)
+    events = engine.ls("ctx://acme/users/caroline/memories/events", CTX)
+    assert len([e for e in events if e.node is not None]) == 1
