@@ -115,7 +115,12 @@ def commit(
     """Commit (or retry) a session: extract and write its memories."""
     with _engine() as engine:
         ctx = RequestContext(account, user, session_id=session_id)
-        state = engine.commit(session_id, ctx, wait=wait)
+        try:
+            state = engine.commit(session_id, ctx, wait=wait)
+        except errors.CommitFailed as exc:
+            console.print(_session_table([engine.session(session_id, ctx)]))
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from exc
         if wait:
             engine.drain()
         console.print(_session_table([state]))

@@ -160,3 +160,21 @@ def test_mcp_remember_skips_an_exact_repeat(engine: Engine) -> None:
     assert (in_messages["written"], in_messages["skipped"]) == (0, 1)
     events = engine.ls("ctx://acme/users/caroline/memories/events", CTX)
     assert len([e for e in events if e.node is not None]) == 1
+
+
+# -- commits ----------------------------------------------------------------------------------
+
+
+def test_committing_again_keeps_the_last_commits_reasons_beside_the_new_attempt(
+    engine: Engine,
+) -> None:
+    _committed(engine, "I adopted a cat named Miso.")
+    first = engine.session("s1", CTX).last_reason
+
+    again = engine.commit("s1", CTX, wait=True)
+    third = engine.commit("s1", CTX, wait=True)
+
+    assert first and first.startswith("1 messages: 1 proposed, 1 written")
+    assert again.last_reason == f"{first}; then nothing new to commit"
+    assert third.last_reason == again.last_reason  # no pile of repeats
+    assert (again.written, again.proposed) == (1, 1)
