@@ -242,6 +242,12 @@ class Engine:
         """Extract and write the session's memories: as a background job, or now (``wait``)."""
         return self.sessions.commit(session_id, ctx, wait=wait)
 
+    def session_owner(self, session_id: str, ctx: RequestContext) -> str | None:
+        """The user a session of the request's account belongs to (ids are unique per
+        account), or None: lets an operator's tool find a session without naming its user."""
+        state = self._sessions.get(ctx.account_id, session_id)
+        return None if state is None else state.user_id
+
     def session(self, session_id: str, ctx: RequestContext) -> SessionState:
         return self.sessions.session(session_id, ctx)
 
