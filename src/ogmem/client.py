@@ -316,7 +316,7 @@ class Client:
         return self._request("POST", f"{API}/search", body=_without_none({
             "query": query, "user_id": user_id, "agent_id": agent_id,
             "categories": list(categories) if categories is not None else None, "limit": limit,
-            "include_sessions": include_sessions,
+            "include_sessions": include_sessions or None,  # sent only when asked
         }))  # fmt: skip
 
     def compose(
@@ -329,7 +329,7 @@ class Client:
     ) -> Json:
         return self._request("POST", f"{API}/compose", body=_without_none({
             "query": query, "user_id": user_id, "agent_id": agent_id,
-            "token_budget": token_budget, "include_sessions": include_sessions,
+            "token_budget": token_budget, "include_sessions": include_sessions or None,
         }))  # fmt: skip
 
     # -- writes -------------------------------------------------------------------------------
