@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,9 +13,10 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from ogmem import cli_add, cli_copy, cli_root, cli_server, cli_sessions, wiring
+from ogmem import cli_add, cli_common, cli_copy, cli_root, cli_server, cli_sessions, wiring
+from ogmem.cli_common import AccountOpt, AgentOpt, JsonOpt, UserOpt
 from ogmem.core import errors
-from ogmem.core.models import RequestContext
+from ogmem.core.models import ContextNode, RequestContext
 from ogmem.engine import Engine
 from ogmem.index.worker import WorkerStats
 from ogmem.settings import Settings
@@ -25,24 +27,38 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
+console = Console(soft_wrap=True)  # long lines (URIs, errors) stay whole, never cut or wrapped
 
-AccountOpt = Annotated[str, typer.Option("--account", help="Account (tenant) id.")]
-UserOpt = Annotated[str, typer.Option("--user", help="User id.")]
+
+@app.callback()
+def _before_command(
+    account: AccountOpt = None,
+    user: UserOpt = None,
+    agent: AgentOpt = None,
+    version: cli_root.VersionOpt = False,
+) -> None:
+    """ogmem: long-term memory for AI agents. --account/--user/--agent may come before the
+    command too (ogmem --user bob ls)."""
+    cli_common.before_command.update(account=account, user=user, agent=agent)
 
 
 def _engine(worker: bool = False) -> Engine:
     return wiring.open_engine(Settings.from_env(), worker=worker)
 
 
-def _ctx(account: str, user: str, agent: str | None = None) -> RequestContext:
-    return RequestContext(account, user, agent_id=agent)
-
-
 def _catch_up(engine: Engine, ctx: RequestContext) -> None:
     """Embedded use has no separate worker: index what is pending before reading the index."""
     if engine.outbox_stats(ctx).get("PENDING"):
         engine.drain()
+
+
+def _node_json(node: ContextNode) -> dict[str, Any]:
+    return {
+        "uri": node.uri, "category": node.category, "context_type": node.context_type.value,
+        "status": node.status.value, "version": node.version, "abstract": node.abstract,
+        "overview": node.overview, "content": node.content, "metadata": dict(node.metadata),
+        "created_at": node.created_at.isoformat(), "updated_at": node.updated_at.isoformat(),
+    }  # fmt: skip
 
 
 @app.command()
@@ -62,33 +78,58 @@ def ls(
     uri: Annotated[
         str | None, typer.Argument(help="Directory URI (default: the account root).")
     ] = None,
-    account: AccountOpt = "default",
-    user: UserOpt = "default",
+    account: AccountOpt = None,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """List the children of a directory."""
-    with _engine() as engine:
-        for entry in engine.ls(uri, RequestContext(account, user)):
+    """List the children of a directory: full URIs (paste them into `ogmem cat`), abstracts."""
+    ctx = cli_common.who(account, user)
+    with cli_common.engine(embedder=False) as engine:
+        entries = engine.ls(uri, ctx)
+        if as_json:
+            cli_common.print_json(
+                [{"uri": e.uri, "is_dir": e.is_dir,
+                  "node": _node_json(e.node) if e.node else None} for e in entries]
+            )  # fmt: skip
+            return
+        if not entries:
+            cli_common.nothing_found(engine, ctx, f"entries under {uri or 'the account root'}")
+        for entry in entries:
             suffix = "/" if entry.is_dir else ""
-            version = f"  v{entry.node.version} {entry.node.status.value}" if entry.node else ""
-            console.print(f"{entry.uri}{suffix}{version}")
+            node = entry.node
+            detail = f"  v{node.version} {node.status.value}  {node.abstract}" if node else ""
+            console.print(f"{entry.uri}{suffix}{detail}", markup=False, highlight=False)
 
 
 @app.command()
-def cat(uri: str, account: AccountOpt = "default", user: UserOpt = "default") -> None:
+def cat(
+    uri: str, account: AccountOpt = None, user: UserOpt = None, as_json: JsonOpt = False
+) -> None:
     """Print a node: its three levels and metadata."""
-    with _engine() as engine:
-        node = engine.read(uri, RequestContext(account, user))
+    with cli_common.engine(embedder=False) as engine:
+        node = engine.read(uri, cli_common.who(account, user))
+    if as_json:
+        cli_common.print_json(_node_json(node))
+        return
     console.print(f"[bold]{node.uri}[/] v{node.version} {node.status.value} ({node.category})")
     console.print(f"[bold]abstract[/]  {node.abstract}\n[bold]overview[/]  {node.overview}")
     console.print(f"[bold]content[/]\n{node.content}\n[bold]metadata[/] {dict(node.metadata)}")
 
 
 @app.command()
-def history(uri: str, account: AccountOpt = "default", user: UserOpt = "default") -> None:
+def history(
+    uri: str, account: AccountOpt = None, user: UserOpt = None, as_json: JsonOpt = False
+) -> None:
     """Print every version of a node."""
-    with _engine() as engine:
-        versions = engine.history(uri, RequestContext(account, user))
-    table = Table("v", "action", "status", "written_at", "abstract")
+    with cli_common.engine(embedder=False) as engine:
+        versions = engine.history(uri, cli_common.who(account, user))
+    if as_json:
+        cli_common.print_json(
+            [{"action": v.action, "written_at": v.written_at.isoformat(), **_node_json(v.node)}
+             for v in versions]
+        )  # fmt: skip
+        return
+    table = Table("v", "action", "status", "written_at", "abstract", title=uri)
     for entry in versions:
         node = entry.node
         table.add_row(
@@ -101,48 +142,68 @@ def history(uri: str, account: AccountOpt = "default", user: UserOpt = "default"
     console.print(table)
 
 
-AgentOpt = Annotated[str | None, typer.Option("--agent", help="Agent id (agent memories).")]
+SessionsOpt = Annotated[
+    bool, typer.Option("--sessions", help="Also session archives (raw transcripts).")
+]
 
 
 @app.command()
 def search(
     query: str,
-    account: AccountOpt = "default",
-    user: UserOpt = "default",
+    account: AccountOpt = None,
+    user: UserOpt = None,
     agent: AgentOpt = None,
     limit: Annotated[int, typer.Option(help="How many results.")] = 10,
     category: Annotated[list[str] | None, typer.Option(help="Only these categories.")] = None,
+    sessions: SessionsOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Hybrid search (vectors + BM25) over the user's and agent's memories."""
-    ctx = _ctx(account, user, agent)
+    ctx = cli_common.who(account, user, agent)
     with _engine() as engine:
         _catch_up(engine, ctx)
-        result = engine.search(query, ctx, categories=category, limit=limit)
-    table = Table(
-        "score",
-        "uri",
-        "abstract",
-        "why",
-        title=f"{len(result.hits)} results in {result.took_ms:.1f} ms",
-    )
+        result = engine.search(
+            query, ctx, categories=category, limit=limit, include_sessions=sessions
+        )
+        if as_json:
+            cli_common.print_json(
+                {"query": query, "took_ms": result.took_ms,
+                 "hits": [{"uri": h.uri, "score": h.score, "category": h.category,
+                           "abstract": h.abstract, "why": h.why} for h in result.hits]}
+            )  # fmt: skip
+            return
+        if not result.hits:
+            cli_common.nothing_found(engine, ctx, "results")
+            return
+    # whole URIs on their own lines: a table would cut them, and they are made to be pasted
+    console.print(f"{len(result.hits)} results in {result.took_ms:.1f} ms", highlight=False)
     for hit in result.hits:
-        table.add_row(f"{hit.score:.4f}", hit.uri, hit.abstract, hit.why)
-    console.print(table)
+        console.print(f"{hit.score:.4f}  {hit.uri}", markup=False, highlight=False)
+        console.print(f"        {hit.abstract}", markup=False, highlight=False)
+        console.print(f"        [dim]{escape(hit.why)}[/]", highlight=False)
 
 
 @app.command()
 def compose(
     query: str,
-    account: AccountOpt = "default",
-    user: UserOpt = "default",
+    account: AccountOpt = None,
+    user: UserOpt = None,
     agent: AgentOpt = None,
     budget: Annotated[int, typer.Option(help="Token budget of the block.")] = 2000,
+    sessions: SessionsOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Print the context block for a query, within the token budget."""
-    ctx = _ctx(account, user, agent)
+    ctx = cli_common.who(account, user, agent)
     with _engine() as engine:
         _catch_up(engine, ctx)
-        block = engine.compose(query, ctx, budget)
+        block = engine.compose(query, ctx, budget, include_sessions=sessions)
+        if as_json:
+            cli_common.print_json(dataclasses.asdict(block))
+            return
+        if not block.uris:
+            cli_common.nothing_found(engine, ctx, "memories")
+            return
     console.print(block.text, markup=False, highlight=False)
     console.print(f"[dim]{block.tokens} of {block.budget} tokens; {len(block.uris)} memories[/]")
 
@@ -204,7 +265,6 @@ app.command()(cli_copy.copy)
 app.command()(cli_server.mcp)
 app.add_typer(cli_server.keys_app, name="keys")
 app.command()(cli_add.add)
-app.callback()(cli_root.root)
 
 
 def main() -> None:
@@ -212,5 +272,9 @@ def main() -> None:
         app()
     except errors.OgmemError as exc:
         # escaped: a message may hold brackets ("pip install 'ogmem[server]'"); one line
-        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise SystemExit(2) from exc
+    except OSError as exc:  # a file the user named: one line naming it, not a traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        console.print(f"[red]error:[/] {escape((exc.strerror or str(exc)) + where)}")
         raise SystemExit(2) from exc

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,13 +78,21 @@ def create_key(
 @keys_app.command("list")
 def list_keys(
     account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List keys (never their secret)."""
     with _keys() as keys:
         found = keys.list_keys(account)
-    table = Table(
-        "key_id", "account", "user", "agents", "admin", "name", "created", "last used", "revoked"
-    )
+    if as_json:
+        typer.echo(json.dumps([dataclasses.asdict(k) for k in found], indent=2, default=str))
+        return
+    table = Table()
+    # the id is what `keys revoke` takes: never cut, however narrow the terminal
+    widest = max((len(k.key_id) for k in found), default=6)
+    table.add_column("key_id", no_wrap=True, min_width=widest)
+    for name in ("account", "user", "agents", "admin", "name", "created", "last used"):
+        table.add_column(name, overflow="fold")
+    table.add_column("revoked", overflow="fold")
     for k in found:
         agents = ", ".join(k.agents) if k.user_id else "*"
         table.add_row(

@@ -13,20 +13,15 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from ogmem import wiring
+from ogmem import cli_common, wiring
+from ogmem.cli_common import AccountOpt, UserOpt
 from ogmem.core import errors
-from ogmem.core.models import Message, RequestContext, SessionState
+from ogmem.core.models import Message, RequestContext, SessionState, SessionStatus
 from ogmem.engine import Engine
 from ogmem.eval import locomo, locomo_data
 from ogmem.settings import Settings
 
-console = Console()
-AccountOpt = Annotated[str, typer.Option("--account", help="Account (tenant) id.")]
-UserOpt = Annotated[str, typer.Option("--user", help="User id.")]
-
-
-def _engine() -> Engine:
-    return wiring.open_engine(Settings.from_env())
+console = Console(soft_wrap=True)  # long lines (URIs, errors) stay whole, never cut or wrapped
 
 
 def _message(raw: dict[str, Any], index: int) -> Message:
@@ -56,66 +51,149 @@ def _conversations(data: Any, user: str) -> list[tuple[RequestContext, list[Mess
     return out
 
 
+def _read_json(file: Path) -> Any:
+    """The file's JSON; a missing file or bad JSON is one line naming the file."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise errors.InvalidInput(f"cannot read {file}: {reason or exc}") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise errors.InvalidInput(
+            f"{file} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from exc
+
+
 def ingest(
     file: Path,
-    account: AccountOpt = "default",
-    user: UserOpt = "default",
+    account: AccountOpt = None,
+    user: UserOpt = None,
     commit: Annotated[bool, typer.Option(help="Commit each session after ingesting it.")] = True,
 ) -> None:
     """Ingest a JSON conversation ({session_id, user_id, messages: [...]}, or a list of them)
     or a LoCoMo file (one user per conversation)."""
-    data = json.loads(file.read_text())
+    data = _read_json(file)
+    who = cli_common.who(account, user)
     is_locomo = isinstance(data, list) and data and isinstance(data[0], dict) and "qa" in data[0]
-    with _engine() as engine, Progress(console=console) as progress:
-        if is_locomo:
-            conversations = locomo_data.load(file)
-            task = progress.add_task("ingesting LoCoMo", total=len(conversations))
-            for conversation in conversations:
-                locomo.ingest_conversation(engine, conversation)
-                progress.advance(task)
-            return
-        items = _conversations(data, user)
-        task = progress.add_task("ingesting", total=len(items))
-        for ctx, messages in items:
-            ctx = RequestContext(account if ctx.account_id == "default" else ctx.account_id,
-                                 ctx.user_id, ctx.agent_id, ctx.session_id)  # fmt: skip
-            engine.ingest(messages, ctx)
-            if commit:
-                engine.commit(ctx.session_id or "", ctx, wait=True)
-            progress.advance(task)
-        engine.drain()
+    failed: list[str] = []
+    with cli_common.engine() as engine:
+        written_before = engine.stats().outcomes["written"]
+        with Progress(console=console) as progress:
+            if is_locomo:
+                conversations = locomo_data.load(file)
+                task = progress.add_task("ingesting LoCoMo", total=len(conversations))
+                sessions = sum(len(c.sessions) for c in conversations)
+                messages = 0
+                for conversation in conversations:
+                    messages += locomo.ingest_conversation(engine, conversation)
+                    progress.advance(task)
+            else:
+                items = _conversations(data, who.user_id)
+                sessions, messages = len(items), sum(len(m) for _, m in items)
+                task = progress.add_task("ingesting", total=len(items))
+                for ctx, said in items:
+                    ctx = dataclasses.replace(
+                        ctx, account_id=who.account_id if ctx.account_id == "default"
+                        else ctx.account_id,
+                    )  # fmt: skip
+                    engine.ingest(said, ctx)
+                    if commit and not _committed(engine, ctx):
+                        failed.append(ctx.session_id or "")
+                    progress.advance(task)
+            engine.drain()
+        written = engine.stats().outcomes["written"] - written_before
+    console.print(
+        f"ingested {sessions} sessions, {messages} messages; {written} memories written"
+        + ("" if commit else " (not committed: ogmem commit SESSION)")
+        + (
+            f"; {len(failed)} commits failed, retries scheduled: {', '.join(failed)}"
+            if failed
+            else ""
+        ),
+        highlight=False,
+    )
+    if failed:
+        raise typer.Exit(1)
+
+
+def _committed(engine: Engine, ctx: RequestContext) -> bool:
+    try:
+        engine.commit(ctx.session_id or "", ctx, wait=True)
+    except errors.CommitFailed as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        return False
+    return True
 
 
 def _session_table(states: list[SessionState]) -> Table:
-    columns = ("session", "user", "status", "msgs", "proposed", "written", "skipped", "failed")
-    table = Table(*columns, "tokens", "attempts", "reason / error", title=f"{len(states)} sessions")
+    table = Table(title=f"{len(states)} sessions", title_justify="left")
+    table.add_column("session", no_wrap=True)  # an id to paste into `ogmem commit`: whole
+    table.add_column("user", no_wrap=True)
+    table.add_column("status")
+    table.add_column("msgs", justify="right")
+    table.add_column("prop/writ/skip/fail", no_wrap=True)
+    table.add_column("reason / error", overflow="fold", ratio=1)
     for s in states:
-        counts = (s.messages, s.proposed, s.written, s.skipped, s.failed, s.llm_tokens, s.attempts)
+        counts = f"{s.proposed}/{s.written}/{s.skipped}/{s.failed}"
         detail = s.last_error or s.last_reason or ""
-        table.add_row(s.session_id, s.user_id, s.status.value, *map(str, counts), detail)
+        extra = [f"{s.attempts} attempts"] if s.attempts else []
+        extra += [f"{s.llm_tokens} LLM tokens"] if s.llm_tokens else []
+        if extra:
+            detail = f"{detail} ({', '.join(extra)})"
+        table.add_row(s.session_id, s.user_id, s.status.value, str(s.messages), counts, detail)
     return table
 
 
+def _session_json(state: SessionState) -> dict[str, Any]:
+    return {
+        key: value.value if isinstance(value, SessionStatus) else value
+        for key, value in dataclasses.asdict(state).items()
+    }
+
+
 def sessions(
-    account: AccountOpt = "default", user: UserOpt = "default", all_users: bool = False
+    account: AccountOpt = None,
+    user: UserOpt = None,
+    all_users: bool = False,
+    as_json: cli_common.JsonOpt = False,
 ) -> None:
     """Status of the sessions: buffered messages, commits, what was written or why not."""
-    with _engine() as engine:
-        console.print(
-            _session_table(engine.list_sessions(RequestContext(account, user), all_users=all_users))
-        )
+    ctx = cli_common.who(account, user)
+    with cli_common.engine(embedder=False) as engine:
+        states = engine.list_sessions(ctx, all_users=all_users)
+        if as_json:
+            cli_common.print_json([_session_json(s) for s in states])
+            return
+        if not states:
+            cli_common.nothing_found(engine, ctx, "sessions")
+            return
+    console.print(_session_table(states))
 
 
 def commit(
     session_id: str,
-    account: AccountOpt = "default",
-    user: UserOpt = "default",
+    account: AccountOpt = None,
+    user: UserOpt = None,
     wait: Annotated[bool, typer.Option(help="Commit now instead of queueing a job.")] = True,
 ) -> None:
-    """Commit (or retry) a session: extract and write its memories."""
-    with _engine() as engine:
-        ctx = RequestContext(account, user, session_id=session_id)
-        state = engine.commit(session_id, ctx, wait=wait)
+    """Commit (or retry) a session: extract and write its memories. Without --user, the
+    session's own user."""
+    ctx = cli_common.who(account, user, session_id=session_id)
+    with cli_common.engine() as engine:
+        if not cli_common.user_given(user):
+            owner = engine.session_owner(session_id, ctx)
+            if owner is None:
+                cli_common.nothing_found(engine, ctx, f"session {session_id!r} (any user)")
+                raise typer.Exit(1)
+            ctx = dataclasses.replace(ctx, user_id=owner)
+        try:
+            state = engine.commit(session_id, ctx, wait=wait)
+        except errors.CommitFailed as exc:
+            console.print(_session_table([engine.session(session_id, ctx)]))
+            console.print(f"[red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(1) from exc
         if wait:
             engine.drain()
         console.print(_session_table([state]))

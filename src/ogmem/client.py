@@ -312,18 +312,25 @@ class Client:
         agent_id: str | None = None,
         categories: Sequence[str] | None = None,
         limit: int = 10,
+        include_sessions: bool = False,
     ) -> Json:
         return self._request("POST", f"{API}/search", body=_without_none({
             "query": query, "user_id": user_id, "agent_id": agent_id,
             "categories": list(categories) if categories is not None else None, "limit": limit,
+            "include_sessions": include_sessions or None,  # sent only when asked
         }))  # fmt: skip
 
     def compose(
-        self, query: str, user_id: str, agent_id: str | None = None, token_budget: int = 2000
+        self,
+        query: str,
+        user_id: str,
+        agent_id: str | None = None,
+        token_budget: int = 2000,
+        include_sessions: bool = False,
     ) -> Json:
         return self._request("POST", f"{API}/compose", body=_without_none({
             "query": query, "user_id": user_id, "agent_id": agent_id,
-            "token_budget": token_budget,
+            "token_budget": token_budget, "include_sessions": include_sessions or None,
         }))  # fmt: skip
 
     # -- writes -------------------------------------------------------------------------------

@@ -154,7 +154,7 @@ def run_demo(data_dir: Path, console: Console | None = None) -> Path:
     path = fresh_store(data_dir)
     with Engine.open(path, worker=False) as engine:
         ctx = RequestContext(ACCOUNT, USER, agent_id=AGENT, session_id="session-1")
-        console.print(f"ogmem demo: store at [bold]{path}[/] (SQLite, no LLM, no network)\n")
+        console.print(f"ogmem demo (SQLite, no LLM, no network), store:\n  [bold]{path}[/]\n")
         console.print(
             _results_table("session 1: five candidates", engine.remember(FIRST_SESSION, ctx))
         )
@@ -172,7 +172,7 @@ def run_demo(data_dir: Path, console: Console | None = None) -> Path:
         console.print(_outbox_table(engine, ctx))
         stats = engine.drain()
         console.print(
-            f"\n[bold]worker drained[/]: {stats.claimed} events, {stats.coalesced} coalesced, "
+            f"\n[bold]worker drained[/]: {stats.claimed} events, {stats.coalesced} coalesced,\n"
             f"{stats.embedded_texts} texts embedded ({engine.embedder.model_id}), "
             f"{stats.dead_lettered} dead-lettered"
         )
@@ -186,4 +186,25 @@ def run_demo(data_dir: Path, console: Console | None = None) -> Path:
         console.print(
             f"\n[bold]compose[/] ({block.tokens} of {block.budget} tokens):\n{block.text}"
         )
+    console.print(next_steps(path), markup=False, highlight=False, soft_wrap=True)
     return path
+
+
+def next_steps(path: Path) -> str:
+    """What to try next, against the demo's own store (its account and user are not the
+    CLI's defaults, so they are spelled out)."""
+    who = f"ogmem --account {ACCOUNT} --user {USER}"
+    memories = f"ctx://{ACCOUNT}/users/{USER}/memories"
+    return "\n".join(
+        (
+            "",
+            "next, against this store:",
+            f"  export OGMEM_STORE={path}",
+            f"  M={memories}",
+            f"  {who} ls $M/preferences",
+            f"  {who} cat $M/preferences/editor",
+            f"  {who} history $M/preferences/editor",
+            f"  {who} --agent {AGENT} search 'which editor?'",
+            f"  {who} compose 'which editor?' --budget 200",
+        )
+    )

@@ -40,6 +40,7 @@ from ogmem.retrieval.search import Searcher, SearchResult
 from ogmem.schemas.registry import SchemaRegistry
 from ogmem.session.archive import SessionArchiver
 from ogmem.session.committer import SessionCommitter
+from ogmem.session.forget import Forgetter
 from ogmem.session.service import AfterTurnResult, SessionService
 from ogmem.session.sessions import Sessions
 from ogmem.store import open_backend
@@ -122,6 +123,7 @@ class Engine:
             self.store, self._sessions, self.outbox, self.committer,
             self.embedder.count_tokens, self.worker.wake,
         )  # fmt: skip
+        self.forgetter = Forgetter(self.store, self._sessions, self.writer.target_uri)
         self.recall = RecallLog(self.index, backend.uow)
         self.searcher = Searcher(
             self.store, self.index, self.vectors, self.embedder, recall=self.recall
@@ -225,8 +227,21 @@ class Engine:
     def delete(
         self, node_uri: str, ctx: RequestContext, expected_version: int | None = None
     ) -> None:
+        """Remove a node and its history, and its source messages' text from its sessions
+        (messages, archive parts, summary, the next raw memory's context)."""
+        node = self.read(node_uri, ctx)
         self.writer.delete(node_uri, ctx, expected_version)
+        self.forgetter.redact_sources(node)
         self.worker.wake()
+
+    def forget(self, node_uri: str, ctx: RequestContext) -> ContextNode:
+        """Archive a memory that is wrong or no longer true, and redact its source messages'
+        text in its sessions as ``delete`` does; the node and its history are kept (undoable,
+        never searched)."""
+        node = self.writer.archive(node_uri, ctx)
+        self.forgetter.redact_sources(node)
+        self.worker.wake()
+        return node
 
     def move(
         self, src: str, dst: str, ctx: RequestContext, expected_version: int | None = None
@@ -248,6 +263,12 @@ class Engine:
     def commit(self, session_id: str, ctx: RequestContext, *, wait: bool = False) -> SessionState:
         """Extract and write the session's memories: as a background job, or now (``wait``)."""
         return self.sessions.commit(session_id, ctx, wait=wait)
+
+    def session_owner(self, session_id: str, ctx: RequestContext) -> str | None:
+        """The user a session of the request's account belongs to (ids are unique per
+        account), or None: lets an operator's tool find a session without naming its user."""
+        state = self._sessions.get(ctx.account_id, session_id)
+        return None if state is None else state.user_id
 
     def session(self, session_id: str, ctx: RequestContext) -> SessionState:
         return self.sessions.session(session_id, ctx)
@@ -280,10 +301,10 @@ class Engine:
         scopes: Sequence[str] | None = None,
         limit: int = 10,
         include_archived: bool = False,
-        include_sessions: bool = True,
+        include_sessions: bool = False,
     ) -> SearchResult:
         """Hybrid search over the memories the request's user (and agent) may read; session
-        archives (raw transcripts) compete with memories unless ``include_sessions=False``."""
+        archives (raw transcripts) compete with memories only with ``include_sessions``."""
         return self.searcher.search(
             query, ctx, categories=categories, scopes=scopes, limit=limit,
             include_archived=include_archived, include_sessions=include_sessions,
@@ -297,9 +318,11 @@ class Engine:
         *,
         detailed: int = DETAILED,
         limit: int = 20,
+        include_sessions: bool = False,
     ) -> ComposeResult:
-        """The context block for the agent's next turn, within ``token_budget`` tokens."""
-        found = self.search(query, ctx, limit=limit)
+        """The context block for the agent's next turn, within ``token_budget`` tokens
+        (session archives only with ``include_sessions``)."""
+        found = self.search(query, ctx, limit=limit, include_sessions=include_sessions)
         return compose_block(
             found.hits,
             found.nodes.get,

@@ -12,6 +12,7 @@ with their message, so it can correct itself; they never stop the server.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -55,6 +56,14 @@ def _engine_errors() -> Iterator[None]:
         yield
     except errors.OgmemError as exc:
         raise ToolError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _message_id(index: int, message: ChatMessage) -> str:
+    """An id made of what was said (and its place in the call), not of when: remembering the
+    same text again gives the same raw memory, which the writer skips as an exact repeat
+    (a time-based id made every call a new memory)."""
+    parts = (str(index), message.role, message.name or "", message.content.strip())
+    return "mcp-" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
 def _node_json(node: ContextNode) -> dict[str, Any]:
@@ -160,7 +169,11 @@ def build_server(
         session = session_id or f"mcp-{uuid.uuid4().hex[:16]}"
         request = ctx(session)
         with _engine_errors():
-            before = engine.ingest([Message(m.role, m.content, name=m.name) for m in chat], request)
+            said = [
+                Message(m.role, m.content, name=m.name, message_id=_message_id(i, m))
+                for i, m in enumerate(chat)
+            ]
+            before = engine.ingest(said, request)
             started = utcnow()
             after = engine.commit(session, request, wait=True)
             return _commit_json(before, after, _written_in(engine, request, session, started))
@@ -173,6 +186,9 @@ def build_server(
             list[str] | None,
             Field(description="Only these kinds, e.g. preference, profile, entity, event."),
         ] = None,
+        include_sessions: Annotated[
+            bool, Field(description="Also search past conversations' transcripts.")
+        ] = False,
     ) -> dict[str, Any]:
         """Search long-term memory for what is known about the user, their projects and past
         conversations. Use it before answering whenever earlier context could matter.
@@ -183,7 +199,10 @@ def build_server(
         """
         with _engine_errors():
             index_pending()
-            result = engine.search(query, ctx(), categories=categories, limit=limit)
+            result = engine.search(
+                query, ctx(), categories=categories, limit=limit,
+                include_sessions=include_sessions,
+            )  # fmt: skip
         return {
             "results": [
                 {"uri": hit.uri, "abstract": hit.abstract, "score": round(hit.score, 4),
@@ -198,6 +217,9 @@ def build_server(
         token_budget: Annotated[
             int, Field(ge=50, le=32_000, description="Maximum size of the block, in tokens.")
         ] = 1000,
+        include_sessions: Annotated[
+            bool, Field(description="Also draw on past conversations' transcripts.")
+        ] = False,
     ) -> str:
         """Build a ready-to-use context block of the memories relevant to `query`, within
         `token_budget` tokens: the most relevant ones in detail, the rest as one-line
@@ -206,7 +228,9 @@ def build_server(
         """
         with _engine_errors():
             index_pending()
-            return engine.compose(query, ctx(), token_budget).text
+            return engine.compose(
+                query, ctx(), token_budget, include_sessions=include_sessions
+            ).text
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     def read(
@@ -247,10 +271,11 @@ def build_server(
     ) -> dict[str, Any]:
         """Forget a memory that is wrong or no longer true (the user moved, changed their
         mind, asked you to forget it). The memory is archived: it stops appearing in
-        `recall` and `compose`, but its history is kept. Returns its uri, status and version.
+        `recall` and `compose`, and the words it came from are blanked out of the stored
+        conversations; the memory's own history is kept. Returns its uri, status and version.
         """
         with _engine_errors():
-            node = engine.archive(uri, ctx())
+            node = engine.forget(uri, ctx())
         return {"uri": node.uri, "status": node.status.value, "version": node.version}
 
     mcp_add.register(server, engine, ctx)

@@ -288,8 +288,10 @@ def test_a_hundred_malformed_answers_fail_cleanly_and_a_retry_succeeds() -> None
         ctx = RequestContext("acme", "caroline", session_id=session)
         with _engine(_garbage_model(index)) as engine:
             engine.ingest(_messages("Yesterday I went to an LGBTQ support group."), ctx)
-            state = engine.commit(session, ctx, wait=True)
-            assert state.status is SessionStatus.FAILED, (index, state.last_reason)
+            with pytest.raises(errors.CommitFailed):
+                engine.commit(session, ctx, wait=True)
+            state = engine.session(session, ctx)  # failed, and a retry job is queued
+            assert state.status is SessionStatus.COMMITTING, (index, state.last_reason)
             assert state.last_error and state.attempts == 1
             assert _memories(engine, ctx) == {}  # no partial node
             assert state.uncommitted_tokens > 0  # the message is kept for the retry

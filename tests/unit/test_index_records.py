@@ -47,6 +47,23 @@ def test_a_raw_memory_is_made_of_its_speaker_first_sentence_and_rest() -> None:
     assert sources[1] == Composed((Composed(("Mel", QUESTION[5:])), message))
 
 
+def test_a_raw_abstract_longer_than_its_first_sentence_is_indexed_as_its_opening() -> None:
+    """The abstract shows the opening sentences (for lists); its record stays the speaker and
+    the first sentence (text and vector), and the content keeps its own record."""
+    node = _raw(ANSWER, abstract=ANSWER)
+
+    planned = records_for(node)
+
+    assert [(p.record.level, p.record.text) for p in planned] == [
+        (0, "Caroline: Twice last year!"),
+        (2, ANSWER),
+    ]
+    assert planned[0].source == Composed(("Caroline", "Twice last year!"))
+    assert planned[1].source == Composed(
+        ("Caroline", "Twice last year!", "Loved it. We want to go back.")
+    )
+
+
 def test_records_keep_their_whole_text_for_full_text() -> None:
     planned = records_for(_raw(ANSWER, overview=f"{QUESTION}\n{ANSWER}"))
 

@@ -33,7 +33,7 @@ def test_a_message_is_remembered_with_the_one_it_answers_as_overview() -> None:
 
     (memory,) = result.candidates  # the assistant's question is context, not a memory
     assert memory.content == "Caroline: Twice last year! Loved it."
-    assert memory.abstract == "Caroline: Twice last year!"
+    assert memory.abstract == "Caroline: Twice last year! Loved it."  # short: whole
     assert memory.overview == (
         "Mel: How many times have you been to Paris?\nCaroline: Twice last year! Loved it."
     )
@@ -101,7 +101,7 @@ def test_every_raw_memory_fits_the_event_schema(
     (memory,) = RawExtractor().extract([message], CTX, before=preceding).candidates
 
     EVENT.validate_candidate(memory)  # raises InvalidCandidate naming the field
-    assert memory.content.startswith(f"{name or 'user'}: {message.content.strip()}"[:50])
+    assert memory.content.startswith(f"{name or 'caroline'}: {message.content.strip()}"[:50])
     if preceding is None:
         assert memory.overview == ""
     else:  # the overview keeps the preceding message's end and the message's beginning
@@ -119,4 +119,26 @@ def test_a_long_message_keeps_its_beginning_in_content_and_overview() -> None:
     assert memory.content.startswith("Caroline: I finally ran the marathon. and then")
     assert len(memory.overview) <= OVERVIEW_LIMIT
     assert memory.overview.startswith("Mel: How did it go?\nCaroline: I finally ran the marathon.")
-    assert memory.abstract == "Caroline: I finally ran the marathon."
+    assert memory.abstract.startswith("Caroline: I finally ran the marathon. and then")
+    assert len(memory.abstract) <= len("Caroline: ") + 160 and memory.abstract.endswith("…")
+
+
+def test_an_abstract_names_the_speaker_and_carries_the_messages_words() -> None:
+    """Not "user: Slowly.": a list of such lines tells nothing apart."""
+    ctx = RequestContext("acme", "alice", session_id="s1")
+    reply = Message("user", "Slowly. I practise Portuguese every evening with an app.")
+
+    (memory,) = RawExtractor().extract([reply], ctx).candidates
+
+    assert memory.abstract == "alice: Slowly. I practise Portuguese every evening with an app."
+    assert memory.content.startswith("alice: Slowly.") and memory.who == "alice"
+
+
+def test_without_a_name_or_user_the_speaker_is_the_role_as_a_word() -> None:
+    ctx = RequestContext("acme", "default", agent_id="coder", session_id="s1")
+    turns = [Message("assistant", "How is it going?"), Message("user", "Fine, thanks.")]
+
+    memories = RawExtractor(roles=("user", "assistant")).extract(turns, ctx).candidates
+
+    assert [m.abstract for m in memories] == ["coder: How is it going?", "User: Fine, thanks."]
+    assert memories[1].overview.startswith("coder: How is it going?\n")

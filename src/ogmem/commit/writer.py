@@ -297,6 +297,10 @@ class ContextWriter:
                 self._sleep(delay * random.uniform(0.5, 1.5))
         raise AssertionError("unreachable")
 
+    def target_uri(self, candidate: CandidateMemory, ctx: RequestContext) -> str:
+        """Where ``candidate`` is (or would be) written."""
+        return self._router.target_uri(candidate, ctx)
+
     # -- node operations ----------------------------------------------------------------------
 
     def archive(

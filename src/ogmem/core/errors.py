@@ -139,5 +139,13 @@ class ExtractionError(OgmemError):
     """Extraction failed."""
 
 
+class CommitFailed(OgmemError):
+    """A commit run now (``wait``) failed; its retry is scheduled like any commit job's."""
+
+    def __init__(self, message: str, session_id: str) -> None:
+        super().__init__(message)
+        self.session_id = session_id
+
+
 class ConfigurationError(OgmemError):
     """The configuration is invalid."""

@@ -55,6 +55,20 @@ class SessionStore(Protocol):
         self, account_id: str, session_id: str, stored_id: int
     ) -> StoredMessage | None: ...
 
+    def message(
+        self, account_id: str, session_id: str, message_id: str
+    ) -> StoredMessage | None: ...
+
+    def message_after(
+        self, account_id: str, session_id: str, stored_id: int
+    ) -> StoredMessage | None: ...
+
+    def redact_message(
+        self, account_id: str, session_id: str, message_id: str, content: str
+    ) -> None:
+        """Replace a message's text (a forgotten memory's source), keeping its place."""
+        ...
+
     def set_status(self, account_id: str, session_id: str, status: str, now: datetime) -> None: ...
 
     def claim_commit(

@@ -34,6 +34,11 @@ OVERVIEW_LIMIT = _schema_limit("overview")
 CONTENT_LIMIT = _schema_limit("content")
 CONTEXT_LIMIT = 500  # chars of the preceding message kept, its end: the part nearest the reply
 SPEAKER_LIMIT = 100  # a name, not a text: keeps `who` and each transcript line's head short
+# an abstract reads as a line in a list: whole sentences from the message's start until it has
+# this many characters ("Slowly." alone says nothing), cut at a word past LEAD_LIMIT
+LEAD_CHARS = 60
+LEAD_LIMIT = 160
+ANONYMOUS_USER = "default"  # the CLI's and MCP's user when none is named: not a name to show
 DEFAULT_ROLES = ("user",)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _ELLIPSIS = "…"
@@ -53,15 +58,40 @@ def keep_end(text: str, limit: int) -> str:
     return _ELLIPSIS + text[-(limit - 1) :].lstrip()
 
 
-def speaker(message: Message) -> str:
-    return keep_start(message.name or message.role, SPEAKER_LIMIT)
+def speaker(message: Message, ctx: RequestContext | None = None) -> str:
+    """Who said it: the message's name, else the user (or agent) the request names for its
+    role, else the role as a word ("User"): a list of "user: ..." lines tells nothing apart."""
+    return keep_start(message.name or _role_speaker(message.role, ctx), SPEAKER_LIMIT)
+
+
+def _role_speaker(role: str, ctx: RequestContext | None) -> str:
+    if ctx is not None and role == "user" and ctx.user_id != ANONYMOUS_USER:
+        return ctx.user_id
+    if ctx is not None and role == "assistant" and ctx.agent_id:
+        return ctx.agent_id
+    return role.capitalize()
 
 
 def first_sentence(text: str, limit: int = ABSTRACT_LIMIT) -> str:
     return keep_start(_SENTENCE_END.split(text.strip(), maxsplit=1)[0], limit)
 
 
-def in_context(content: str, preceding: Message | None) -> str:
+def lead(text: str, limit: int = LEAD_LIMIT) -> str:
+    """The message's opening for a list: whole sentences until LEAD_CHARS characters, so a
+    short first sentence ("Slowly.") comes with the words that say what it is about; past
+    ``limit`` cut at a word, marked."""
+    taken = ""
+    for sentence in _SENTENCE_END.split(text.strip()):
+        taken = f"{taken} {sentence}" if taken else sentence
+        if len(taken) >= LEAD_CHARS:
+            break
+    if len(taken) <= limit:
+        return taken
+    cut = taken[: limit - 1].rsplit(" ", 1)[0] if " " in taken[: limit - 1] else ""
+    return (cut or taken[: limit - 1]).rstrip() + _ELLIPSIS
+
+
+def in_context(content: str, preceding: Message | None, ctx: RequestContext | None = None) -> str:
     """The message after the one it follows, as a two-line transcript; empty without one.
 
     At most OVERVIEW_LIMIT characters: the preceding message keeps its end (up to
@@ -70,7 +100,7 @@ def in_context(content: str, preceding: Message | None) -> str:
     """
     if preceding is None or not preceding.content.strip():
         return ""
-    head = f"{speaker(preceding)}: {keep_end(preceding.content.strip(), CONTEXT_LIMIT)}"
+    head = f"{speaker(preceding, ctx)}: {keep_end(preceding.content.strip(), CONTEXT_LIMIT)}"
     return f"{head}\n{keep_start(content, OVERVIEW_LIMIT - len(head) - 1)}"
 
 
@@ -94,26 +124,29 @@ class RawExtractor:
             if not message.content.strip():
                 dropped.append(Dropped(f"message {message.message_id}", "empty message"))
                 continue
-            candidates.append(self._candidate(message, preceding))
+            candidates.append(memory_of(message, preceding, ctx))
         return ExtractionResult(
             candidates, proposed=len(candidates) + len(dropped), dropped=dropped
         )
 
-    @staticmethod
-    def _candidate(message: Message, preceding: Message | None) -> CandidateMemory:
-        name = speaker(message)
-        # the speaker's name stays in the text: questions name people ("what did Caroline...");
-        # content keeps the message's beginning, up to the schema's limit
-        content = keep_start(f"{name}: {message.content.strip()}", CONTENT_LIMIT)
-        message_id = message.message_id or ""
-        return CandidateMemory(
-            category="event",
-            routing_key=uri.slugify(f"{name}-{message_id}" if message_id else name),
-            abstract=first_sentence(content),
-            content=content,
-            overview=in_context(content, preceding),
-            when=message.created_at.date().isoformat(),
-            who=name,
-            source_message_ids=(message_id,) if message_id else (),
-            origin="raw",
-        )
+
+def memory_of(message: Message, preceding: Message | None, ctx: RequestContext) -> CandidateMemory:
+    """The raw memory of ``message`` (after ``preceding``), as a commit of ``ctx`` makes it:
+    the same inputs give the same memory and so the same URI."""
+    name = speaker(message, ctx)
+    # the speaker's name stays in the text: questions name people ("what did Caroline...");
+    # content keeps the message's beginning, up to the schema's limit
+    content = keep_start(f"{name}: {message.content.strip()}", CONTENT_LIMIT)
+    message_id = message.message_id or ""
+    return CandidateMemory(
+        category="event",
+        routing_key=uri.slugify(f"{name}-{message_id}" if message_id else name),
+        # its vector is the content's speaker and first sentence (index/records.py)
+        abstract=f"{name}: {lead(message.content)}",
+        content=content,
+        overview=in_context(content, preceding, ctx),
+        when=message.created_at.date().isoformat(),
+        who=name,
+        source_message_ids=(message_id,) if message_id else (),
+        origin="raw",
+    )

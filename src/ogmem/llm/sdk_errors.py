@@ -54,6 +54,13 @@ def redact(text: str, key: str | None) -> str:
     return KEY_LIKE.sub("sk-***", text)
 
 
+def endpoint(url: Any) -> str:
+    """Scheme, host, port and path of the base URL (never its user or password): the port
+    is what tells a stopped local server from the right one."""
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}{url.path}".rstrip("/")
+
+
 def detail(exc: BaseException, key: str | None) -> str:
     body = getattr(exc, "body", None)
     message = body.get("message") if isinstance(body, dict) else None
@@ -72,8 +79,8 @@ def translated(subject: str, service: str, client: Any, timeout: float) -> Itera
     except openai.APITimeoutError as exc:
         raise errors.LLMTimeout(f"{subject} did not answer within {timeout:g}s") from exc
     except openai.APIConnectionError as exc:
-        host = client.base_url.host
-        raise errors.LLMUnavailable(f"cannot reach the {service} endpoint at {host}") from exc
+        where = endpoint(client.base_url)
+        raise errors.LLMUnavailable(f"cannot reach the {service} endpoint at {where}") from exc
     except openai.APIStatusError as exc:
         raise _status_error(service, exc, detail(exc, key)) from exc
     except openai.APIResponseValidationError as exc:

@@ -126,10 +126,12 @@ class Searcher:
         scopes: Sequence[str] | None = None,
         limit: int = 10,
         include_archived: bool = False,
-        include_sessions: bool = True,
+        include_sessions: bool = False,
         query_vector: npt.NDArray[np.float32] | None = None,
     ) -> SearchResult:
-        """``query_vector``: the query's embedding, for callers that already computed it."""
+        """``include_sessions``: also session archives (raw transcripts; left out by default,
+        where they would repeat the memories drawn from them, and keep a forgotten memory's
+        words). ``query_vector``: the query's embedding, for callers that already computed it."""
         if not query.strip():
             raise errors.InvalidInput("query is empty")
         if not 1 <= limit <= 1000:

@@ -111,13 +111,19 @@ def _api(engine: Engine) -> APIRouter:
     @api.post("/search", tags=["retrieval"], responses=BODY)
     def search(body: m.SearchIn, caller: Caller) -> m.SearchOut:
         ctx = caller.context(body.user_id, body.agent_id)
-        found = engine.search(body.query, ctx, categories=body.categories, limit=body.limit)
+        found = engine.search(
+            body.query, ctx, categories=body.categories, limit=body.limit,
+            include_sessions=body.include_sessions,
+        )  # fmt: skip
         return m.SearchOut.model_validate(found)
 
     @api.post("/compose", tags=["retrieval"], responses=BODY)
     def compose(body: m.ComposeIn, caller: Caller) -> m.ComposeOut:
         ctx = caller.context(body.user_id, body.agent_id)
-        return m.ComposeOut.model_validate(engine.compose(body.query, ctx, body.token_budget))
+        block = engine.compose(
+            body.query, ctx, body.token_budget, include_sessions=body.include_sessions
+        )
+        return m.ComposeOut.model_validate(block)
 
     @api.post("/memories", tags=["memories"], responses={**BODY, **PARTIAL})
     def memories(body: m.AddIn, caller: Caller, response: Response) -> m.MemoriesOut:

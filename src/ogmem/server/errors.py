@@ -52,6 +52,7 @@ STATUS: dict[type[errors.OgmemError], tuple[int, str]] = {
     errors.LLMTimeout: (503, "llm_timeout"),
     errors.LLMResponseError: (503, "llm_bad_response"),
     errors.ExtractionError: (503, "extraction_failed"),
+    errors.CommitFailed: (503, "commit_failed"),
     Unauthorized: (401, "unauthorized"),
     Forbidden: (403, "forbidden"),
     TooManyRequests: (429, "too_many_requests"),
@@ -69,6 +70,8 @@ def status_of(exc: errors.OgmemError) -> tuple[int, str]:
 def _detail(exc: errors.OgmemError) -> dict[str, Any] | None:
     if isinstance(exc, errors.ConcurrentModificationError):
         return {"uri": exc.uri, "expected": exc.expected_version, "actual": exc.actual_version}
+    if isinstance(exc, errors.CommitFailed):
+        return {"session_id": exc.session_id, "retry": "scheduled"}
     if isinstance(exc, errors.DuplicateOperation):
         return {"uri": exc.uri}
     if isinstance(exc, errors.InvalidCandidate | errors.SchemaError) and exc.field:

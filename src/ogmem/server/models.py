@@ -94,11 +94,17 @@ class SearchIn(_Who):
     query: Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS)]
     categories: Annotated[list[Ident], Field(max_length=50)] | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 10
+    include_sessions: bool = Field(
+        default=False, description="Also search session archives (raw transcripts)."
+    )
 
 
 class ComposeIn(_Who):
     query: Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS)]
     token_budget: Annotated[int, Field(ge=1, le=MAX_TOKEN_BUDGET)] = 2_000
+    include_sessions: bool = Field(
+        default=False, description="Also draw on session archives (raw transcripts)."
+    )
 
 
 class MemoryIn(_In):

@@ -107,6 +107,17 @@ def _refuse_unusable(extracted: ExtractionResult) -> None:
         )
 
 
+NOTHING_NEW = "; then "
+
+
+def _beside_last(last: str | None, attempt: str) -> str:
+    """An attempt that found nothing new, beside the last commit's reasons (which explain the
+    session's counts) instead of in their place."""
+    if not last:
+        return attempt
+    return f"{last.split(NOTHING_NEW)[0]}{NOTHING_NEW}{attempt}"
+
+
 class _Claim:
     """This commit's hold on the session, renewed as it goes, released at the end (or left
     to lapse by a crash: COMMIT_LEASE later, another commit may take over)."""
@@ -170,7 +181,8 @@ class SessionCommitter:
         total = CommitReport(session_id)
         if not pending:
             total.reasons["nothing new to commit"] += 1
-            self._sessions.record_commit(account_id, session_id, 0, {}, total.summary())
+            reason = _beside_last(session.last_reason, "nothing new to commit")
+            self._sessions.record_commit(account_id, session_id, 0, {}, reason)
             return total
         # the message before each window gives its first message context (what it answers)
         earlier = self._sessions.message_before(account_id, session_id, pending[0].id)

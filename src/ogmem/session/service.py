@@ -30,6 +30,9 @@ WAIT_FOR_RUNNING_S = 45.0  # commit(wait=True) behind another commit of the same
 BUSY_POLL_S = 0.25
 MAX_MESSAGE_CHARS = 200_000
 MAX_BATCH = 10_000
+# the roles of OpenAI-style chat messages; another word ("human") would be stored and then
+# never extracted (raw mode keeps user turns), so it is refused at the door
+ROLES = ("user", "assistant", "system", "tool")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +52,10 @@ def _validate(messages: Sequence[Message]) -> None:
             raise errors.InvalidInput(
                 f"messages[{index}].content exceeds {MAX_MESSAGE_CHARS} characters"
             )
-        if not message.role:
-            raise errors.InvalidInput(f"messages[{index}].role is empty")
+        if message.role not in ROLES:
+            raise errors.InvalidInput(
+                f"messages[{index}].role must be one of {', '.join(ROLES)}, not {message.role!r}"
+            )
         if message.message_id is not None and not 0 < len(message.message_id) <= 256:
             raise errors.InvalidInput(f"messages[{index}].message_id must have 1-256 characters")
         as_utc(message.created_at, f"messages[{index}].created_at")
@@ -101,8 +106,23 @@ class SessionService:
         """Commit the session's buffered messages: as a job (default) or now (``wait``)."""
         state = self.session(session_id, ctx)
         if wait:
-            self._commit_now(ctx.account_id, session_id)
-            return self.session(session_id, ctx)
+            failure = self._commit_now(ctx.account_id, session_id)
+            if failure is None:
+                return self.session(session_id, ctx)
+            # as a job's failure would be: retried by the worker with backoff, then the DLQ
+            self._schedule(ctx, state)
+            raise errors.CommitFailed(
+                f"commit of session {session_id} failed: {failure}; a retry is scheduled "
+                "(the worker retries with backoff, then moves it to the dead-letter queue)",
+                session_id,
+            )
+        self._schedule(ctx, state)
+        self._wake()
+        return self.session(session_id, ctx)
+
+    def _schedule(self, ctx: RequestContext, state: SessionState) -> None:
+        """A COMMIT_SESSION job for the worker, the session marked committing."""
+        session_id = state.session_id
         session_uri = str(uri.session_uri(ctx.account_id, state.user_id, session_id))
         event = OutboxEvent(
             ctx.account_id, EventType.COMMIT_SESSION, session_uri, {"session_id": session_id}
@@ -110,13 +130,11 @@ class SessionService:
         with self._store.group_commit():
             self._outbox.enqueue([event])
             self._sessions.set_status(ctx.account_id, session_id, SessionStatus.COMMITTING)
-        self._wake()
-        return self.session(session_id, ctx)
 
-    def _commit_now(self, account_id: str, session_id: str) -> None:
+    def _commit_now(self, account_id: str, session_id: str) -> str | None:
         """Run the commit in this thread; while another commit of the session runs, wait for
-        it (up to WAIT_FOR_RUNNING_S), then commit what it left. A failure is recorded on the
-        session (status failed, last_error), which the caller reads."""
+        it (up to WAIT_FOR_RUNNING_S), then commit what it left. Returns the failure (also
+        recorded on the session: attempts, last_error), or None."""
         deadline = time.monotonic() + self._wait_for_running
         while True:
             try:
@@ -125,9 +143,9 @@ class SessionService:
                 if time.monotonic() < deadline:
                     time.sleep(BUSY_POLL_S)
                     continue
-            except errors.OgmemError:
-                pass
-            return
+            except Exception as exc:  # the committer recorded it; the caller must hear it
+                return f"{type(exc).__name__}: {exc}"
+            return None
 
     def session(self, session_id: str, ctx: RequestContext) -> SessionState:
         state = self._sessions.get(ctx.account_id, session_id)

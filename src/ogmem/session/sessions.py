@@ -77,6 +77,19 @@ class Sessions:
     ) -> StoredMessage | None:
         return self._store.message_before(account_id, session_id, stored_id)
 
+    def message(self, account_id: str, session_id: str, message_id: str) -> StoredMessage | None:
+        return self._store.message(account_id, session_id, message_id)
+
+    def message_after(
+        self, account_id: str, session_id: str, stored_id: int
+    ) -> StoredMessage | None:
+        return self._store.message_after(account_id, session_id, stored_id)
+
+    def redact_message(
+        self, account_id: str, session_id: str, message_id: str, content: str
+    ) -> None:
+        self._store.redact_message(account_id, session_id, message_id, content)
+
     def set_status(self, account_id: str, session_id: str, status: SessionStatus) -> None:
         self._store.set_status(account_id, session_id, status.value, utcnow())
 

@@ -138,6 +138,28 @@ class SqlSessionStore:
         )
         return None if row is None else _stored(row)
 
+    def message(self, account_id: str, session_id: str, message_id: str) -> StoredMessage | None:
+        row = self._db.fetch_one(
+            "read_message", account_id=account_id, session_id=session_id, message_id=message_id
+        )
+        return None if row is None else _stored(row)
+
+    def message_after(
+        self, account_id: str, session_id: str, stored_id: int
+    ) -> StoredMessage | None:
+        row = self._db.fetch_one(
+            "message_after", account_id=account_id, session_id=session_id, after_id=stored_id
+        )
+        return None if row is None else _stored(row)
+
+    def redact_message(
+        self, account_id: str, session_id: str, message_id: str, content: str
+    ) -> None:
+        self._db.execute(
+            "redact_message", account_id=account_id, session_id=session_id,
+            message_id=message_id, content=content,
+        )  # fmt: skip
+
     def set_status(self, account_id: str, session_id: str, status: str, now: datetime) -> None:
         self._db.execute(
             "set_session_status", account_id=account_id, session_id=session_id, status=status,

@@ -104,6 +104,23 @@ def translate(exc: sqlite3.Error) -> errors.StoreError:
     return errors.StoreError(message)
 
 
+def _check_place(path: Path) -> None:
+    """The store file's directory exists (created if needed) and the file is not a directory;
+    else a one-line error naming the path (not an OSError or "unable to open database")."""
+    if path.is_dir():
+        raise errors.ConfigurationError(f"the store {path} is a directory, not a SQLite file")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise errors.ConfigurationError(
+            f"the store's directory {path.parent} is a file, not a directory"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise errors.ConfigurationError(
+            f"cannot create the store's directory {path.parent}: {exc.strerror or exc}"
+        ) from exc
+
+
 class SqliteDatabase:
     """A migrated SQLite file (or ``:memory:``) and the named queries of the dialect."""
 
@@ -112,7 +129,7 @@ class SqliteDatabase:
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _check_place(Path(self.path))
         self._lock = threading.RLock()
         self._depth = 0  # transactions open on the connection; only touched under _lock
         self._grouped = False  # the outermost transaction is a group commit

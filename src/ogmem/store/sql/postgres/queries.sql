@@ -376,6 +376,20 @@ SELECT * FROM session_messages
 WHERE account_id = :account_id AND session_id = :session_id AND id < :before_id
 ORDER BY id DESC LIMIT 1;
 
+-- name: read_message
+SELECT * FROM session_messages
+WHERE account_id = :account_id AND session_id = :session_id AND message_id = :message_id;
+
+-- name: message_after
+SELECT * FROM session_messages
+WHERE account_id = :account_id AND session_id = :session_id AND id > :after_id
+ORDER BY id LIMIT 1;
+
+-- name: redact_message
+-- A forgotten memory's source message: its text replaced, its place in the session kept.
+UPDATE session_messages SET content = :content
+WHERE account_id = :account_id AND session_id = :session_id AND message_id = :message_id;
+
 -- name: mark_committed
 UPDATE session_messages SET committed = true
 WHERE account_id = :account_id AND session_id = :session_id AND NOT committed
