@@ -152,6 +152,16 @@ def test_the_statements_that_span_accounts_still_work(pg: Backend) -> None:
 # -- migrations and the connector -------------------------------------------------------------
 
 
+def test_the_vector_index_builds_in_memory_in_one_process(pg: Backend) -> None:
+    """Past maintenance_work_mem pgvector builds on disk, many times slower; a parallel build
+    would reserve all of it in shared memory at once (see migration 0003)."""
+    found = raw_rows(
+        pg, "SELECT proconfig FROM pg_proc WHERE proname = 'ogmem_ensure_vector_index'"
+    )
+    settings = set(found[0]["proconfig"])
+    assert {"maintenance_work_mem=1GB", "max_parallel_maintenance_workers=0"} <= settings
+
+
 def test_concurrent_opens_of_a_new_database_apply_each_migration_once(
     pg_cluster: PgCluster,
 ) -> None:
