@@ -16,8 +16,17 @@ import psycopg
 import pytest
 
 from ogmem.core import errors
-from ogmem.core.models import EventType, OutboxEvent, utcnow
+from ogmem.core.models import (
+    CandidateMemory,
+    EventType,
+    OutboxEvent,
+    RequestContext,
+    SearchFilter,
+    utcnow,
+)
 from ogmem.core.storage import Backend
+from ogmem.engine import Engine
+from ogmem.index.embedders import HashEmbedder
 from ogmem.keys import Keys
 from ogmem.nodes import Nodes
 from ogmem.store import open_backend, queries
@@ -120,6 +129,25 @@ def test_a_transaction_set_to_one_account_cannot_write_another(pg_url: str) -> N
             "INSERT INTO applied_ops VALUES ('B', 'fp', 'ctx://B/x', 'write', 1, now()) "
             "RETURNING 1",
         )
+
+
+def test_keyword_search_reads_only_the_account_its_transaction_is_set_to(pg_url: str) -> None:
+    """It runs as the owner (so that the GIN index serves it, see migration 0004) and keeps
+    the policy's promise itself."""
+    with Engine.open(pg_url, embedder=HashEmbedder(), worker=False) as engine:
+        for account in ("A", "B"):
+            memory = CandidateMemory(
+                category="preference", routing_key="q", abstract="quince jam", content="quince jam"
+            )
+            engine.remember([memory], RequestContext(account, "u", session_id="s"))
+        engine.drain()
+        assert [h.uri for h in engine.index.keyword_search("B", ["quince"], SearchFilter(), 5)]
+    search = "SELECT uri FROM ogmem_keyword_search('B', '{quince}', NULL, NULL, NULL, NULL, 5)"
+    set_to = "SELECT set_config('ogmem.account_id', '{}', false)"
+    found = _as_app(pg_url, set_to.format("B"), search)
+    assert ("ctx://B/users/u/memories/preferences/q",) in found
+    assert _as_app(pg_url, set_to.format("A"), search) == []
+    assert _as_app(pg_url, search) == []
 
 
 def test_the_app_role_cannot_run_what_only_the_owner_may(pg_url: str) -> None:
