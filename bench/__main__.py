@@ -5,8 +5,10 @@ run starts itself (bench/pg.py); their figures start with ``pg_``."""
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from datetime import date
+from types import FrameType
 
 from bench import (
     hnsw_bench,
@@ -34,11 +36,17 @@ BENCHES = {
 }
 
 
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # a SystemExit runs the exit handlers: the PostgreSQL server of the run is stopped
+    raise SystemExit(128 + signum)
+
+
 def main(selected: list[str]) -> None:
     unknown = [name for name in selected if name not in BENCHES]
     if unknown:
         raise SystemExit(f"unknown bench {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
     logging.basicConfig(level=logging.ERROR)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     print(f"ogmem bench, {date.today().isoformat()}, {results.machine()}", flush=True)
     for name in selected or list(BENCHES):
         print(f"{name}:", flush=True)

@@ -177,6 +177,24 @@ def test_the_statements_that_span_accounts_still_work(pg: Backend) -> None:
     assert pg.uow.schema_version() == len(queries.migration_scripts("postgres"))
 
 
+def test_a_lease_renewal_skips_the_claims_a_transaction_holds(pg: Backend, pg_url: str) -> None:
+    """The heartbeat must not wait for the worker's own finishing transaction: waiting for
+    it deadlocked (the transaction locks its events chunk by chunk)."""
+    store = nodes_of(pg)
+    _write(store, "A")
+    _write(store, "A", "users/alice/memories/preferences/shell")
+    now = utcnow()
+    first, _ = pg.outbox.claim("w1", now=now, until=now, limit=10, eager=True)
+    renewed: list[int] = []
+    with psycopg.connect(pg_url) as finishing:  # the worker's transaction, not yet committed
+        finishing.execute("UPDATE outbox_events SET status = 'DONE' WHERE id = %s", (first.id,))
+        heartbeat = threading.Thread(target=lambda: renewed.append(pg.outbox.renew("w1", now)))
+        heartbeat.start()
+        heartbeat.join(timeout=30)
+        assert not heartbeat.is_alive(), "the renewal waited for the finishing transaction"
+    assert renewed == [1]  # the other claim
+
+
 # -- migrations and the connector -------------------------------------------------------------
 
 
