@@ -26,9 +26,10 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-# real `ogmem serve` / `ogmem worker` processes driven hard (~9 min); not part of `make test`
+# real `ogmem serve` / `ogmem worker` processes driven hard, on SQLite then on PostgreSQL
+# (~9 min each); not part of `make test`
 stress: $(STAMP)
-	$(BIN)/python -m bench.stress
+	$(BIN)/python -m bench.stress --store all
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench

@@ -1,10 +1,14 @@
-"""``make bench``: runs every benchmark, prints the figures, writes bench/results.json."""
+"""``make bench`` / ``python -m bench [NAME ...]``: runs every benchmark (or those named), prints
+the figures, writes bench/results.json. The ``pg_*`` ones run on a PostgreSQL server that the
+run starts itself (bench/pg.py); their figures start with ``pg_``."""
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from datetime import date
+from types import FrameType
 
 from bench import (
     hnsw_bench,
@@ -13,6 +17,7 @@ from bench import (
     locomo_bench,
     results,
     search_bench,
+    worker_bench,
     writer_bench,
 )
 
@@ -23,13 +28,28 @@ BENCHES = {
     "hnsw": hnsw_bench.main,
     "locomo": locomo_bench.main,
     "http": http_bench.main,
+    "pg_writer": writer_bench.pg_main,
+    "pg_ingest": ingest_bench.pg_main,
+    "pg_search": search_bench.pg_main,
+    "pg_worker": worker_bench.pg_main,
+    "pg_http": http_bench.pg_main,
 }
 
 
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # a SystemExit runs the exit handlers: the PostgreSQL server of the run is stopped
+    raise SystemExit(128 + signum)
+
+
 def main(selected: list[str]) -> None:
+    unknown = [name for name in selected if name not in BENCHES]
+    if unknown:
+        raise SystemExit(f"unknown bench {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
     logging.basicConfig(level=logging.ERROR)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     print(f"ogmem bench, {date.today().isoformat()}, {results.machine()}", flush=True)
     for name in selected or list(BENCHES):
+        print(f"{name}:", flush=True)
         figures = BENCHES[name]()
         if name == "writer":
             figures["writer_vs_bare_insert_ratio"] = (

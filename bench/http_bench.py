@@ -5,6 +5,10 @@ The load generator is Python threads on the same 2-core machine, so it takes CPU
 server: the figures are a floor. Search runs over 2,000 remembered sentences (LoCoMo turns,
 raw mode, MiniLM); after_turn appends one message per request to each client's session (the
 commits it schedules run in the server's worker meanwhile, as in production).
+
+``pg_main`` runs the same against PostgreSQL (bench/pg.py, fsync on; one `ogmem serve` with
+its worker). Sanity figure beside the rates: ``*_search_hit_share``, the share of 50 of the
+questions whose search over HTTP found anything.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from bench import corpus
+from bench import corpus, pg
 from ogmem.core.models import CandidateMemory, RequestContext
 from ogmem.engine import Engine
 
@@ -38,7 +42,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _prepare(store: Path) -> str:
+def _prepare(store: str) -> str:
     sentences = corpus.real_sentences(MEMORIES)
     candidates = [
         CandidateMemory(
@@ -53,8 +57,8 @@ def _prepare(store: Path) -> str:
     return key
 
 
-def _start(store: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "OGMEM_STORE": str(store)}
+def _start(store: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "OGMEM_STORE": store}
     command = [
         sys.executable,
         "-c",
@@ -123,26 +127,47 @@ def _after_turn(http: httpx.Client, number: int, sequence: int) -> httpx.Respons
     return http.post("/api/v1/after_turn", json=body)
 
 
-def main() -> dict[str, float]:
+def _hit_share(base: str, key: str, questions: list[str]) -> float:
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
+        found = [
+            bool(_search(questions)(http, 0, n).raise_for_status().json()["hits"])
+            for n in range(50)
+        ]
+    return sum(found) / len(found)
+
+
+def measure(store: str, prefix: str = "") -> dict[str, float]:
     questions = [s + "?" for s in corpus.real_sentences(MEMORIES + 300)[MEMORIES:]]
-    with tempfile.TemporaryDirectory(prefix="ogmem-bench-") as tmp:
-        store = Path(tmp) / "http.sqlite"
-        key = _prepare(store)
-        port = _free_port()
-        server = _start(store, port)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            search_rps, search_p99 = _load(base, key, _search(questions))
-            turn_rps, turn_p99 = _load(base, key, _after_turn)
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
-    return {
+    key = _prepare(store)
+    port = _free_port()
+    server = _start(store, port)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        search_rps, search_p99 = _load(base, key, _search(questions))
+        hit_share = _hit_share(base, key, questions)
+        turn_rps, turn_p99 = _load(base, key, _after_turn)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    figures = {
         "http_search_rps": search_rps,
         "http_search_p99_ms": search_p99,
+        "http_search_hit_share": hit_share,
         "http_after_turn_rps": turn_rps,
         "http_after_turn_p99_ms": turn_p99,
     }
+    return {prefix + name: value for name, value in figures.items()}
+
+
+def main() -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="ogmem-bench-") as tmp:
+        return measure(str(Path(tmp) / "http.sqlite"))
+
+
+def pg_main() -> dict[str, float]:
+    with pg.database() as url:
+        return measure(url, prefix="pg_")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,12 @@ record's vector plus noise and four of its words. Figures exclude the query embe
 ``search_p50_ms_100k_with_embedding``, which embeds each query with the offline MiniLM model.
 ``search_bm25_hit_rate_100k`` is the share of queries whose keyword search found anything: a
 broken full-text path shows there, not as a faster search.
+
+``pg_main`` runs the same on PostgreSQL (bench/pg.py, fsync on) with pgvector's HNSW index:
+the records are loaded first, then the index is built by opening the engine (as the first
+start after ``ogmem copy`` would; ``pg_search_index_build_s``). Its sanity figure beside the
+latency: ``pg_search_recall_at_50_100k``, the share of the HNSW index's 50 nearest records that
+are among the exact 50 nearest of the same vectors (ties at the 50th score count as found).
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
-from bench import corpus, loader
+from bench import corpus, loader, pg
 from ogmem.core.models import NodeStatus, RequestContext, SearchFilter
 from ogmem.engine import Engine
 from ogmem.index.embedders import MiniLMEmbedder
@@ -42,39 +49,81 @@ def _percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
 
-def main() -> dict[str, float]:
-    embedder = MiniLMEmbedder()
-    texts = corpus.synthetic_texts(MEMORIES)
-    vectors = corpus.clustered_vectors(MEMORIES)
-    rng = np.random.default_rng(11)
-    picks = rng.integers(0, MEMORIES, QUERIES)
-    query_texts = [" ".join(rng.permutation(texts[i].split())[:4]) for i in picks]
-    query_vectors = vectors[picks] + 0.3 * rng.standard_normal((QUERIES, 384)).astype(np.float32)
-    query_vectors /= np.linalg.norm(query_vectors, axis=1, keepdims=True)
+class Workload:
+    """The memories and the queries: a record's vector plus noise and four of its words."""
+
+    def __init__(self) -> None:
+        self.texts = corpus.synthetic_texts(MEMORIES)
+        self.vectors = corpus.clustered_vectors(MEMORIES)
+        rng = np.random.default_rng(11)
+        picks = rng.integers(0, MEMORIES, QUERIES)
+        self.query_texts = [" ".join(rng.permutation(self.texts[i].split())[:4]) for i in picks]
+        noisy = self.vectors[picks] + 0.3 * rng.standard_normal((QUERIES, 384)).astype(np.float32)
+        self.query_vectors = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
+
+
+def timed_searches(engine: Engine, work: Workload) -> dict[str, float]:
+    """Hybrid search latencies (without, then with the query's embedding) and the BM25 hit
+    rate, over the loaded ``work``."""
     ctx = RequestContext(ACCOUNT, USER)
-    with (
-        tempfile.TemporaryDirectory(prefix="ogmem-bench-") as tmp,
-        Engine.open(Path(tmp) / "search.sqlite", embedder=embedder, worker=False) as engine,
-    ):
-        loader.load(engine, ACCOUNT, USER, texts, vectors)
-        engine.searcher.search("warm up", ctx, query_vector=query_vectors[0])  # loads the cache
-        timings = []
-        for text, vector in zip(query_texts, query_vectors, strict=True):
-            started = time.perf_counter()
-            engine.searcher.search(text, ctx, query_vector=vector)
-            timings.append((time.perf_counter() - started) * 1000)
-        with_embedding = []
-        for text in query_texts[:100]:
-            started = time.perf_counter()
-            engine.search(text, ctx)
-            with_embedding.append((time.perf_counter() - started) * 1000)
-        hit_rate = bm25_hit_rate(engine, query_texts)
+    engine.searcher.search("warm up", ctx, query_vector=work.query_vectors[0])  # loads caches
+    timings = []
+    for text, vector in zip(work.query_texts, work.query_vectors, strict=True):
+        started = time.perf_counter()
+        engine.searcher.search(text, ctx, query_vector=vector)
+        timings.append((time.perf_counter() - started) * 1000)
+    with_embedding = []
+    for text in work.query_texts[:100]:
+        started = time.perf_counter()
+        engine.search(text, ctx)
+        with_embedding.append((time.perf_counter() - started) * 1000)
     return {
-        "search_bm25_hit_rate_100k": hit_rate,
+        "search_bm25_hit_rate_100k": bm25_hit_rate(engine, work.query_texts),
         "search_p50_ms_100k": statistics.median(timings),
         "search_p95_ms_100k": _percentile(timings, 95),
         "search_p50_ms_100k_with_embedding": statistics.median(with_embedding),
     }
+
+
+def recall_at(
+    engine: Engine, vectors: npt.NDArray[np.float32], queries: npt.NDArray[np.float32], k: int
+) -> float:
+    """Mean share of the engine's k nearest records whose true score reaches the k-th best
+    exact score over ``vectors`` (one record per memory, as the loader writes them)."""
+    only_user = SearchFilter(owner_spaces=(f"user:{USER}",), statuses=(NodeStatus.ACTIVE,))
+    shares = []
+    for query in queries:
+        kth_best = np.partition(vectors @ query, -k)[-k]
+        hits = engine.vectors.search(ACCOUNT, query, only_user, k)
+        shares.append(sum(hit.score >= kth_best - 1e-5 for hit in hits[:k]) / k)
+    return float(np.mean(shares))
+
+
+def main() -> dict[str, float]:
+    embedder = MiniLMEmbedder()
+    work = Workload()
+    with (
+        tempfile.TemporaryDirectory(prefix="ogmem-bench-") as tmp,
+        Engine.open(Path(tmp) / "search.sqlite", embedder=embedder, worker=False) as engine,
+    ):
+        loader.load(engine, ACCOUNT, USER, work.texts, work.vectors)
+        return timed_searches(engine, work)
+
+
+def pg_main() -> dict[str, float]:
+    embedder = MiniLMEmbedder()
+    work = Workload()
+    with pg.database() as url:
+        # the exact index creates nothing in the database: the HNSW index is built once, after
+        with Engine.open(url, embedder=embedder, worker=False, vector_index="exact") as engine:
+            loader.load(engine, ACCOUNT, USER, work.texts, work.vectors)
+        started = time.perf_counter()
+        with Engine.open(url, embedder=embedder, worker=False) as engine:
+            build_s = time.perf_counter() - started
+            figures = timed_searches(engine, work)
+            recall = recall_at(engine, work.vectors, work.query_vectors, 50)
+    named = {f"pg_{name}": value for name, value in figures.items()}
+    return {**named, "pg_search_recall_at_50_100k": recall, "pg_search_index_build_s": build_s}
 
 
 if __name__ == "__main__":

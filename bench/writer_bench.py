@@ -4,6 +4,10 @@ Workload: 2,000 candidates, one session: 1,000 new preferences on distinct topic
 500 merges into 100 of those topics (the ScriptedLLM answers each merge at once, so the figure
 is the pipeline's own cost). The bare loop inserts the same number of rows, one transaction per
 row, as the writer commits one transaction per candidate.
+
+``pg_main`` runs the same workload on PostgreSQL (bench/pg.py: a local server through a Unix
+socket, fsync on), a fresh database per run; ``pg_writer_nodes`` is its sanity figure (the
+nodes under the account after the last run: the 1,000 preferences and 500 events).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import tempfile
 from contextlib import closing
 from pathlib import Path
 
-from bench import results
+from bench import pg, results
 from ogmem.commit.writer import ContextWriter
 from ogmem.core.models import CandidateMemory, RequestContext, WriteStatus
 from ogmem.llm.scripted import ScriptedLLM
@@ -55,10 +59,13 @@ def workload() -> list[CandidateMemory]:
 
 
 def run_writer(
-    store_url: str, candidates: list[CandidateMemory], account: str = "bench"
+    store_url: str,
+    candidates: list[CandidateMemory],
+    account: str = "bench",
+    counted: list[int] | None = None,
 ) -> tuple[int, float]:
     """``candidates`` through the ContextWriter into the store at ``store_url`` (any backend),
-    into ``account`` (which must be fresh)."""
+    into ``account`` (which must be fresh); appends the account's node count to ``counted``."""
     backend = open_backend(store_url)
     try:
         store = Nodes(backend.uow, backend.nodes, backend.outbox)
@@ -70,6 +77,8 @@ def run_writer(
         seconds = results.timed(
             lambda: outcome.extend(r.status for r in writer.write_candidates(candidates, ctx))
         )
+        if counted is not None:
+            counted.append(len(backend.nodes.subtree(account, f"ctx://{account}")))
     finally:
         backend.close()
     written = outcome.count(WriteStatus.WRITTEN)
@@ -111,3 +120,15 @@ def main() -> dict[str, float]:
             lambda: run_bare_inserts(directory, len(candidates)), REPEATS
         )
     return {"writer_candidates_per_s": writer_rate, "bare_insert_rows_per_s": bare_rate}
+
+
+def pg_main() -> dict[str, float]:
+    candidates = workload()[:CANDIDATES]
+    counted: list[int] = []
+
+    def fresh_database() -> tuple[int, float]:
+        with pg.database() as url:
+            return run_writer(url, candidates, counted=counted)
+
+    rate = results.median_rate(fresh_database, REPEATS)
+    return {"pg_writer_candidates_per_s": rate, "pg_writer_nodes": float(counted[-1])}

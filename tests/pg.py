@@ -8,7 +8,8 @@ too) resets pytest's temporary root to mode 0700, which locks the server out of 
 
 The tests connect as ``ogmem_owner``, a plain user (not a superuser: a superuser would pass
 row-level security and hide a policy mistake) that may create roles, as a real deployment's
-user would. The server runs without fsync: its data lives as long as the test session.
+user would. The tests run the server without fsync (its data lives as long as the test
+session); the benchmarks (bench/pg.py) ask for a durable one, as a user would run it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ def _runtime_dir() -> None:
 
 
 class PgCluster:
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        """``durable``: the server's default settings (fsync and synchronous commit on), else
+        FAST_SETTINGS."""
         _runtime_dir()
         import pgserver
 
@@ -53,8 +56,9 @@ class PgCluster:
         # pgvector is not a trusted extension: a superuser installs it where new databases
         # come from, as a DBA would, and the migration's CREATE EXTENSION finds it there
         self._admin("CREATE EXTENSION IF NOT EXISTS vector", database="template1")
+        fast = {} if durable else FAST_SETTINGS
         self._admin(
-            *(f"ALTER SYSTEM SET {name} = '{value}'" for name, value in FAST_SETTINGS.items()),
+            *(f"ALTER SYSTEM SET {name} = '{value}'" for name, value in fast.items()),
             "SELECT pg_reload_conf()",
             f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{OWNER}') "
             f"THEN CREATE ROLE {OWNER} LOGIN CREATEROLE; END IF; END $$",

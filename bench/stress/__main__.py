@@ -1,6 +1,8 @@
-"""``make stress`` / ``python -m bench.stress [CHECK ...] [--seconds N ...]``: runs the checks
-(all, or those named), prints each figure, writes them to bench/results.json, and exits
-non-zero listing every missed goal and failing case."""
+"""``make stress`` / ``python -m bench.stress [CHECK ...] [--store sqlite|postgres|all]
+[--seconds N ...]``: runs the checks (all, or those named) on each store asked for, prints each
+figure, writes them to bench/results.json (PostgreSQL's start with ``pg_``), and exits
+non-zero listing every missed goal and failing case. On PostgreSQL the run starts its own
+server (bench/pg.py) and each check gets a fresh database."""
 
 from __future__ import annotations
 
@@ -29,7 +31,11 @@ CHECKS: dict[str, Callable[[Options], Outcome]] = {
 }
 
 
-def _parse(argv: list[str]) -> tuple[list[str], Options, bool]:
+STORES = ("sqlite", "postgres")
+PREFIX = {"sqlite": "", "postgres": "pg_"}
+
+
+def _parse(argv: list[str]) -> tuple[list[str], list[Options], bool]:
     defaults = Options()
     parser = argparse.ArgumentParser(prog="python -m bench.stress", description=__doc__)
     parser.add_argument(
@@ -44,31 +50,43 @@ def _parse(argv: list[str]) -> tuple[list[str], Options, bool]:
         help="load: memories written beforehand",
     )
     parser.add_argument("--trials", type=int, default=defaults.trials, help="crash: trials")
+    parser.add_argument(
+        "--store",
+        choices=(*STORES, "all"),
+        default="sqlite",
+        help="where the checks' stores live (all: SQLite, then PostgreSQL)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep each check's store and logs")
     parser.add_argument("--no-record", action="store_true", help="do not write results.json")
     args = parser.parse_args(argv)
     unknown = [name for name in args.checks if name not in CHECKS]
     if unknown:
         parser.error(f"unknown check(s) {', '.join(unknown)}; choose from {', '.join(CHECKS)}")
-    options = Options(
-        seconds=args.seconds,
-        clients=args.clients,
-        seed_memories=args.seed_memories,
-        trials=args.trials,
-        keep=args.keep,
-    )
+    stores = STORES if args.store == "all" else (args.store,)
+    options = [
+        Options(
+            seconds=args.seconds,
+            clients=args.clients,
+            seed_memories=args.seed_memories,
+            trials=args.trials,
+            keep=args.keep,
+            store=store,
+        )
+        for store in stores
+    ]
     return args.checks or list(CHECKS), options, not args.no_record
 
 
 def _run(name: str, options: Options) -> Outcome:
-    print(f"{name}:", flush=True)
+    prefix = PREFIX[options.store]
+    print(f"{prefix}{name}:", flush=True)
     started = time.monotonic()
     try:
         outcome = CHECKS[name](options)
     except Exception:  # a check that breaks is reported with the others, not the end of the run
         outcome = Outcome(name, failures=[f"the check itself failed:\n{traceback.format_exc()}"])
     for figure, value in outcome.figures.items():
-        print(f"  {figure:40s} {value:12.3f}", flush=True)
+        print(f"  {prefix + figure:40s} {value:12.3f}", flush=True)
     for failure in outcome.failures:
         print(f"  FAIL {failure}", flush=True)
     for note in outcome.notes:
@@ -85,10 +103,16 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    names, options, record = _parse(argv)
+    names, every_options, record = _parse(argv)
     print(f"ogmem stress, {date.today().isoformat()}, {results.machine()}", flush=True)
-    outcomes = [_run(name, options) for name in names]
-    figures, problems = summary(outcomes)
+    figures: dict[str, float] = {}
+    problems: list[str] = []
+    for options in every_options:
+        print(f"store: {options.store}", flush=True)
+        found, missed = summary([_run(name, options) for name in names])
+        prefix = PREFIX[options.store]
+        figures.update({prefix + name: value for name, value in found.items()})
+        problems += [f"[{options.store}] {problem}" for problem in missed]
     if record:
         results.record(figures)
         print(f"figures written to {results.RESULTS_FILE}")

@@ -9,7 +9,7 @@ import time
 import httpx
 
 from bench.stress import cases, catalogue, procs
-from bench.stress.options import Options, workdir
+from bench.stress.options import Options, store_in, workdir
 from bench.stress.outcome import Goal, Outcome
 from bench.stress.rawhttp import Answer, Connection, request
 
@@ -30,8 +30,8 @@ GOALS = (
 
 def run(options: Options) -> Outcome:
     outcome = Outcome(NAME, goals=GOALS)
-    with workdir(NAME, options) as tmp:
-        env = procs.environment(tmp / "x.sqlite")
+    with workdir(NAME, options) as tmp, store_in(tmp, options) as store:
+        env = procs.environment(store)
         key = procs.create_key(env, ACCOUNT)
         server = procs.start_server(env, tmp / "serve.log")
         with procs.stopped_at_exit(server):

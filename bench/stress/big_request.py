@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from bench.stress import procs, texts
-from bench.stress.options import Options, workdir
+from bench.stress.options import Options, store_in, workdir
 from bench.stress.outcome import Goal, Outcome
 
 NAME = "big_request"
@@ -29,8 +29,8 @@ GOALS = (
 
 def run(options: Options) -> Outcome:
     outcome = Outcome(NAME, goals=GOALS)
-    with workdir(NAME, options) as tmp:
-        env = procs.environment(tmp / "x.sqlite")
+    with workdir(NAME, options) as tmp, store_in(tmp, options) as store:
+        env = procs.environment(store)
         key = procs.create_key(env, ACCOUNT)
         server = procs.start_server(env, tmp / "serve.log")
         with procs.stopped_at_exit(server):

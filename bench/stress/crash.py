@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from bench.stress import procs
-from bench.stress.options import Options, workdir
+from bench.stress.options import Options, store_in, workdir
 from bench.stress.outcome import Goal, Outcome
 
 NAME = "crash"
@@ -46,8 +46,8 @@ def run(options: Options) -> Outcome:
     outcome = Outcome(NAME, goals=GOALS)
     print("    embedder: hash (this check is about durability)", flush=True)
     rng = random.Random(SEED)
-    with workdir(NAME, options) as tmp:
-        env = procs.environment(tmp / "x.sqlite", embedder="hash")
+    with workdir(NAME, options) as tmp, store_in(tmp, options) as store:
+        env = procs.environment(store, embedder="hash")
         key = procs.create_key(env, ACCOUNT)
         port = procs.free_port()
         log = tmp / "serve.log"

@@ -1,6 +1,11 @@
 """Mixed load: CLIENTS clients for SECONDS (70 % after_turn, 25 % search, 5 % compose) from a
 load generator in its own process, against a server seeded with ~2,000 memories (MiniLM);
-per-route p99, throughput, errors, and the server's memory before and after."""
+per-route p99, throughput, errors, and the server's memory before and after. Afterwards every
+client's session must hold at least the messages it was acknowledged (``load_lost``).
+
+On PostgreSQL the store is shared as in a scaled-out deployment: SERVERS ``ogmem serve
+--no-worker`` processes and WORKERS ``ogmem worker`` processes, the clients split across the
+servers (memory figures: the first server; CPU: all servers)."""
 
 from __future__ import annotations
 
@@ -14,15 +19,17 @@ from typing import Any
 import httpx
 
 from bench.stress import procs, texts
-from bench.stress.options import Options, workdir
+from bench.stress.options import Options, store_in, workdir
 from bench.stress.outcome import Goal, Outcome, percentile
 
 NAME = "load"
 ACCOUNT, USER = "stress", "u"
 QUESTIONS = 300
 SEED_BATCH = 200
+SERVERS, WORKERS = 2, 2  # on PostgreSQL
 GOALS = (
     Goal("load_errors", "==", 0),
+    Goal("load_lost", "==", 0),
     Goal("load_p99_ms_after_turn", "<", 300),
     Goal("load_p99_ms_search", "<", 500),
 )
@@ -35,24 +42,60 @@ def run(options: Options) -> Outcome:
         f"{options.seed_memories} memories",
         flush=True,
     )
-    with workdir(NAME, options) as tmp:
-        env = procs.environment(tmp / "x.sqlite")
+    with workdir(NAME, options) as tmp, store_in(tmp, options) as store:
+        env = procs.environment(store)
         key = procs.create_key(env, ACCOUNT)
-        server = procs.start_server(env, tmp / "serve.log")
-        with procs.stopped_at_exit(server):
+        with procs.stopped_at_exit() as running:
+            servers = _start(options, env, tmp, running)
             headers = {"Authorization": f"Bearer {key}"}
-            with httpx.Client(base_url=server.extra["base"], headers=headers, timeout=120) as http:
+            with httpx.Client(
+                base_url=servers[0].extra["base"], headers=headers, timeout=120
+            ) as http:
                 questions = _seed(http, options.seed_memories)
-                _warm_up(http, questions[0])
-            before, _ = procs.memory_mb(server.pid)
-            cpu_before = procs.cpu_seconds(server.pid)
-            result = _generate(server, key, options, questions, tmp, env)
-            after, peak = procs.memory_mb(server.pid)
-            result["server_cpu_s"] = procs.cpu_seconds(server.pid) - cpu_before
+                _warm_up(servers, headers, questions[0])
+            before, _ = procs.memory_mb(servers[0].pid)
+            cpu_before = sum(procs.cpu_seconds(server.pid) for server in servers)
+            result = _generate(servers, key, options, questions, tmp, env)
+            after, peak = procs.memory_mb(servers[0].pid)
+            result["server_cpu_s"] = sum(procs.cpu_seconds(s.pid) for s in servers) - cpu_before
             _figures(outcome, result, before, after, peak)
+            with httpx.Client(
+                base_url=servers[-1].extra["base"], headers=headers, timeout=120
+            ) as http:
+                _check_acknowledged(http, result["acknowledged"], outcome)
             if outcome.failures:
-                outcome.notes += server.tracebacks()
+                outcome.notes += [t for process in running for t in process.tracebacks()]
     return outcome
+
+
+def _start(
+    options: Options, env: dict[str, str], tmp: Path, running: list[procs.Process]
+) -> list[procs.Process]:
+    """One server with its worker on SQLite; SERVERS servers and WORKERS workers on
+    PostgreSQL. Each process is appended to ``running`` as it starts (stopped at the end)."""
+    if options.store != "postgres":
+        running.append(procs.start_server(env, tmp / "serve.log"))
+        return list(running)
+    for n in range(WORKERS):
+        running.append(procs.start_worker(env, tmp / f"worker{n}.log"))
+    servers = []
+    for n in range(SERVERS):
+        servers.append(procs.start_server(env, tmp / f"serve{n}.log", no_worker=True))
+        running.append(servers[-1])
+    print(f"    {SERVERS} servers (--no-worker) and {WORKERS} workers on one PostgreSQL")
+    return servers
+
+
+def _check_acknowledged(http: httpx.Client, acknowledged: dict[str, int], outcome: Outcome) -> None:
+    """Every client's session holds at least the messages it was acknowledged."""
+    lost = 0
+    for client, count in acknowledged.items():
+        found = http.get(f"/api/v1/sessions/load-{client}", params={"user_id": USER})
+        held = found.json()["session"]["messages"] if found.status_code == 200 else 0
+        if held < count:
+            lost += count - held
+            outcome.failures.append(f"session load-{client}: {count} acknowledged, {held} held")
+    outcome.figures["load_lost"] = float(lost)
 
 
 def _seed(http: httpx.Client, count: int) -> list[str]:
@@ -89,9 +132,15 @@ def _wait_indexed(http: httpx.Client, limit_s: float = 900) -> None:
     raise RuntimeError(f"seed not indexed after {limit_s:.0f} s: {counts}")
 
 
-def _warm_up(http: httpx.Client, question: str) -> None:
-    """One request per route before the 'before' memory reading: the query embedder and the
-    vector matrix are loaded once, and that is not growth under load."""
+def _warm_up(servers: list[procs.Process], headers: dict[str, str], question: str) -> None:
+    """One request per route and server before the 'before' memory reading: the query
+    embedder and the vector matrix are loaded once, and that is not growth under load."""
+    for server in servers:
+        with httpx.Client(base_url=server.extra["base"], headers=headers, timeout=120) as http:
+            _warm_up_one(http, question)
+
+
+def _warm_up_one(http: httpx.Client, question: str) -> None:
     http.post("/api/v1/search", json={"query": question, "user_id": USER}).raise_for_status()
     http.post("/api/v1/compose", json={"query": question, "user_id": USER}).raise_for_status()
     message = {"role": "user", "content": "Warming up.", "message_id": "warm"}
@@ -100,7 +149,7 @@ def _warm_up(http: httpx.Client, question: str) -> None:
 
 
 def _generate(
-    server: procs.Process,
+    servers: list[procs.Process],
     key: str,
     options: Options,
     questions: list[str],
@@ -113,7 +162,7 @@ def _generate(
         sys.executable,
         "-m",
         "bench.stress.loadgen",
-        server.extra["base"],
+        ",".join(server.extra["base"] for server in servers),
         key,
         str(options.seconds),
         str(options.clients),

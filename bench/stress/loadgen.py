@@ -1,8 +1,10 @@
 """The load generator of the load check, in its own process: CLIENTS concurrent clients (one
 connection each, asyncio) for SECONDS, each request after_turn (70 %), search (25 %) or
-compose (5 %); writes every latency per route and every error to OUT as JSON.
+compose (5 %); writes every latency per route, every error, and how many messages each
+client's session was acknowledged to OUT as JSON. BASE may list several servers (commas): the
+clients are dealt across them in turn.
 
-``python -m bench.stress.loadgen BASE KEY SECONDS CLIENTS QUESTIONS_FILE OUT``
+``python -m bench.stress.loadgen BASE[,BASE...] KEY SECONDS CLIENTS QUESTIONS_FILE OUT``
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Tally:
     def __init__(self) -> None:
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.errors: list[dict[str, Any]] = []
+        self.acknowledged: dict[int, int] = defaultdict(int)  # after_turn 2xx per client
 
     def as_json(self, seconds: float) -> dict[str, Any]:
         # the generator's own CPU: on 2 shared cores, what it takes the server does not get
@@ -57,6 +60,7 @@ class Tally:
             "cpu_s": usage.ru_utime + usage.ru_stime,
             "latencies_ms": self.latencies,
             "errors": self.errors,
+            "acknowledged": self.acknowledged,
         }
 
 
@@ -85,15 +89,25 @@ async def _client(
             took = (time.perf_counter() - started) * 1000
             if error is None:
                 tally.latencies[route].append(took)
+                if route == "after_turn":
+                    tally.acknowledged[client] += 1
             else:
                 tally.errors.append({"route": route, "error": error, "ms": took})
             n += 1
 
 
-async def main(base: str, key: str, seconds: float, clients: int, questions: list[str]) -> Tally:
+def server_of(bases: str, client: int) -> str:
+    """The server a client talks to: the listed ones dealt in turn."""
+    listed = bases.split(",")
+    return listed[client % len(listed)]
+
+
+async def main(bases: str, key: str, seconds: float, clients: int, questions: list[str]) -> Tally:
     tally = Tally()
     stop = time.monotonic() + seconds
-    await asyncio.gather(*(_client(base, key, c, stop, questions, tally) for c in range(clients)))
+    await asyncio.gather(
+        *(_client(server_of(bases, c), key, c, stop, questions, tally) for c in range(clients))
+    )
     return tally
 
 

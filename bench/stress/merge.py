@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench.stress import procs
 from bench.stress.merge_writer import ACCOUNT, ROUTING_KEY, USER, candidate
-from bench.stress.options import Options, workdir
+from bench.stress.options import Options, store_in, workdir
 from bench.stress.outcome import Goal, Outcome
 from ogmem import Engine, RequestContext
 from ogmem.index.embedders import HashEmbedder
@@ -34,8 +34,7 @@ GOALS = (
 def run(options: Options) -> Outcome:
     outcome = Outcome(NAME, goals=GOALS)
     print(f"    embedder: hash; {WRITERS} processes x {MERGES} merges after 1 create", flush=True)
-    with workdir(NAME, options) as tmp:
-        store = tmp / "x.sqlite"
+    with workdir(NAME, options) as tmp, store_in(tmp, options) as store:
         ctx = RequestContext(ACCOUNT, USER, session_id="create")
         with Engine.open(store, worker=False, embedder=HashEmbedder()) as engine:
             created = engine.remember([candidate(-1, 0)], ctx)[0]
@@ -65,7 +64,7 @@ def run(options: Options) -> Outcome:
     return outcome
 
 
-def _run_writers(store: Path, tmp: Path) -> tuple[Counter[str], list[str]]:
+def _run_writers(store: str, tmp: Path) -> tuple[Counter[str], list[str]]:
     go = tmp / "go"
     env = procs.environment(store, embedder="hash")
     writers = [

@@ -1,5 +1,5 @@
 """Settings of a stress run: the full numbers by default (``make stress``), smaller ones from
-flags or OGMEM_STRESS_* variables for a quick look."""
+flags or OGMEM_STRESS_* variables for a quick look; and where each check's store lives."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ class Options:
     # big_request: the server is killed past this peak (the machine is shared; goal 1,024)
     rss_cap_mb: float = _env_number("RSS_CAP_MB", 4096)
     keep: bool = False  # keep each check's directory (store, logs) for a look afterwards
+    store: str = "sqlite"  # or "postgres": a server this run starts (bench/pg.py)
 
 
 @contextmanager
@@ -39,3 +40,16 @@ def workdir(check: str, options: Options) -> Iterator[Path]:
             print(f"  kept {path}", flush=True)
         else:
             shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def store_in(tmp: Path, options: Options) -> Iterator[str]:
+    """Where a check's store lives (OGMEM_STORE): a SQLite file in its directory, or a fresh
+    database on the run's PostgreSQL server, dropped after the check."""
+    if options.store == "postgres":
+        from bench import pg  # starts PostgreSQL only for a run that asks for it
+
+        with pg.database() as url:
+            yield url
+    else:
+        yield str(tmp / "x.sqlite")

@@ -30,7 +30,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def environment(store: Path, *, embedder: str = "minilm", **extra: str) -> dict[str, str]:
+def environment(store: str | Path, *, embedder: str = "minilm", **extra: str) -> dict[str, str]:
     """The caller's environment without any OGMEM_* setting of the developer's, plus ours."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OGMEM_")}
     # child processes run bench modules too (-m bench.stress...): the repo must be importable

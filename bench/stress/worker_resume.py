@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from bench.stress import procs
-from bench.stress.options import Options, workdir
+from bench.stress.options import Options, store_in, workdir
 from bench.stress.outcome import Goal, Outcome
 
 NAME = "worker"
@@ -30,8 +30,8 @@ GOALS = (Goal("worker_crash_resume_s", "<=", RESUME_GOAL_S), Goal("worker_crash_
 
 def run(options: Options) -> Outcome:
     outcome = Outcome(NAME, goals=GOALS)
-    with workdir(NAME, options) as tmp:
-        env = procs.environment(tmp / "x.sqlite")
+    with workdir(NAME, options) as tmp, store_in(tmp, options) as store:
+        env = procs.environment(store)
         key = procs.create_key(env, ACCOUNT)
         server = procs.start_server(env, tmp / "serve.log", no_worker=True)
         with procs.stopped_at_exit(server) as running:

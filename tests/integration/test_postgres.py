@@ -16,8 +16,17 @@ import psycopg
 import pytest
 
 from ogmem.core import errors
-from ogmem.core.models import EventType, OutboxEvent, utcnow
+from ogmem.core.models import (
+    CandidateMemory,
+    EventType,
+    OutboxEvent,
+    RequestContext,
+    SearchFilter,
+    utcnow,
+)
 from ogmem.core.storage import Backend
+from ogmem.engine import Engine
+from ogmem.index.embedders import HashEmbedder
 from ogmem.keys import Keys
 from ogmem.nodes import Nodes
 from ogmem.store import open_backend, queries
@@ -122,6 +131,25 @@ def test_a_transaction_set_to_one_account_cannot_write_another(pg_url: str) -> N
         )
 
 
+def test_keyword_search_reads_only_the_account_its_transaction_is_set_to(pg_url: str) -> None:
+    """It runs as the owner (so that the GIN index serves it, see migration 0004) and keeps
+    the policy's promise itself."""
+    with Engine.open(pg_url, embedder=HashEmbedder(), worker=False) as engine:
+        for account in ("A", "B"):
+            memory = CandidateMemory(
+                category="preference", routing_key="q", abstract="quince jam", content="quince jam"
+            )
+            engine.remember([memory], RequestContext(account, "u", session_id="s"))
+        engine.drain()
+        assert [h.uri for h in engine.index.keyword_search("B", ["quince"], SearchFilter(), 5)]
+    search = "SELECT uri FROM ogmem_keyword_search('B', '{quince}', NULL, NULL, NULL, NULL, 5)"
+    set_to = "SELECT set_config('ogmem.account_id', '{}', false)"
+    found = _as_app(pg_url, set_to.format("B"), search)
+    assert ("ctx://B/users/u/memories/preferences/q",) in found
+    assert _as_app(pg_url, set_to.format("A"), search) == []
+    assert _as_app(pg_url, search) == []
+
+
 def test_the_app_role_cannot_run_what_only_the_owner_may(pg_url: str) -> None:
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         _as_app(pg_url, "SELECT * FROM schema_migrations")
@@ -149,7 +177,35 @@ def test_the_statements_that_span_accounts_still_work(pg: Backend) -> None:
     assert pg.uow.schema_version() == len(queries.migration_scripts("postgres"))
 
 
+def test_a_lease_renewal_skips_the_claims_a_transaction_holds(pg: Backend, pg_url: str) -> None:
+    """The heartbeat must not wait for the worker's own finishing transaction: waiting for
+    it deadlocked (the transaction locks its events chunk by chunk)."""
+    store = nodes_of(pg)
+    _write(store, "A")
+    _write(store, "A", "users/alice/memories/preferences/shell")
+    now = utcnow()
+    first, _ = pg.outbox.claim("w1", now=now, until=now, limit=10, eager=True)
+    renewed: list[int] = []
+    with psycopg.connect(pg_url) as finishing:  # the worker's transaction, not yet committed
+        finishing.execute("UPDATE outbox_events SET status = 'DONE' WHERE id = %s", (first.id,))
+        heartbeat = threading.Thread(target=lambda: renewed.append(pg.outbox.renew("w1", now)))
+        heartbeat.start()
+        heartbeat.join(timeout=30)
+        assert not heartbeat.is_alive(), "the renewal waited for the finishing transaction"
+    assert renewed == [1]  # the other claim
+
+
 # -- migrations and the connector -------------------------------------------------------------
+
+
+def test_the_vector_index_builds_in_memory_in_one_process(pg: Backend) -> None:
+    """Past maintenance_work_mem pgvector builds on disk, many times slower; a parallel build
+    would reserve all of it in shared memory at once (see migration 0003)."""
+    found = raw_rows(
+        pg, "SELECT proconfig FROM pg_proc WHERE proname = 'ogmem_ensure_vector_index'"
+    )
+    settings = set(found[0]["proconfig"])
+    assert {"maintenance_work_mem=1GB", "max_parallel_maintenance_workers=0"} <= settings
 
 
 def test_concurrent_opens_of_a_new_database_apply_each_migration_once(

@@ -251,17 +251,11 @@ SELECT uri, level FROM index_tombstones WHERE account_id = :account_id AND seq >
 -- name: keyword_search
 -- Any of the words (websearch syntax cannot fail on any input), English stemming as the
 -- generated tsvector; ranked by cover density. The filters are the SearchFilter's (NULL: no
--- restriction on that column).
-SELECT r.uri, r.level, ts_rank_cd(r.fts, q.query) AS rank
-FROM index_records AS r,
-    websearch_to_tsquery('english', array_to_string(:words::text[], ' or ')) AS q (query)
-WHERE r.account_id = :account_id AND r.fts @@ q.query
-    AND (:owner_spaces::text[] IS NULL OR r.owner_space = ANY(:owner_spaces::text[]))
-    AND (:categories::text[] IS NULL OR r.category = ANY(:categories::text[]))
-    AND (:context_types::text[] IS NULL OR r.context_type = ANY(:context_types::text[]))
-    AND (:statuses::text[] IS NULL OR r.status = ANY(:statuses::text[]))
-ORDER BY rank DESC, r.id
-LIMIT :limit;
+-- restriction on that column). A function of the owner (migrations/0004): under row-level
+-- security the GIN index could not serve @@, which is not LEAKPROOF.
+SELECT uri, level, rank FROM ogmem_keyword_search(:account_id, :words::text[],
+    :owner_spaces::text[], :categories::text[], :context_types::text[], :statuses::text[],
+    :limit);
 
 -- name: vector_search
 -- Nearest records by cosine over the HNSW index of this dimension ({dims}: an integer the
