@@ -13,6 +13,7 @@ from bench import (
     locomo_bench,
     results,
     search_bench,
+    ui_bench,
     writer_bench,
 )
 
@@ -23,6 +24,7 @@ BENCHES = {
     "hnsw": hnsw_bench.main,
     "locomo": locomo_bench.main,
     "http": http_bench.main,
+    "ui": ui_bench.main,
 }
 
 
