@@ -206,7 +206,7 @@ def create_app(
     app.add_middleware(metrics.MetricsMiddleware, metrics=collected)  # outermost: sees all
     server_errors.install(app)
     app.include_router(_api(engine))
-    app.include_router(extra_routes.router(engine), responses=ERRORS)
+    app.include_router(extra_routes.router(engine, BODY), responses=ERRORS)
     console.mount(app, engine)  # the web console at /ui: same Engine, same keys
 
     @app.get("/healthz", tags=["operations"])

@@ -4,7 +4,7 @@ so the two grow without stepping on each other."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
@@ -46,10 +46,12 @@ def account_context(caller: auth.Principal) -> RequestContext:
     return RequestContext(caller.account_id, caller.user_id or "-")
 
 
-def router(engine: Engine) -> APIRouter:
+def router(engine: Engine, body_responses: dict[int | str, dict[str, Any]]) -> APIRouter:
+    """``body_responses``: the statuses a route with a request body may answer besides its
+    own (the API's table, ``app.BODY``)."""
     api = APIRouter(prefix="/api/v1")
 
-    @api.post("/fs/restore", tags=["fs"])
+    @api.post("/fs/restore", tags=["fs"], responses=body_responses)
     def restore(body: m.ArchiveIn, caller: Caller) -> m.NodeEnvelope:
         caller.check_uri(body.uri, change=True)
         ctx = caller.context(body.user_id, body.agent_id)
