@@ -15,7 +15,7 @@ from ogmem.server import auth
 from ogmem.server import models as m
 
 Caller = auth.Caller
-EventP = Annotated[int, Path(ge=1)]
+EventP = Annotated[int, Path(ge=1, le=2**63 - 1)]  # a SQL BIGINT
 StatusQ = Annotated[EventStatus | None, Query()]
 LimitQ = Annotated[int, Query(ge=1, le=1000)]
 
