@@ -17,6 +17,7 @@ from bench import (
     locomo_bench,
     results,
     search_bench,
+    ui_bench,
     worker_bench,
     writer_bench,
 )
@@ -33,6 +34,7 @@ BENCHES = {
     "pg_search": search_bench.pg_main,
     "pg_worker": worker_bench.pg_main,
     "pg_http": http_bench.pg_main,
+    "ui": ui_bench.main,
 }
 
 

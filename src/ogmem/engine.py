@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from ogmem.core.models import (
     ContextNode,
     EventStatus,
     Message,
+    NodeStatus,
     NodeVersion,
     OutboxEvent,
     RequestContext,
@@ -250,6 +251,14 @@ class Engine:
         self.worker.wake()
         return node
 
+    def restore(
+        self, node_uri: str, ctx: RequestContext, expected_version: int | None = None
+    ) -> ContextNode:
+        """Make an archived node active again (a new version; search finds it again)."""
+        node = self.writer.restore(node_uri, ctx, expected_version)
+        self.worker.wake()
+        return node
+
     # -- sessions -----------------------------------------------------------------------------
 
     def ingest(self, messages: Sequence[Message], ctx: RequestContext) -> SessionState:
@@ -287,6 +296,29 @@ class Engine:
     def tree(self, node_uri: str | None, ctx: RequestContext) -> list[ContextNode]:
         return self.store.tree(ctx.account_id, self._root_or(node_uri, ctx))
 
+    def tree_counts(self, node_uri: str | None, ctx: RequestContext) -> dict[str, dict[str, int]]:
+        """category -> status -> count of the memories below ``node_uri`` (one grouped read)."""
+        return self.store.tree_counts(ctx.account_id, self._root_or(node_uri, ctx))
+
+    def tree_page(
+        self,
+        node_uri: str | None,
+        ctx: RequestContext,
+        *,
+        category: str | None = None,
+        status: NodeStatus | None = None,
+        limit: int = 200,
+    ) -> list[ContextNode]:
+        """The first ``limit`` nodes below ``node_uri`` by URI (``tree`` reads them all)."""
+        root = self._root_or(node_uri, ctx)
+        state = status.value if status else ""
+        return self.store.tree_page(ctx.account_id, root, category or "", state, limit)
+
+    def subdirectories(self, node_uri: str | None, ctx: RequestContext) -> list[DirEntry]:
+        """The directories directly below ``node_uri`` with their summaries (``ls`` without
+        the other nodes, which may be many)."""
+        return self.store.subdirectories(ctx.account_id, self._root_or(node_uri, ctx))
+
     def history(self, node_uri: str, ctx: RequestContext) -> list[NodeVersion]:
         return self.store.history(ctx.account_id, own_uri(node_uri, ctx))
 
@@ -323,6 +355,15 @@ class Engine:
         """The context block for the agent's next turn, within ``token_budget`` tokens
         (session archives only with ``include_sessions``)."""
         found = self.search(query, ctx, limit=limit, include_sessions=include_sessions)
+        return self.compose_from(found, token_budget, detailed)
+
+    def compose_from(
+        self,
+        found: SearchResult,
+        token_budget: int = DEFAULT_TOKEN_BUDGET,
+        detailed: int = DETAILED,
+    ) -> ComposeResult:
+        """The block ``compose`` would build from this search (no second search)."""
         return compose_block(
             found.hits,
             found.nodes.get,
@@ -427,8 +468,18 @@ class Engine:
     ) -> list[OutboxEvent]:
         return self.outbox.list_events(ctx.account_id, status, limit)
 
+    def retry_event(self, event_id: int, ctx: RequestContext) -> None:
+        """Put a dead-lettered event of the account back in the queue, its attempts reset."""
+        self.outbox.requeue_dead(ctx.account_id, event_id)
+        self.worker.wake()
+
     def outbox_stats(self, ctx: RequestContext) -> dict[str, float | None]:
         return self.outbox.stats(ctx.account_id)
+
+    def searches_per_day(self, ctx: RequestContext, since: datetime) -> dict[str, int]:
+        """The account's searches that found anything, per UTC day ("YYYY-MM-DD")."""
+        self.flush()  # the last second's searches are still buffered
+        return self.index.searches_per_day(ctx.account_id, since)
 
     def _accounts(self, account_id: str | None) -> list[str]:
         return [account_id] if account_id else self.outbox.account_ids()

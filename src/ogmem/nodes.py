@@ -55,6 +55,26 @@ class Nodes:
     def tree(self, account_id: str, uri: str) -> list[ContextNode]:
         return self._nodes.subtree(account_id, uri)
 
+    def tree_counts(self, account_id: str, uri: str) -> dict[str, dict[str, int]]:
+        """category -> status -> how many memories at and below ``uri`` (summaries aside)."""
+        counts: dict[str, dict[str, int]] = {}
+        for category, status, count in self._nodes.subtree_counts(account_id, uri):
+            counts.setdefault(category, {})[status] = count
+        return counts
+
+    def tree_page(
+        self, account_id: str, uri: str, category: str, status: str, limit: int
+    ) -> list[ContextNode]:
+        return self._nodes.subtree_page(account_id, uri, category, status, limit)
+
+    def subdirectories(self, account_id: str, uri: str) -> list[DirEntry]:
+        """The directories directly below ``uri``, each with its summary node if it has one;
+        unlike ``list_children`` it reads no other node (a directory may hold 100,000)."""
+        base = uri.rstrip("/") + "/"
+        names = self._nodes.child_directories(account_id, uri)
+        summaries = self._nodes.find_many(account_id, [base + n for n in names])
+        return [DirEntry(n, base + n, True, summaries.get(base + n)) for n in names]
+
     def list_children(self, account_id: str, uri: str) -> list[DirEntry]:
         """The entries directly below ``uri``: a name is a node, a directory, or both."""
         is_dir: dict[str, bool] = {}

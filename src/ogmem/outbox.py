@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from ogmem.core import errors
 from ogmem.core.models import EventStatus, EventType, OutboxEvent, utcnow
 from ogmem.core.storage import NodeStore, OutboxStore
 
@@ -58,6 +59,11 @@ class OutboxManager:
 
     def dead_letter(self, event: OutboxEvent, error: str, attempts: int) -> None:
         self._outbox.dead_letter(event, error, attempts)
+
+    def requeue_dead(self, account_id: str, event_id: int) -> None:
+        """An operator's retry of a dead-lettered event (its cause mended, or worth a try)."""
+        if not self._outbox.requeue_dead(account_id, event_id, utcnow()):
+            raise errors.NotFound(f"no dead-lettered event {event_id}")
 
     def enqueue(self, events: Sequence[OutboxEvent]) -> None:
         store_events(self._outbox, events)

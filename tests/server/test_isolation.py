@@ -9,8 +9,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from starlette.routing import Route
 
+from ogmem.console import actions, login, pages
+from ogmem.console.render import Console
 from ogmem.core.models import RequestContext
 from tests.server.conftest import Api
 
@@ -97,6 +100,11 @@ def _walk(api: Api, who: Intruder | None = None) -> list[tuple[str, str, httpx.R
         ("DELETE", "/api/v1/fs",
          lambda: c.delete("/api/v1/fs", params={"uri": node, **alice}, headers=b)),
         ("GET", "/api/v1/outbox/stats", lambda: c.get("/api/v1/outbox/stats", headers=b)),
+        ("GET", "/api/v1/outbox/events", lambda: c.get("/api/v1/outbox/events", headers=b)),
+        ("POST", "/api/v1/outbox/events/{event_id}/retry",
+         lambda: c.post("/api/v1/outbox/events/1/retry", headers=b)),
+        ("POST", "/api/v1/fs/restore",
+         lambda: c.post("/api/v1/fs/restore", json={"uri": node, **acting}, headers=b)),
         # writes naming A's session and user land in B's own account, never in A's
         ("POST", "/api/v1/after_turn", lambda: c.post(
             "/api/v1/after_turn", json={"session_id": "s1", "messages": [msg], **acting},
@@ -117,7 +125,46 @@ def _walk(api: Api, who: Intruder | None = None) -> list[tuple[str, str, httpx.R
         ("GET", "/docs/oauth2-redirect", lambda: c.get("/docs/oauth2-redirect", headers=b)),
         ("GET", "/redoc", lambda: c.get("/redoc", headers=b)),
     ]  # fmt: skip
-    return [(method, path, call()) for method, path, call in calls]
+    return [(method, path, call()) for method, path, call in [*calls, *_console_calls(api, who)]]
+
+
+def _console_calls(api: Api, who: Intruder) -> list[tuple[str, str, Any]]:
+    """The web console's routes, with the intruder's key in the console's cookie; redirects
+    (303) are not followed: they lead to the key's own pages. The search is in lower case:
+    the page shows its query back, and keyword search ignores case."""
+    key = who.headers["Authorization"].removeprefix("Bearer ")
+    ui = TestClient(api.client.app, cookies={login.COOKIE: key}, follow_redirects=False)
+    node, user = who.node, who.user
+    act = {"uri": node, "dst": node + "-b", "expected_version": "1"}
+    query = {"q": SECRET.lower(), "user": user, "agent": who.agent or ""}
+    return [
+        ("GET", "/ui", lambda: ui.get("/ui")),
+        ("GET", "/ui/", lambda: ui.get("/ui/")),
+        ("GET", "/ui/login", lambda: ui.get("/ui/login")),
+        ("POST", "/ui/login", lambda: ui.post("/ui/login", data={"key": key})),
+        ("POST", "/ui/logout", lambda: ui.post("/ui/logout")),
+        ("GET", "/ui/tree", lambda: ui.get("/ui/tree", params={"uri": who.directory})),
+        ("GET", "/ui/memory", lambda: ui.get("/ui/memory", params={"uri": node})),
+        ("GET", "/ui/search", lambda: ui.get("/ui/search", params=query)),
+        ("GET", "/ui/sessions", lambda: ui.get("/ui/sessions", params={"user": user})),
+        ("GET", "/ui/queue", lambda: ui.get("/ui/queue")),
+        ("GET", "/ui/overview", lambda: ui.get("/ui/overview")),
+        ("POST", "/ui/memory/{name}", lambda: ui.post("/ui/memory/archive", data=act)),
+        ("POST", "/ui/sessions/retry",
+         lambda: ui.post("/ui/sessions/retry", data={"session_id": "s1", "user_id": user})),
+        ("POST", "/ui/queue/retry", lambda: ui.post("/ui/queue/retry", data={"event_id": "1"})),
+    ]  # fmt: skip
+
+
+def _console_routes(api: Api) -> set[tuple[str, str]]:
+    console = Console(api.engine, "/ui")
+    routes = [*pages.router(console).routes, *actions.router(console).routes]
+    return {
+        (method, "/ui" + route.path)
+        for route in routes
+        if isinstance(route, Route)
+        for method in set(route.methods or ()) - {"HEAD"}
+    }
 
 
 def test_every_route_is_walked(api: Api) -> None:
@@ -132,6 +179,7 @@ def test_every_route_is_walked(api: Api) -> None:
         if isinstance(route, Route) and not route.include_in_schema
         for method in set(route.methods or ()) - {"HEAD"}
     }
+    app_routes |= _console_routes(api)
     walked = {(method, path) for method, path, _ in _walk(api)}
     assert app_routes == walked
 
@@ -140,7 +188,7 @@ def test_account_b_sees_nothing_of_account_a(seeded: Api) -> None:
     # (A 404 may quote the URI B itself sent; what must never appear is A's content.)
     for method, path, response in _walk(seeded):
         assert SECRET not in response.text, (method, path)
-        assert response.status_code in (200, 204, 404), (method, path, response.text)
+        assert response.status_code in (200, 204, 303, 404), (method, path, response.text)
         if path.startswith("/api/v1/fs") or "{session_id}" in path:
             assert response.status_code == 404, (method, path, response.text)
     for method, path, response in _walk(seeded):  # also once B has data of its own
@@ -196,6 +244,6 @@ def test_a_user_key_reaches_nothing_of_an_agent_it_is_not_bound_to(
     who = Intruder(alice, "alice", agent_node, "ctx://A/agents/agent-bob", agent="agent-bob")
     for method, path, response in _walk(api, who):
         assert SECRET not in response.text, (method, path)
-        assert response.status_code in (200, 204, 403, 404), (method, path, response.text)
+        assert response.status_code in (200, 204, 303, 403, 404), (method, path, response.text)
     node = api.engine.read(agent_node, RequestContext("A", "bob", "agent-bob"))
     assert node.version == 1 and node.status.value == "ACTIVE"  # neither changed nor moved

@@ -347,6 +347,24 @@ class ContextWriter:
                 expected_version=node.version, events=events.move_events(moved, source),
             )  # fmt: skip
 
+    def restore(
+        self, node_uri: str, ctx: RequestContext, expected_version: int | None = None
+    ) -> ContextNode:
+        """Undo an archive: the node active again (a new version), indexed again."""
+        target = own_uri(node_uri, ctx)
+        with self._locks.for_key(ctx.account_id, target):
+            node = self._store.read_node(ctx.account_id, target)
+            self._check_version(node, expected_version)
+            if node.status is not NodeStatus.ARCHIVED:
+                return node
+            metadata = {k: v for k, v in node.metadata.items() if k != "archived_at"}
+            active = node.evolve(status=NodeStatus.ACTIVE, metadata=metadata)
+            return self._store.write_node_with_outbox(
+                active, events.upsert_events(active.evolve(version=node.version + 1),
+                                             refresh_directory=True),
+                expected_version=node.version, action="restore",
+            )  # fmt: skip
+
     @staticmethod
     def _check_version(node: ContextNode, expected_version: int | None) -> None:
         if expected_version is not None and node.version != expected_version:

@@ -78,6 +78,20 @@ class NodeStore(Protocol):
         """The node at ``uri`` and every node below it, by URI."""
         ...
 
+    def subtree_counts(self, account_id: str, uri: str) -> list[tuple[str, str, int]]:
+        """(category, status, count) of the non-directory nodes at and below ``uri``."""
+        ...
+
+    def subtree_page(
+        self, account_id: str, uri: str, category: str, status: str, limit: int
+    ) -> list[ContextNode]:
+        """The first ``limit`` nodes at and below ``uri`` by URI; "" filters nothing."""
+        ...
+
+    def child_directories(self, account_id: str, uri: str) -> list[str]:
+        """The names of the directories directly below ``uri``, sorted."""
+        ...
+
     def child_names(self, account_id: str, uri: str) -> list[tuple[str, bool]]:
         """(name, is_dir) of the entries directly below ``uri``, a name once per kind."""
         ...
@@ -174,6 +188,10 @@ class OutboxStore(Protocol):
     def defer(self, event: OutboxEvent, available_at: datetime, note: str) -> None: ...
 
     def dead_letter(self, event: OutboxEvent, error: str, attempts: int) -> None: ...
+
+    def requeue_dead(self, account_id: str, event_id: int, available_at: datetime) -> bool:
+        """Put a dead-lettered event back to pending; False when no such DLQ event exists."""
+        ...
 
     def latest_pending_id(self, account_id: str, uri: str, event_type: str) -> int: ...
 
@@ -298,6 +316,10 @@ class IndexStore(Protocol):
     def record_recall(
         self, account_id: str, query_hash: str, hits: Sequence[tuple[str, float]], at: datetime
     ) -> None: ...
+
+    def searches_per_day(self, account_id: str, since: datetime) -> dict[str, int]:
+        """Searches that found anything, per UTC day ("YYYY-MM-DD") from ``since`` on."""
+        ...
 
 
 class VectorIndex(Protocol):

@@ -12,11 +12,12 @@ from fastapi import APIRouter, FastAPI, Path, Query, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from ogmem import console
 from ogmem.core import errors
 from ogmem.core.models import RequestContext, WriteResult
 from ogmem.engine import Engine
 from ogmem.limits import AuthFailureLimiter, ServerLimits
-from ogmem.server import auth, metrics
+from ogmem.server import auth, extra_routes, metrics
 from ogmem.server import errors as server_errors
 from ogmem.server import models as m
 from ogmem.server.content_type import JsonBodies
@@ -231,6 +232,8 @@ def create_app(
     app.add_middleware(metrics.MetricsMiddleware, metrics=collected)  # outermost: sees all
     server_errors.install(app)
     app.include_router(_api(engine))
+    app.include_router(extra_routes.router(engine, BODY), responses=ERRORS)
+    console.mount(app, engine)  # the web console at /ui: same Engine, same keys
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -212,5 +212,9 @@ class SqlIndexStore:
             ],
         )  # fmt: skip
 
+    def searches_per_day(self, account_id: str, since: datetime) -> dict[str, int]:
+        found = self._db.fetch_all("searches_per_day", account_id=account_id, since=since)
+        return {str(r["day"]): int(r["n"]) for r in found}
+
     def recall_signals(self, account_id: str, uri: str) -> list[dict[str, Any]]:
         return self._db.fetch_all("recall_signals_of_uri", account_id=account_id, uri=uri)

@@ -40,6 +40,25 @@ class SqlNodeStore:
         )
         return [rows.node_from_row(row) for row in found]
 
+    def subtree_counts(self, account_id: str, uri: str) -> list[tuple[str, str, int]]:
+        found = self._db.fetch_all(
+            "subtree_counts", account_id=account_id, uri=uri.rstrip("/"), **prefix_range(uri)
+        )
+        return [(row["category"], row["status"], int(row["n"])) for row in found]
+
+    def subtree_page(
+        self, account_id: str, uri: str, category: str, status: str, limit: int
+    ) -> list[ContextNode]:
+        found = self._db.fetch_all(
+            "subtree_page", account_id=account_id, uri=uri.rstrip("/"), category=category,
+            status=status, limit=limit, **prefix_range(uri),
+        )  # fmt: skip
+        return [rows.node_from_row(row) for row in found]
+
+    def child_directories(self, account_id: str, uri: str) -> list[str]:
+        found = self._db.fetch_all("child_directories", account_id=account_id, **prefix_range(uri))
+        return [row["name"] for row in found]
+
     def child_names(self, account_id: str, uri: str) -> list[tuple[str, bool]]:
         found = self._db.fetch_all("child_names", account_id=account_id, **prefix_range(uri))
         return [(row["name"], bool(row["is_dir"])) for row in found]

@@ -53,6 +53,12 @@ class SqlOutboxStore:
             attempts=attempts,
         )  # fmt: skip
 
+    def requeue_dead(self, account_id: str, event_id: int, available_at: datetime) -> bool:
+        changed = self._db.execute(
+            "requeue_dead_event", account_id=account_id, id=event_id, available_at=available_at
+        )
+        return changed > 0
+
     def latest_pending_id(self, account_id: str, uri: str, event_type: str) -> int:
         row = self._db.fetch_one(
             "latest_pending_event_id", account_id=account_id, uri=uri, type=event_type

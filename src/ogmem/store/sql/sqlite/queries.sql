@@ -546,3 +546,39 @@ INSERT INTO api_keys (key_id, account_id, user_id, admin, name, key_hash, create
 VALUES (:key_id, :account_id, :user_id, :admin, :name, :key_hash, :created_at, :revoked_at,
     :last_used_at, :agents)
 ON CONFLICT DO NOTHING;
+-- name: requeue_dead_event
+-- An operator's retry of a dead-lettered event: pending again, its attempts from zero.
+UPDATE outbox_events
+SET status = 'PENDING', attempts = 0, available_at = :available_at, locked_until = NULL
+WHERE account_id = :account_id AND id = :id AND status = 'DLQ';
+
+-- name: searches_per_day
+-- A search that found anything left one signal of rank 1: counting those counts searches.
+SELECT substr(recalled_at, 1, 10) AS day, count(*) AS n FROM recall_signals
+WHERE account_id = :account_id AND rank = 1 AND recalled_at >= :since
+GROUP BY day ORDER BY day;
+
+-- name: subtree_counts
+-- Memories (not directory summaries) at and below a URI, per category and status.
+SELECT category, status, count(*) AS n FROM context_nodes
+WHERE account_id = :account_id AND (uri = :uri OR (uri > :lower AND uri < :upper))
+    AND context_type <> 'DIRECTORY'
+GROUP BY category, status ORDER BY category, status;
+
+-- name: subtree_page
+-- The first nodes at and below a URI, by URI; an empty category or status does not filter.
+SELECT * FROM context_nodes
+WHERE account_id = :account_id AND (uri = :uri OR (uri > :lower AND uri < :upper))
+    AND (CAST(:category AS text) = '' OR category = :category)
+    AND (CAST(:status AS text) = '' OR status = :status)
+ORDER BY uri LIMIT :limit;
+
+-- name: child_directories
+-- The directories directly below a URI (child_names without its leaves, which may be many).
+SELECT DISTINCT substr(rest, 1, instr(rest, '/') - 1) AS name
+FROM (
+    SELECT substr(uri, :prefix_length + 1) AS rest FROM context_nodes
+    WHERE account_id = :account_id AND uri > :lower AND uri < :upper
+)
+WHERE instr(rest, '/') > 0
+ORDER BY name;
