@@ -53,6 +53,7 @@ def run(options: Options) -> Outcome:
         multiprocess_merge_written=float(written),
         multiprocess_merge_failed=float(statuses.get("failed", 0)),
         multiprocess_merge_skipped=float(statuses.get("skipped", 0)),
+        multiprocess_merge_resent=float(statuses.get("resent", 0)),
         multiprocess_merge_unaccounted=float(abs(version - 1 - written)),
         multiprocess_merge_s=seconds,
     )

@@ -1,4 +1,4 @@
-"""One of the merge check's writer processes: opens the shared SQLite file with the Python
+"""One of the merge check's writer processes: opens the shared store with the Python
 API and merges COUNT distinct facts into one preference node, one remember() call each.
 
 ``python -m bench.stress.merge_writer STORE WRITER COUNT GO_FILE OUT``
@@ -16,6 +16,7 @@ from ogmem import CandidateMemory, Engine, RequestContext
 from ogmem.index.embedders import HashEmbedder
 
 ACCOUNT, USER, ROUTING_KEY = "stress", "u", "editor"
+RESENDS = 10
 
 
 def candidate(writer: int, n: int) -> CandidateMemory:
@@ -40,6 +41,13 @@ def main(store: str, writer: int, count: int, go: Path, out: Path) -> None:
         started = time.monotonic()
         for n in range(count):
             result = engine.remember([candidate(writer, n)], ctx)[0]
+            # a result marked retryable (it gave up after concurrent modifications) is sent
+            # again, as the API asks of a client; the node's version counts each fact once
+            for _ in range(RESENDS):
+                if result.status.value != "failed" or not result.retryable:
+                    break
+                statuses["resent"] += 1
+                result = engine.remember([candidate(writer, n)], ctx)[0]
             statuses[result.status.value] += 1
             if result.error and len(errors) < 5:
                 errors.append(result.error)

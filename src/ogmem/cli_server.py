@@ -7,7 +7,7 @@ import json
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -158,7 +158,7 @@ def serve(
             limit_concurrency=settings.limits.max_connections,
         )  # fmt: skip
         server = uvicorn.Server(config)
-        with _signals_swallowed():
+        with _signals_swallowed(server):
             # uvicorn handles SIGTERM/SIGINT itself: it stops accepting, finishes the requests
             # in flight, then re-raises the signal, which we absorb so that the engine closes.
             server.run()
@@ -197,8 +197,15 @@ def _serve_metrics(registry: CollectorRegistry, port: int | None, host: str) -> 
 
 
 @contextmanager
-def _signals_swallowed() -> Iterator[None]:
-    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}
+def _signals_swallowed(server: Any) -> Iterator[None]:
+    """Until uvicorn installs its own handlers (and after it re-raises a signal it caught),
+    SIGTERM/SIGINT ask the server to stop: a signal in that window was once lost, leaving a
+    server that had been told to stop running on."""
+
+    def stop(*_: object) -> None:
+        server.should_exit = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:

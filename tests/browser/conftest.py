@@ -100,7 +100,7 @@ def browser() -> Iterator[Any]:
                      "--disable-gpu", "--window-size=1000,760"):  # fmt: skip
         options.add_argument(argument)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
-    driver.implicitly_wait(5)
+    driver.implicitly_wait(20)  # generous: CI machines are shared and slow at times
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     try:
         yield driver

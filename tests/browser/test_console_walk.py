@@ -21,7 +21,7 @@ def _log_in(driver: Any, console: Console) -> None:
         screenshot(driver, "login")
         driver.find_element(By.ID, "key").send_keys(console.key)
         driver.find_element(By.ID, "login").click()
-    WebDriverWait(driver, 10).until(ready.title_contains("Tree"))
+    WebDriverWait(driver, 30).until(ready.title_contains("Tree"))
 
 
 def _open(driver: Any, console: Console, page: str) -> None:
