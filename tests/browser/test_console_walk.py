@@ -24,6 +24,14 @@ def _log_in(driver: Any, console: Console) -> None:
     WebDriverWait(driver, 30).until(ready.title_contains("Tree"))
 
 
+def _navigate(driver: Any, element: Any) -> None:
+    """Click a link or a form's button and wait for the next page: reading an element right
+    after the click could find it on the page being left (a stale element)."""
+    leaving = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 30).until(ready.staleness_of(leaving))
+
+
 def _open(driver: Any, console: Console, page: str) -> None:
     driver.get(f"{console.base}/ui/{page}")
 
@@ -35,16 +43,16 @@ def _text(driver: Any) -> str:
 def test_tree_then_a_memory_then_a_diff_of_two_versions(browser: Any, console: Console) -> None:
     _log_in(browser, console)
     for name in ("users", "alice", "memories"):
-        browser.find_element(By.LINK_TEXT, f"{name}/").click()
+        _navigate(browser, browser.find_element(By.LINK_TEXT, f"{name}/"))
     assert "preference" in _text(browser)
     screenshot(browser, "tree")
-    browser.find_element(By.LINK_TEXT, "preferences/").click()
-    browser.find_element(By.PARTIAL_LINK_TEXT, "editor").click()
+    _navigate(browser, browser.find_element(By.LINK_TEXT, "preferences/"))
+    _navigate(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "editor"))
     assert browser.find_element(By.ID, "version").text == "2"
     assert "neovim at home" in _text(browser)
     browser.find_element(By.CSS_SELECTOR, 'input[name="a"][value="1"]').click()
     browser.find_element(By.CSS_SELECTOR, 'input[name="b"][value="2"]').click()
-    browser.find_element(By.ID, "compare").click()
+    _navigate(browser, browser.find_element(By.ID, "compare"))
     diff = browser.find_element(By.ID, "diff")
     assert "version 1" in diff.text and "neovim at home" in diff.text
     assert browser.find_elements(By.CSS_SELECTOR, "#diff .diff_add, #diff .diff_chg")
@@ -60,16 +68,16 @@ def test_archive_meets_the_change_another_tab_made_first(browser: Any, console: 
     assert browser.find_element(By.ID, "version").text == "1"
     browser.switch_to.new_window("tab")
     _open(browser, console, page)
-    browser.find_element(By.ID, "archive").click()  # the other tab archives it first
+    _navigate(browser, browser.find_element(By.ID, "archive"))  # the other tab archives it first
     assert browser.find_element(By.ID, "status").text == "archived"
     browser.close()
     browser.switch_to.window(first_tab)
-    browser.find_element(By.ID, "archive").click()  # this tab still shows version 1
+    _navigate(browser, browser.find_element(By.ID, "archive"))  # this tab still shows version 1
     conflict = browser.find_element(By.ID, "conflict")
     assert "version 1" in conflict.text and "version 2" in conflict.text
     assert browser.find_element(By.ID, "status").text == "archived"
     screenshot(browser, "conflict")
-    browser.find_element(By.ID, "restore").click()
+    _navigate(browser, browser.find_element(By.ID, "restore"))
     assert browser.find_element(By.ID, "status").text == "active"
 
 
@@ -77,7 +85,7 @@ def test_search_shows_hits_why_and_the_compose_block(browser: Any, console: Cons
     _log_in(browser, console)
     _open(browser, console, "search")
     browser.find_element(By.ID, "q").send_keys("which editor does alice use")
-    browser.find_element(By.ID, "run-search").click()
+    _navigate(browser, browser.find_element(By.ID, "run-search"))
     hits = browser.find_element(By.ID, "hits")
     assert "Prefers vim" in hits.text
     assert "tokens" in browser.find_element(By.ID, "tokens").text
@@ -89,7 +97,7 @@ def test_retry_a_failed_session(browser: Any, console: Console) -> None:
     _open(browser, console, "sessions")
     assert "LLM timed out" in _text(browser)
     screenshot(browser, "sessions")
-    browser.find_element(By.CSS_SELECTOR, "button.retry-session").click()
+    _navigate(browser, browser.find_element(By.CSS_SELECTOR, "button.retry-session"))
     assert "commit of s-broken queued" in browser.find_element(By.CLASS_NAME, "notice").text
     ctx = RequestContext("acme", "alice")
     WebDriverWait(browser, 20).until(
@@ -102,7 +110,7 @@ def test_retry_a_dead_letter(browser: Any, console: Console) -> None:
     _open(browser, console, "queue")
     assert "summary model unreachable" in browser.find_element(By.ID, "dead").text
     screenshot(browser, "queue")
-    browser.find_element(By.CSS_SELECTOR, "button.retry-event").click()
+    _navigate(browser, browser.find_element(By.CSS_SELECTOR, "button.retry-event"))
     assert "queued again" in browser.find_element(By.CLASS_NAME, "notice").text
     assert "no dead letters" in browser.find_element(By.ID, "dead").text
     assert not console.engine.outbox_events(RequestContext("acme", "-"), EventStatus.DLQ)
