@@ -19,152 +19,33 @@ written against one runs against the other; plus ``AuthError`` (401/403), ``Serv
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
-from ogmem.core import errors
-from ogmem.core.models import CandidateMemory, Message
+from ogmem.client_wire import (
+    AuthError,
+    MemoryLike,
+    MessageLike,
+    ServerError,
+    ServerUnreachable,
+    error_from_response,
+    memory_json,
+    message_json,
+    param,
+    segment,
+    without_none,
+)
 from ogmem.plain import when_text
+
+__all__ = ["AuthError", "Client", "ServerError", "ServerUnreachable"]
 
 API = "/api/v1"
 
 # The decoded JSON object of an answer (every route answers an object, e.g. {"node": {...}}).
 Json = dict[str, Any]
-
-# What POST /memories takes of a CandidateMemory; the rest (owner scope, origin, provenance)
-# the server decides itself.
-MEMORY_FIELDS = (
-    "category", "routing_key", "abstract", "overview", "content", "confidence", "when", "who",
-    "where", "evidence_quote", "source_message_ids", "attributes", "operation", "metadata",
-)  # fmt: skip
-
-# Codes whose class name differs from the code itself.
-_CODE_ALIASES: dict[str, type[errors.OgmemError]] = {
-    "version_conflict": errors.Conflict,  # without both versions in its detail
-    "validation_error": errors.InvalidInput,
-    "llm_bad_response": errors.LLMResponseError,
-    "extraction_failed": errors.ExtractionError,
-}
-
-MessageLike = Message | Mapping[str, Any]
-MemoryLike = CandidateMemory | Mapping[str, Any]
-
-
-class AuthError(errors.OgmemError):
-    """The API key is missing, invalid, or not allowed to do this."""
-
-
-class ServerError(errors.OgmemError):
-    """The server failed, or answered something this client does not understand."""
-
-    def __init__(
-        self, message: str | None = None, *, status: int | None = None, code: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-
-
-class ServerUnreachable(errors.OgmemError):
-    """The ogmem server could not be reached."""
-
-
-def _without_none(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Optional fields are left out rather than sent as null, so server defaults apply."""
-    return {key: value for key, value in values.items() if value is not None}
-
-
-def message_json(message: MessageLike) -> dict[str, Any]:
-    """A message as the API takes it: {role, content, name?, created_at?, message_id?}."""
-    if isinstance(message, Message):
-        message = dataclasses.asdict(message)
-    body = _without_none(message)
-    if isinstance(body.get("created_at"), datetime):
-        body["created_at"] = body["created_at"].isoformat()
-    return body
-
-
-def memory_json(memory: MemoryLike) -> dict[str, Any]:
-    """A candidate memory as the API takes it; fields left at their default are omitted."""
-    if not isinstance(memory, CandidateMemory):
-        return _without_none(memory)
-    body: dict[str, Any] = {}
-    defaults = {f.name: f.default for f in dataclasses.fields(memory)}
-    for name in MEMORY_FIELDS:
-        value = getattr(memory, name)
-        if isinstance(value, tuple | Mapping):  # JSON has lists and objects, not these
-            value = list(value) if isinstance(value, tuple) else dict(value)
-        if value != defaults[name] and value not in ([], {}):
-            body[name] = value
-    return body
-
-
-def _build(
-    family: type[errors.OgmemError],
-    code: str,
-    message: str,
-    default: type[errors.OgmemError] | None = None,
-) -> errors.OgmemError:
-    """The class of ``family`` the error code names (``invalid_uri`` -> InvalidURI), so that
-    callers catching the precise embedded class still catch it over HTTP; ``default`` when
-    the code names none, or a class that cannot be built from a message alone."""
-    if code in _CODE_ALIASES:
-        return _CODE_ALIASES[code](message)
-    wanted = code.replace("_", "").replace("-", "").lower()
-    pending = [family]
-    while wanted and pending:
-        cls = pending.pop()
-        if cls.__name__.lower() in (wanted, wanted + "error") and _takes_message(cls):
-            return cls(message)
-        pending.extend(cls.__subclasses__())
-    return (default or family)(message)
-
-
-def _takes_message(cls: type[errors.OgmemError]) -> bool:
-    parameters = list(inspect.signature(cls).parameters)
-    return bool(parameters) and parameters[0] == "message"
-
-
-def error_from_response(response: httpx.Response) -> errors.OgmemError:
-    """The exception an error answer stands for: ``{"error": {code, message, detail}}``."""
-    status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        error = {}
-    code = str(error.get("code") or "")
-    message = str(error.get("message") or response.reason_phrase or f"HTTP {status}")
-    raw_detail = error.get("detail")
-    detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
-    if status in (401, 403):
-        return AuthError(message)
-    if status == 404:
-        return _build(errors.NotFound, code, message)
-    if status == 409:
-        # both versions named: an optimistic-concurrency failure (either key spelling)
-        expected = next((k for k in ("expected_version", "expected") if k in detail), None)
-        actual = next((k for k in ("actual_version", "actual") if k in detail), None)
-        if expected and actual:
-            return errors.ConcurrentModificationError(
-                str(detail.get("uri", "")), detail[expected], detail[actual]
-            )
-        return _build(errors.Conflict, code, message)
-    if status in (400, 413, 422):
-        return _build(errors.InvalidInput, code, message)
-    if status == 503:
-        if "llm" in code.lower():
-            return _build(errors.LLMError, code, message, errors.LLMUnavailable)
-        return _build(errors.StoreError, code, message)
-    return ServerError(f"HTTP {status}: {message}", status=status, code=code or None)
 
 
 class Client:
@@ -212,7 +93,7 @@ class Client:
         body: Mapping[str, Any] | None = None,
     ) -> Json:
         url = self.base_url + path
-        query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
+        query = {k: param(v) for k, v in (params or {}).items() if v is not None}
         try:
             response = self._http.request(
                 method, url, params=query, json=body, headers=self._headers
@@ -260,7 +141,7 @@ class Client:
         self, session_id: str, user_id: str, message: MessageLike, agent_id: str | None = None
     ) -> Json:
         """Buffer one message (no extraction until a commit)."""
-        return self._request("POST", f"{API}/ingest", body=_without_none({
+        return self._request("POST", f"{API}/ingest", body=without_none({
             "session_id": session_id, "user_id": user_id, "agent_id": agent_id,
             "message": message_json(message),
         }))  # fmt: skip
@@ -283,7 +164,7 @@ class Client:
         messages: Sequence[MessageLike],
         agent_id: str | None,
     ) -> Json:
-        return self._request("POST", f"{API}/{route}", body=_without_none({
+        return self._request("POST", f"{API}/{route}", body=without_none({
             "session_id": session_id, "user_id": user_id, "agent_id": agent_id,
             "messages": [message_json(m) for m in messages],
         }))  # fmt: skip
@@ -291,13 +172,13 @@ class Client:
     def commit(self, session_id: str, user_id: str, wait: bool = False) -> Json:
         """Commit the session: a background job, or now with ``wait=True``."""
         return self._request(
-            "POST", f"{API}/sessions/{_segment(session_id)}/commit",
+            "POST", f"{API}/sessions/{segment(session_id)}/commit",
             params={"wait": wait}, body={"user_id": user_id},
         )  # fmt: skip
 
     def session(self, session_id: str, user_id: str) -> Json:
         return self._request(
-            "GET", f"{API}/sessions/{_segment(session_id)}", params={"user_id": user_id}
+            "GET", f"{API}/sessions/{segment(session_id)}", params={"user_id": user_id}
         )
 
     def list_sessions(self, user_id: str) -> Json:
@@ -314,7 +195,7 @@ class Client:
         limit: int = 10,
         include_sessions: bool = False,
     ) -> Json:
-        return self._request("POST", f"{API}/search", body=_without_none({
+        return self._request("POST", f"{API}/search", body=without_none({
             "query": query, "user_id": user_id, "agent_id": agent_id,
             "categories": list(categories) if categories is not None else None, "limit": limit,
             "include_sessions": include_sessions or None,  # sent only when asked
@@ -328,7 +209,7 @@ class Client:
         token_budget: int = 2000,
         include_sessions: bool = False,
     ) -> Json:
-        return self._request("POST", f"{API}/compose", body=_without_none({
+        return self._request("POST", f"{API}/compose", body=without_none({
             "query": query, "user_id": user_id, "agent_id": agent_id,
             "token_budget": token_budget, "include_sessions": include_sessions or None,
         }))  # fmt: skip
@@ -349,7 +230,7 @@ class Client:
 
         The answer is ``remember``'s: ``results[0]`` says written, skipped (with the reason)
         or failed (with the error), and ``complete`` is false when it was not written."""
-        return self._request("POST", f"{API}/memories", body=_without_none({
+        return self._request("POST", f"{API}/memories", body=without_none({
             "text": text, "user_id": user_id, "agent_id": agent_id, "category": category,
             "when": when_text(when), "metadata": dict(metadata) if metadata else None,
         }))  # fmt: skip
@@ -367,18 +248,18 @@ class Client:
         A skipped or failed memory is never hidden: the server answers 207 instead of 200,
         and the answer counts ``written``, ``skipped`` and ``failed``, with ``complete``
         false. Check ``complete`` (or each result's ``status``)."""
-        return self._request("POST", f"{API}/memories", body=_without_none({
+        return self._request("POST", f"{API}/memories", body=without_none({
             "user_id": user_id, "agent_id": agent_id, "session_id": session_id,
             "memories": [memory_json(m) for m in memories],
         }))  # fmt: skip
 
     def archive(self, uri: str, user_id: str, expected_version: int | None = None) -> Json:
-        return self._request("POST", f"{API}/fs/archive", body=_without_none({
+        return self._request("POST", f"{API}/fs/archive", body=without_none({
             "uri": uri, "user_id": user_id, "expected_version": expected_version,
         }))  # fmt: skip
 
     def move(self, src: str, dst: str, user_id: str, expected_version: int | None = None) -> Json:
-        return self._request("POST", f"{API}/fs/move", body=_without_none({
+        return self._request("POST", f"{API}/fs/move", body=without_none({
             "src": src, "dst": dst, "user_id": user_id, "expected_version": expected_version,
         }))  # fmt: skip
 
@@ -415,15 +296,3 @@ class Client:
 
     def health(self) -> Json:
         return self._request("GET", "/healthz")
-
-
-def _param(value: Any) -> str:
-    # httpx would send True as "True"; the API expects JSON-style booleans
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _segment(value: str) -> str:
-    """A session id as one path segment: '/' and friends percent-encoded."""
-    return quote(value, safe="")

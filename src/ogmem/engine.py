@@ -3,35 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from ogmem import plain
 from ogmem.commit.writer import PARALLEL_WORKERS, ContextWriter, own_uri
-from ogmem.core import errors, uri
+from ogmem.core import uri
 from ogmem.core.models import (
     CandidateMemory,
     ContextNode,
-    EventStatus,
     Message,
     NodeStatus,
     NodeVersion,
-    OutboxEvent,
     RequestContext,
     SessionState,
     WriteResult,
 )
 from ogmem.core.ports import DirEntry, Embedder, LLMClient
 from ogmem.core.storage import Backend
+from ogmem.engine_operations import EngineOperations
 from ogmem.extraction.base import Extractor
 from ogmem.extraction.raw import DEFAULT_ROLES, RawExtractor
-from ogmem.index import repair as repair_module
 from ogmem.index.directories import DirectorySummarizer
 from ogmem.index.embedders import MiniLMEmbedder
 from ogmem.index.sync import IndexSync
-from ogmem.index.worker import OutboxWorker, WorkerStats
+from ogmem.index.worker import OutboxWorker
 from ogmem.keys import Keys
 from ogmem.nodes import Nodes
 from ogmem.outbox import OutboxManager
@@ -49,17 +46,6 @@ from ogmem.store import open_backend
 DEFAULT_TOKEN_BUDGET = 2000
 
 
-@dataclass(frozen=True, slots=True)
-class EngineStats:
-    """What an operator watches, summed over every account (``/metrics``)."""
-
-    outbox: dict[str, int]
-    oldest_pending_age_s: float
-    sessions: dict[str, int]
-    outcomes: dict[str, int]
-    llm_tokens: int
-
-
 def _extractor(
     llm: LLMClient | None, registry: SchemaRegistry, raw_roles: Sequence[str]
 ) -> Extractor:
@@ -72,7 +58,7 @@ def _extractor(
     return extractor
 
 
-class Engine:
+class Engine(EngineOperations):
     """Wires store, index, schema registry, LLM, embedder, writer, worker and search.
 
     Example::
@@ -170,10 +156,6 @@ class Engine:
         self.stop_worker()
         self.flush()
         self.backend.close()
-
-    def flush(self) -> None:
-        """Write what searches left buffered (their recall signals; a batch a second)."""
-        self.recall.flush()
 
     def __enter__(self) -> Engine:
         return self
@@ -373,116 +355,6 @@ class Engine:
         )
 
     # -- operations -------------------------------------------------------------------------
-
-    def describe_store(self) -> str:
-        """Where the data lives (a path, or a database URL without its password)."""
-        return self.backend.uow.describe()
-
-    def stats(self) -> EngineStats:
-        """Outbox and session figures summed over every account (the operator's view)."""
-        outbox = dict.fromkeys((s.value for s in EventStatus), 0)
-        sessions: dict[str, int] = {}
-        outcomes = dict.fromkeys(("proposed", "written", "skipped", "failed"), 0)
-        ages: list[float] = []
-        spent = 0
-        for account in self.outbox.account_ids():
-            for status, count in self.backend.outbox.counts(account).items():
-                outbox[status] = outbox.get(status, 0) + count
-            age = self.outbox.oldest_pending_age(account)
-            if age is not None:
-                ages.append(age)
-            for status, sums in self._sessions.totals(account).items():
-                sessions[status] = sessions.get(status, 0) + sums["sessions"]
-                for outcome in outcomes:
-                    outcomes[outcome] += sums[outcome]
-                spent += sums["llm_tokens"]
-        return EngineStats(outbox, max(ages, default=0.0), sessions, outcomes, spent)
-
-    def start_worker(self) -> None:
-        """Index (and commit sessions) in a background thread of this process."""
-        self.worker.start()
-        if self.backend.wake_on_events is not None and self._stop_listening is None:
-            self._stop_listening = self.backend.wake_on_events(self.worker.wake)
-
-    def stop_worker(self) -> None:
-        """Let the worker finish its batch and stop."""
-        if self._stop_listening is not None:
-            self._stop_listening()
-            self._stop_listening = None
-        self.worker.stop()
-
-    def run_worker(
-        self,
-        report: Callable[[WorkerStats], None] | None = None,
-        *,
-        poll_interval: float | None = None,
-    ) -> None:
-        """Run the worker in this thread until ``stop_worker()`` (``ogmem worker``); it
-        polls every ``poll_interval`` seconds when idle, and wakes at once when the backend
-        tells of new events."""
-        if poll_interval is not None:
-            self.worker.poll_interval = poll_interval
-        stop_listening = None
-        if self.backend.wake_on_events is not None:
-            stop_listening = self.backend.wake_on_events(self.worker.wake)
-        try:
-            self.worker.run(report)
-        finally:
-            if stop_listening is not None:
-                stop_listening()
-
-    @property
-    def worker_alive(self) -> bool:
-        return self.worker.alive
-
-    @property
-    def worker_id(self) -> str:
-        return self.worker.worker_id
-
-    def ready(self) -> dict[str, str]:
-        """Readiness checks: ``store`` is "ok" when it answers and can take writes (else the
-        error), ``worker`` "ok" or "stopped"."""
-        checks = {"store": "ok", "worker": "ok" if self.worker.alive else "stopped"}
-        try:
-            self.store.check_writable()
-        except errors.OgmemError as exc:
-            checks["store"] = f"error: {exc}"
-        return checks
-
-    # -- background work ----------------------------------------------------------------------
-
-    def drain(self) -> WorkerStats:
-        """Process every due outbox event now, in this thread."""
-        return self.worker.drain()
-
-    def repair(self, account_id: str | None = None) -> repair_module.RepairReport:
-        return repair_module.repair(self.outbox, self.index, self._accounts(account_id))
-
-    def reindex(
-        self, account_id: str | None = None, progress: Callable[[int, int], None] | None = None
-    ) -> int:
-        return repair_module.reindex(self.store, self.sync, self._accounts(account_id), progress)
-
-    def outbox_events(
-        self, ctx: RequestContext, status: EventStatus | None = None, limit: int = 100
-    ) -> list[OutboxEvent]:
-        return self.outbox.list_events(ctx.account_id, status, limit)
-
-    def retry_event(self, event_id: int, ctx: RequestContext) -> None:
-        """Put a dead-lettered event of the account back in the queue, its attempts reset."""
-        self.outbox.requeue_dead(ctx.account_id, event_id)
-        self.worker.wake()
-
-    def outbox_stats(self, ctx: RequestContext) -> dict[str, float | None]:
-        return self.outbox.stats(ctx.account_id)
-
-    def searches_per_day(self, ctx: RequestContext, since: datetime) -> dict[str, int]:
-        """The account's searches that found anything, per UTC day ("YYYY-MM-DD")."""
-        self.flush()  # the last second's searches are still buffered
-        return self.index.searches_per_day(ctx.account_id, since)
-
-    def _accounts(self, account_id: str | None) -> list[str]:
-        return [account_id] if account_id else self.outbox.account_ids()
 
     @staticmethod
     def _root_or(node_uri: str | None, ctx: RequestContext) -> str:

@@ -20,6 +20,7 @@ from ogmem.limits import AuthFailureLimiter, ServerLimits
 from ogmem.server import auth, extra_routes, metrics
 from ogmem.server import errors as server_errors
 from ogmem.server import models as m
+from ogmem.server import models_out as out
 from ogmem.server.content_type import JsonBodies
 from ogmem.server.guard import RequestGuard
 
@@ -33,7 +34,7 @@ OptUriQ = Annotated[str | None, Query(min_length=1, max_length=m.MAX_URI_CHARS)]
 VersionQ = Annotated[int | None, Query(ge=0)]
 Responses = dict[int | str, dict[str, Any]]  # FastAPI's type of a route's extra responses
 ERRORS: Responses = {
-    s: {"model": m.ErrorOut, "description": d}
+    s: {"model": out.ErrorOut, "description": d}
     for s, d in ((401, "No valid key"), (403, "Not this key's user"), (404, "Not found"),
                  (409, "Version conflict"), (422, "Invalid input"),
                  (429, "Too many failed authentications from this address"),
@@ -41,15 +42,15 @@ ERRORS: Responses = {
 }  # fmt: skip
 # a body that is not even text (bad UTF-8): FastAPI refuses it with 400 before validation
 BODY: Responses = {
-    s: {"model": m.ErrorOut, "description": d}
+    s: {"model": out.ErrorOut, "description": d}
     for s, d in ((400, "Unreadable request body"), (408, "The body stalled"),
                  (413, "The body is over the size limit"),
                  (415, "Dev mode (no API key): a body must be sent as application/json"))
 }  # fmt: skip
 
 
-def _result(r: WriteResult) -> m.WriteResultOut:
-    return m.WriteResultOut(
+def _result(r: WriteResult) -> out.WriteResultOut:
+    return out.WriteResultOut(
         status=r.status.value,
         uri=r.uri,
         action=r.plan.action.value if r.plan else None,
@@ -60,74 +61,74 @@ def _result(r: WriteResult) -> m.WriteResultOut:
 
 
 PARTIAL: Responses = {
-    207: {"model": m.MemoriesOut, "description": "Not every memory was written: see each result"}
+    207: {"model": out.MemoriesOut, "description": "Not every memory was written: see each result"}
 }
 
 
-def _results(results: list[WriteResult]) -> m.MemoriesOut:
-    out = [_result(r) for r in results]
-    counts = {s: sum(1 for r in out if r.status == s) for s in ("written", "skipped", "failed")}
-    return m.MemoriesOut(results=out, complete=counts["written"] == len(out), **counts)
+def _results(results: list[WriteResult]) -> out.MemoriesOut:
+    each = [_result(r) for r in results]
+    counts = {s: sum(1 for r in each if r.status == s) for s in ("written", "skipped", "failed")}
+    return out.MemoriesOut(results=each, complete=counts["written"] == len(each), **counts)
 
 
 def _api(engine: Engine) -> APIRouter:
     api = APIRouter(prefix="/api/v1", responses=ERRORS)
 
     @api.post("/after_turn", tags=["sessions"], responses=BODY)
-    def after_turn(body: m.TurnIn, caller: Caller) -> m.AfterTurnOut:
+    def after_turn(body: m.TurnIn, caller: Caller) -> out.AfterTurnOut:
         ctx = caller.context(body.user_id, body.agent_id, body.session_id)
         done = engine.after_turn([x.to_message() for x in body.messages], ctx)
-        return m.AfterTurnOut.model_validate(done)
+        return out.AfterTurnOut.model_validate(done)
 
     @api.post("/ingest", tags=["sessions"], responses=BODY)
-    def ingest(body: m.IngestIn, caller: Caller) -> m.SessionEnvelope:
+    def ingest(body: m.IngestIn, caller: Caller) -> out.SessionEnvelope:
         ctx = caller.context(body.user_id, body.agent_id, body.session_id)
         state = engine.ingest([body.message.to_message()], ctx)
-        return m.SessionEnvelope(session=m.SessionOut.model_validate(state))
+        return out.SessionEnvelope(session=out.SessionOut.model_validate(state))
 
     @api.post("/ingest_batch", tags=["sessions"], responses=BODY)
-    def ingest_batch(body: m.TurnIn, caller: Caller) -> m.SessionEnvelope:
+    def ingest_batch(body: m.TurnIn, caller: Caller) -> out.SessionEnvelope:
         ctx = caller.context(body.user_id, body.agent_id, body.session_id)
         state = engine.ingest([x.to_message() for x in body.messages], ctx)
-        return m.SessionEnvelope(session=m.SessionOut.model_validate(state))
+        return out.SessionEnvelope(session=out.SessionOut.model_validate(state))
 
     @api.post("/sessions/{session_id}/commit", tags=["sessions"], responses=BODY)
     def commit(
         session_id: SessionP, body: m.CommitIn, caller: Caller, wait: bool = False
-    ) -> m.SessionEnvelope:
+    ) -> out.SessionEnvelope:
         ctx = caller.context(body.user_id, session_id=session_id)
         state = engine.commit(session_id, ctx, wait=wait)
-        return m.SessionEnvelope(session=m.SessionOut.model_validate(state))
+        return out.SessionEnvelope(session=out.SessionOut.model_validate(state))
 
     @api.get("/sessions", tags=["sessions"])
-    def list_sessions(user_id: UserQ, caller: Caller) -> m.SessionsOut:
+    def list_sessions(user_id: UserQ, caller: Caller) -> out.SessionsOut:
         states = engine.list_sessions(caller.context(user_id))
-        return m.SessionsOut(sessions=[m.SessionOut.model_validate(s) for s in states])
+        return out.SessionsOut(sessions=[out.SessionOut.model_validate(s) for s in states])
 
     @api.get("/sessions/{session_id}", tags=["sessions"])
-    def get_session(session_id: SessionP, user_id: UserQ, caller: Caller) -> m.SessionEnvelope:
+    def get_session(session_id: SessionP, user_id: UserQ, caller: Caller) -> out.SessionEnvelope:
         state = engine.session(session_id, caller.context(user_id, session_id=session_id))
-        return m.SessionEnvelope(session=m.SessionOut.model_validate(state))
+        return out.SessionEnvelope(session=out.SessionOut.model_validate(state))
 
     @api.post("/search", tags=["retrieval"], responses=BODY)
-    def search(body: m.SearchIn, caller: Caller) -> m.SearchOut:
+    def search(body: m.SearchIn, caller: Caller) -> out.SearchOut:
         ctx = caller.context(body.user_id, body.agent_id)
         found = engine.search(
             body.query, ctx, categories=body.categories, limit=body.limit,
             include_sessions=body.include_sessions,
         )  # fmt: skip
-        return m.SearchOut.model_validate(found)
+        return out.SearchOut.model_validate(found)
 
     @api.post("/compose", tags=["retrieval"], responses=BODY)
-    def compose(body: m.ComposeIn, caller: Caller) -> m.ComposeOut:
+    def compose(body: m.ComposeIn, caller: Caller) -> out.ComposeOut:
         ctx = caller.context(body.user_id, body.agent_id)
         block = engine.compose(
             body.query, ctx, body.token_budget, include_sessions=body.include_sessions
         )
-        return m.ComposeOut.model_validate(block)
+        return out.ComposeOut.model_validate(block)
 
     @api.post("/memories", tags=["memories"], responses={**BODY, **PARTIAL})
-    def memories(body: m.AddIn, caller: Caller, response: Response) -> m.MemoriesOut:
+    def memories(body: m.AddIn, caller: Caller, response: Response) -> out.MemoriesOut:
         """Remember memories directly (no extraction): one plain text `{"text", "user_id"}`,
         or a batch `{"user_id", "memories": [...]}` whose items are plain `{"text"}` or typed
         (category, abstract, content and the type's fields; see the examples)."""
@@ -139,42 +140,42 @@ def _api(engine: Engine) -> APIRouter:
         return answer
 
     @api.get("/fs/read", tags=["fs"])
-    def read(uri: UriQ, user_id: UserQ, caller: Caller) -> m.NodeEnvelope:
+    def read(uri: UriQ, user_id: UserQ, caller: Caller) -> out.NodeEnvelope:
         caller.check_uri(uri)
         node = engine.read(uri, caller.context(user_id))
-        return m.NodeEnvelope(node=m.NodeOut.model_validate(node))
+        return out.NodeEnvelope(node=out.NodeOut.model_validate(node))
 
     @api.get("/fs/ls", tags=["fs"])
-    def ls(user_id: UserQ, caller: Caller, uri: OptUriQ = None) -> m.LsOut:
+    def ls(user_id: UserQ, caller: Caller, uri: OptUriQ = None) -> out.LsOut:
         target = _scoped_root(caller, uri)
         entries = engine.ls(target, caller.context(user_id))
-        return m.LsOut(entries=[m.EntryOut.model_validate(e) for e in entries])
+        return out.LsOut(entries=[out.EntryOut.model_validate(e) for e in entries])
 
     @api.get("/fs/tree", tags=["fs"])
-    def tree(user_id: UserQ, caller: Caller, uri: OptUriQ = None) -> m.TreeOut:
+    def tree(user_id: UserQ, caller: Caller, uri: OptUriQ = None) -> out.TreeOut:
         nodes = engine.tree(_scoped_root(caller, uri), caller.context(user_id))
-        return m.TreeOut(nodes=[m.NodeOut.model_validate(n) for n in nodes])
+        return out.TreeOut(nodes=[out.NodeOut.model_validate(n) for n in nodes])
 
     @api.get("/fs/history", tags=["fs"])
-    def history(uri: UriQ, user_id: UserQ, caller: Caller) -> m.HistoryOut:
+    def history(uri: UriQ, user_id: UserQ, caller: Caller) -> out.HistoryOut:
         caller.check_uri(uri)
         versions = engine.history(uri, caller.context(user_id))
-        return m.HistoryOut(versions=[m.VersionOut.model_validate(v) for v in versions])
+        return out.HistoryOut(versions=[out.VersionOut.model_validate(v) for v in versions])
 
     @api.post("/fs/archive", tags=["fs"], responses=BODY)
-    def archive(body: m.ArchiveIn, caller: Caller) -> m.NodeEnvelope:
+    def archive(body: m.ArchiveIn, caller: Caller) -> out.NodeEnvelope:
         caller.check_uri(body.uri, change=True)
         ctx = caller.context(body.user_id, body.agent_id)
         node = engine.archive(body.uri, ctx, body.expected_version)
-        return m.NodeEnvelope(node=m.NodeOut.model_validate(node))
+        return out.NodeEnvelope(node=out.NodeOut.model_validate(node))
 
     @api.post("/fs/move", tags=["fs"], responses=BODY)
-    def move(body: m.MoveIn, caller: Caller) -> m.NodeEnvelope:
+    def move(body: m.MoveIn, caller: Caller) -> out.NodeEnvelope:
         caller.check_uri(body.src, change=True)
         caller.check_uri(body.dst, change=True)
         ctx = caller.context(body.user_id, body.agent_id)
         node = engine.move(body.src, body.dst, ctx, body.expected_version)
-        return m.NodeEnvelope(node=m.NodeOut.model_validate(node))
+        return out.NodeEnvelope(node=out.NodeOut.model_validate(node))
 
     @api.delete("/fs", tags=["fs"], status_code=204)
     def delete(
@@ -185,13 +186,13 @@ def _api(engine: Engine) -> APIRouter:
         return Response(status_code=204)
 
     @api.get("/outbox/stats", tags=["operations"])
-    def outbox_stats(caller: Caller) -> m.OutboxStatsOut:
+    def outbox_stats(caller: Caller) -> out.OutboxStatsOut:
         caller.require_account_key()
         # the outbox is the account's, not a user's: any user id serves the context
         ctx = RequestContext(caller.account_id, caller.user_id or "-")
         stats = dict(engine.outbox_stats(ctx))
         age = stats.pop("oldest_pending_age_s", None)
-        return m.OutboxStatsOut(
+        return out.OutboxStatsOut(
             counts={k: int(v or 0) for k, v in stats.items()}, oldest_pending_age_s=age
         )
 
@@ -239,9 +240,9 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    not_ready: Responses = {503: {"model": m.ReadyOut, "description": "Store or worker down"}}
+    not_ready: Responses = {503: {"model": out.ReadyOut, "description": "Store or worker down"}}
 
-    @app.get("/readyz", tags=["operations"], response_model=m.ReadyOut, responses=not_ready)
+    @app.get("/readyz", tags=["operations"], response_model=out.ReadyOut, responses=not_ready)
     def readyz() -> JSONResponse:
         checks = engine.ready()
         if not worker_expected:

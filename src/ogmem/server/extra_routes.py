@@ -13,6 +13,7 @@ from ogmem.core.models import EventStatus, OutboxEvent, RequestContext
 from ogmem.engine import Engine
 from ogmem.server import auth
 from ogmem.server import models as m
+from ogmem.server import models_out as out
 
 Caller = auth.Caller
 EventP = Annotated[int, Path(ge=1, le=2**63 - 1)]  # a SQL BIGINT
@@ -52,11 +53,11 @@ def router(engine: Engine, body_responses: dict[int | str, dict[str, Any]]) -> A
     api = APIRouter(prefix="/api/v1")
 
     @api.post("/fs/restore", tags=["fs"], responses=body_responses)
-    def restore(body: m.ArchiveIn, caller: Caller) -> m.NodeEnvelope:
+    def restore(body: m.ArchiveIn, caller: Caller) -> out.NodeEnvelope:
         caller.check_uri(body.uri, change=True)
         ctx = caller.context(body.user_id, body.agent_id)
         node = engine.restore(body.uri, ctx, body.expected_version)
-        return m.NodeEnvelope(node=m.NodeOut.model_validate(node))
+        return out.NodeEnvelope(node=out.NodeOut.model_validate(node))
 
     @api.get("/outbox/events", tags=["operations"])
     def events(caller: Caller, status: StatusQ = None, limit: LimitQ = 100) -> EventsOut:
