@@ -44,6 +44,16 @@ def pg_url(pg_cluster: PgCluster) -> Iterator[str]:
         pg_cluster.reuse(url)
 
 
+@pytest.fixture
+def pg(pg_url: str) -> Iterator[Backend]:
+    """The PostgreSQL backend alone, over this test's database."""
+    opened = open_backend(pg_url)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
 def store_url(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> str:
     """Where a store of ``kind`` (one of BACKENDS) lives for this test."""
     if kind == "postgres":

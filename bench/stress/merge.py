@@ -104,5 +104,6 @@ def _run_writers(store: str, tmp: Path) -> tuple[Counter[str], list[str]]:
             continue
         data = json.loads(report.read_text())
         statuses.update(data["statuses"])
+        statuses["resent"] += data["resends"]
         errors += data["errors"]
     return statuses, errors

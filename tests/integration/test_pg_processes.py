@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from bench.stress import merge_writer
 
 from ogmem import Engine, RequestContext
 from ogmem.core.models import (
@@ -29,7 +30,6 @@ from ogmem.core.models import (
 )
 from ogmem.core.storage import Backend
 from ogmem.index.embedders import HashEmbedder
-from ogmem.store import open_backend
 from tests.integration import pg_processes
 from tests.raw import raw_rows
 
@@ -71,27 +71,19 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
         process.wait(timeout=30)
 
 
-@pytest.fixture
-def pg(pg_url: str) -> Iterator[Backend]:
-    opened = open_backend(pg_url)
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
 def test_four_processes_merging_into_one_node_reach_version_401(
     pg_url: str, tmp_path: Path, processes: list[subprocess.Popen[str]]
 ) -> None:
-    ctx = RequestContext(pg_processes.ACCOUNT, pg_processes.USER, session_id="create")
+    ctx = RequestContext(merge_writer.ACCOUNT, merge_writer.USER, session_id="create")
     with Engine.open(pg_url, worker=False, embedder=HashEmbedder()) as engine:
-        created = engine.remember([pg_processes.merge_candidate(-1, 0)], ctx)[0]
+        created = engine.remember([merge_writer.candidate(-1, 0)], ctx)[0]
     assert created.node is not None and created.node.version == 1
     go = tmp_path / "go"
     reports = [tmp_path / f"w{n}.json" for n in range(WRITERS)]
     logs = [tmp_path / f"w{n}.log" for n in range(WRITERS)]
     for n in range(WRITERS):
-        args = _helper("merge", pg_url, str(n), str(MERGES), str(go), str(reports[n]))
+        args = ["-m", "bench.stress.merge_writer", pg_url, str(n), str(MERGES), str(go)]
+        args.append(str(reports[n]))  # the stress suite's writer: resends retryable results
         processes.append(_spawn(args, logs[n]))
     ready = [report.with_suffix(".ready") for report in reports]
     _wait_for("the writers to open the store", lambda: all(r.exists() for r in ready), logs)

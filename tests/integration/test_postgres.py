@@ -7,7 +7,6 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,15 +39,6 @@ TABLES = (
     "index_clock", "index_tombstones", "recall_signals", "sessions", "session_messages",
     "api_keys",
 )  # fmt: skip
-
-
-@pytest.fixture
-def pg(pg_url: str) -> Iterator[Backend]:
-    opened = open_backend(pg_url)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def _db(backend: Backend) -> PostgresDatabase:
