@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from functools import lru_cache
 
 SIMILARITY_MIDPOINT = 0.35
 SIMILARITY_SPREAD = 0.07
@@ -36,19 +35,31 @@ def similarity_relevance(
     return 1.0 / (1.0 + math.exp(-(cosine - midpoint) / spread))
 
 
-@lru_cache(maxsize=4096)
-def _keyword_pattern(term: str) -> re.Pattern[str]:
-    if term.isascii():
-        return re.compile(rf"\b{re.escape(term)}", re.IGNORECASE)
-    return re.compile(re.escape(term), re.IGNORECASE)  # CJK pieces sit inside words
+class KeywordMatcher:
+    """The share of a query's keywords a text holds, in one pass over the text: a Latin
+    keyword must start a word, a CJK piece may sit anywhere (CJK is written without spaces)."""
+
+    def __init__(self, terms: Sequence[str]) -> None:
+        self._terms = [term.lower() for term in dict.fromkeys(terms)]
+        # longest first, so that of "support" and "supports" at one place the longer matches;
+        # the shorter is then credited as its prefix
+        alternatives = [
+            (rf"\b{re.escape(term)}" if term.isascii() else re.escape(term))
+            for term in sorted(self._terms, key=len, reverse=True)
+        ]
+        self._pattern = re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
+
+    def coverage(self, text: str) -> float:
+        if self._pattern is None:
+            return 0.0
+        matched = {found.lower() for found in self._pattern.findall(text)}
+        hits = sum(1 for term in self._terms if any(m.startswith(term) for m in matched))
+        return hits / len(self._terms)
 
 
 def keyword_coverage(terms: Sequence[str], text: str) -> float:
     """The share of ``terms`` that occur in ``text`` (at the start of a word for Latin text)."""
-    if not terms:
-        return 0.0
-    found = sum(1 for term in terms if _keyword_pattern(term).search(text))
-    return found / len(terms)
+    return KeywordMatcher(terms).coverage(text)
 
 
 def relevance(similarity_score: float, coverage: float) -> float:

@@ -27,7 +27,7 @@ from ogmem.retrieval.keywords import keyword_terms
 from ogmem.retrieval.recall import RecallLog
 from ogmem.retrieval.relevance import (
     SIMILARITY_MIDPOINT,
-    keyword_coverage,
+    KeywordMatcher,
     relevance,
     similarity_relevance,
 )
@@ -172,7 +172,8 @@ class Searcher:
         vector = self._queries.vector(query) if query_vector is None else query_vector
         terms = keyword_terms(query)
         fused = self._retrieve(terms, vector, ctx.account_id, search_filter, limit)
-        hits, nodes = self._rank(ctx.account_id, fused, _Wanted(terms, limit, min_score))
+        wanted = _Wanted(KeywordMatcher(terms), limit, min_score)
+        hits, nodes = self._rank(ctx.account_id, fused, wanted)
         if self._recall is not None:
             self._recall.record(ctx.account_id, query, [(h.uri, h.score) for h in hits])
         took = (time.perf_counter() - started) * 1000
@@ -226,7 +227,9 @@ class Searcher:
                 node = nodes.get(uri)
                 if node is None or node.context_type is ContextType.DIRECTORY:
                     continue  # summaries steer the ranking but are not answers themselves
-                hit = self._hit(node, entry, score, wanted.terms, directory=_parent(uri) in fused)
+                hit = self._hit(
+                    node, entry, score, wanted.keywords, directory=_parent(uri) in fused
+                )
                 if hit.score < wanted.min_score:
                     continue
                 hits.append(hit)
@@ -241,9 +244,15 @@ class Searcher:
         return similarity_relevance(entry.similarity, self._midpoint)
 
     def _hit(
-        self, node: ContextNode, entry: _Fused, score: float, terms: list[str], *, directory: bool
+        self,
+        node: ContextNode,
+        entry: _Fused,
+        score: float,
+        keywords: KeywordMatcher,
+        *,
+        directory: bool,
     ) -> SearchHit:
-        coverage = keyword_coverage(terms, _text(node)) if entry.keyword else 0.0
+        coverage = keywords.coverage(_text(node)) if entry.keyword else 0.0
         why = " + ".join(entry.reasons) + (" + directory" if directory else "")
         return SearchHit(
             node.uri, node.category, node.abstract, relevance(self._similarity(entry), coverage),
@@ -253,7 +262,7 @@ class Searcher:
 
 @dataclass(frozen=True, slots=True)
 class _Wanted:
-    terms: list[str]
+    keywords: KeywordMatcher
     limit: int
     min_score: float
 
