@@ -144,7 +144,9 @@ def _entity(base: dict[str, Any], speaker: str, thing: str) -> ReplayMemory:
 
 
 def _preference(base: dict[str, Any], speaker: str, verb: str, rest: str) -> ReplayMemory:
-    topic = " ".join(words(rest)[:2]) or "general"
+    # The topic is what the verb governs, up to the first clause boundary ("pottery and ...").
+    phrase = re.split(r",|;|\.| and | because | as | when | with | to ", rest, maxsplit=1)[0]
+    topic = " ".join(words(phrase)[:2]) or "general"
     stance = "dislikes" if verb.startswith(("hate", "dislike")) else "likes"
     arguments = {
         **base,
