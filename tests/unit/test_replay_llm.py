@@ -51,7 +51,9 @@ def sample() -> list[dict[str, Any]]:
             },
             "observation": OBSERVATIONS,
             "event_summary": {
-                "events_session_1": {"Ann": ["Ann adopts a puppy."], "Bo": [], "date": "8 May, 2023"},
+                "events_session_1": {
+                    "Ann": ["Ann adopts a puppy."], "Bo": [], "date": "8 May, 2023",
+                },
                 "events_session_2": {"Ann": [], "Bo": [], "date": "9 June, 2023"},
             },
             "session_summary": {

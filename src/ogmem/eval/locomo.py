@@ -18,7 +18,7 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-from ogmem.core import errors
+from ogmem.core import errors, uri
 from ogmem.core.models import NodeStatus, RequestContext
 from ogmem.core.ports import Embedder, LLMClient
 from ogmem.engine import Engine
@@ -162,9 +162,12 @@ def memory_counts(engine: Engine, conversations: Sequence[Conversation]) -> dict
     counts: dict[str, int] = {}
     for conversation in conversations:
         ctx = RequestContext(ACCOUNT, conversation.sample_id)
-        for category, by_status in engine.tree_counts(None, ctx).items():
+        root = str(uri.user_root(ACCOUNT, conversation.sample_id))
+        for category, by_status in engine.tree_counts(root, ctx).items():
             if category in engine.registry.names():
-                counts[category] = counts.get(category, 0) + by_status.get(NodeStatus.ACTIVE.value, 0)
+                counts[category] = counts.get(category, 0) + by_status.get(
+                    NodeStatus.ACTIVE.value, 0
+                )
     return counts
 
 

@@ -37,7 +37,19 @@ _PROFILE = re.compile(
     r"(?:kids?|children|sons?|daughters?|husband|wife|partner|dogs?|cats?|pets?))\b",
     re.IGNORECASE,
 )
-_ANIMALS = {"dog", "dogs", "cat", "cats", "pet", "pets", "puppy", "kitten", "horse", "snake", "turtle"}
+_ANIMALS = {
+    "dog",
+    "dogs",
+    "cat",
+    "cats",
+    "pet",
+    "pets",
+    "puppy",
+    "kitten",
+    "horse",
+    "snake",
+    "turtle",
+}
 _PEOPLE = {
     "kids", "kid", "children", "child", "son", "daughter", "husband", "wife", "partner", "mom",
     "mother", "dad", "father", "sister", "brother", "friend", "friends", "family", "grandma",
@@ -94,9 +106,18 @@ def event_memory(base: dict[str, Any], when: str, date: str) -> ReplayMemory:
     return ReplayMemory("event", arguments)
 
 
-def summary_event(
-    speaker: str, text: str, messages: dict[str, Message], date: str
-) -> ReplayMemory:
+def restates(text: str, memories: Sequence[ReplayMemory], speaker: str) -> bool:
+    """Whether an observation about ``speaker`` already says most of ``text``: a model records
+    a fact once ("do not record the same fact twice")."""
+    wanted = set(words(text))
+    return any(
+        memory.arguments.get("who") == speaker
+        and len(wanted & set(words(str(memory.arguments["abstract"])))) * 2 >= len(wanted)
+        for memory in memories
+    )
+
+
+def summary_event(speaker: str, text: str, messages: dict[str, Message], date: str) -> ReplayMemory:
     """An ``event_summary`` entry: its source is the speaker's message that shares the most
     words with it (the annotation names none)."""
     mine = [m for m in messages.values() if m.name == speaker and m.message_id]
@@ -117,17 +138,20 @@ def _base(
         "who": speaker,
         "source_message_ids": list(sources),
     }
-    quote = _quote(messages.get(sources[0]) if sources else None)
+    quote = _quote(text, messages.get(sources[0]) if sources else None)
     if quote:
         arguments["evidence_quote"] = quote
     return arguments
 
 
-def _quote(message: Message | None) -> str:
-    """The first sentence of the source message, verbatim."""
+def _quote(fact: str, message: Message | None) -> str:
+    """The sentence of the source message that shares the most words with the fact, verbatim
+    (the first on a tie)."""
     if message is None:
         return ""
-    sentence = re.split(r"(?<=[.!?])\s", message.content.strip(), maxsplit=1)[0]
+    wanted = set(words(fact))
+    sentences = re.split(r"(?<=[.!?])\s+", message.content.strip())
+    sentence = max(sentences, key=lambda s: len(wanted & set(words(s))))
     return sentence[:200].rsplit(" ", 1)[0] if len(sentence) > 200 else sentence
 
 

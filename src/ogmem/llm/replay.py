@@ -220,7 +220,9 @@ def _parse_blocks(prompt: str) -> list[tuple[str, str]]:
             continue
         if label:
             blocks.append((label, f"{rest}\n" + "\n".join(body)[:_KEY_CHARS]))
-        label, rest, body = ("", "", []) if header is None else (header["label"], header["rest"], [])
+        label, rest, body = (
+            ("", "", []) if header is None else (header["label"], header["rest"], [])
+        )
     return blocks
 
 
