@@ -47,11 +47,9 @@ def session(item: dict[str, Any], key: str, messages: list[Message]) -> ReplaySe
                 memories.append(
                     replay_mapping.observation_memory(speaker, text, ordered, by_id, date)
                 )
-    observations = tuple(memories)
     for speaker, texts in events.items():
         for text in texts if speaker != "date" and isinstance(texts, list) else []:
-            if not replay_mapping.restates(str(text), observations, speaker):
-                memories.append(replay_mapping.summary_event(speaker, str(text), by_id, date))
+            memories.append(replay_mapping.summary_event(speaker, str(text), by_id, date))
     summary = str(item.get("session_summary", {}).get(f"session_{number}_summary", ""))
     return ReplaySession(tuple(messages), tuple(m for m in memories if m.source_ids), summary)
 

@@ -106,17 +106,6 @@ def event_memory(base: dict[str, Any], when: str, date: str) -> ReplayMemory:
     return ReplayMemory("event", arguments)
 
 
-def restates(text: str, memories: Sequence[ReplayMemory], speaker: str) -> bool:
-    """Whether an observation about ``speaker`` already says most of ``text``: a model records
-    a fact once ("do not record the same fact twice")."""
-    wanted = set(words(text))
-    return any(
-        memory.arguments.get("who") == speaker
-        and len(wanted & set(words(str(memory.arguments["abstract"])))) * 2 >= len(wanted)
-        for memory in memories
-    )
-
-
 def summary_event(speaker: str, text: str, messages: dict[str, Message], date: str) -> ReplayMemory:
     """An ``event_summary`` entry: its source is the speaker's message that shares the most
     words with it (the annotation names none)."""
