@@ -104,7 +104,8 @@ def test_observations_become_typed_memories_with_resolved_dates(
     # "last Saturday" said on Monday 2023-05-08; the event summary carries the session's date
     assert sorted(node.metadata["when"] for node in events) == ["2023-05-06", "2023-05-08"]
     assert all(node.metadata["extraction"] == "llm" for node in memories.values())
-    assert memories["profile/profile"].metadata["source_message_ids"] == ["D1:3"]
+    # D1:3 answers Bo's question D1:2: the memory comes from both
+    assert memories["profile/profile"].metadata["source_message_ids"] == ["D1:2", "D1:3"]
     preference = memories["preferences/bo-pottery"]
     assert preference.metadata["attributes"]["stance"] == "likes"
     assert preference.metadata["evidence_quote"] == "I love pottery, I go every week."
@@ -115,7 +116,7 @@ def test_a_merged_memory_keeps_the_facts_and_messages_of_both_observations(
 ) -> None:
     entity = _memories(replayed[0])["entities/ann-puppy"]
     assert entity.metadata["merge"]["method"] == "llm"
-    assert entity.metadata["source_message_ids"] == ["D1:3", "D2:1"]
+    assert entity.metadata["source_message_ids"] == ["D1:2", "D1:3", "D2:1"]
     assert "beagle" in entity.content and "violin case" in entity.content
 
 

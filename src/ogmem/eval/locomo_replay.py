@@ -43,7 +43,7 @@ def session(item: dict[str, Any], key: str, messages: list[Message]) -> ReplaySe
         for text, sources in _facts(facts):
             ids, _ = locomo_data.normalise_evidence(sources, set(by_id))
             if ids:
-                ordered = sorted(ids, key=order.__getitem__)
+                ordered = replay_mapping.with_question(sorted(ids, key=order.__getitem__), messages)
                 memories.append(
                     replay_mapping.observation_memory(speaker, text, ordered, by_id, date)
                 )

@@ -71,6 +71,18 @@ _STOP = frozenset(
 )
 
 
+def with_question(sources: list[str], messages: Sequence[Message]) -> list[str]:
+    """``sources`` (in order) and, when the first answers a question of the other speaker, that
+    question first: the span prompt asks for "the question that a message answers", and the
+    memory comes from both."""
+    ids = [m.message_id for m in messages]
+    place = ids.index(sources[0]) if sources and sources[0] in ids else 0
+    before, source = (messages[place - 1], messages[place]) if place else (None, None)
+    if before is None or source is None or before.name == source.name or not before.message_id:
+        return sources
+    return [before.message_id, *sources] if "?" in before.content else sources
+
+
 def words(text: str) -> list[str]:
     """The content words of ``text``, lowercased."""
     return [w for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in _STOP and len(w) > 1]
