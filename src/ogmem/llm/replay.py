@@ -140,7 +140,8 @@ class ReplayLLM:
         for (start, end, session), memories in sorted(found.items()):
             first, last = window_ids(window, start, end)
             with self._lock:
-                self._planned.setdefault((session, first, last), []).extend(memories)
+                # assigned, not added to: a window asked again (a retried commit) replans it
+                self._planned[(session, first, last)] = memories
             categories = list(dict.fromkeys(memory.category for memory in memories))
             reason = replay_answers.clip(str(memories[0].arguments.get("abstract", "")), 200)
             answer.append({"start": start, "end": end, "reason": reason, "categories": categories})
@@ -193,8 +194,8 @@ class ReplayLLM:
         for label, key in _parse_blocks(prompt):
             place = self._blocks.get(key)
             if place is not None:
+                # span prompts label a message by its index, structuring prompts "id <id>"
                 located.append(_Block(label.removeprefix("id "), place[0], place[1]))
-        # A structuring prompt labels a message by its id; keep the window's own labels there.
         return located
 
     def _text(self, text: str) -> ports.LLMResponse:
