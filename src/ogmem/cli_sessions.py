@@ -212,19 +212,35 @@ def eval_locomo(
     store: Annotated[
         Path | None, typer.Option(help="Store file (default: a fresh temp file).")
     ] = None,
+    extractor: Annotated[
+        str,
+        typer.Option(
+            help="configured: the configured LLM, else raw mode; replay: LLM extraction with "
+            "the file's annotations replayed as the model's answers (turns by after_turn)."
+        ),
+    ] = "configured",
 ) -> None:
     """Retrieval recall@k / hit@k per category on LoCoMo; J score when an LLM is configured."""
     import tempfile
 
+    from ogmem.eval import locomo_replay
+
+    if extractor not in ("configured", "replay"):
+        raise typer.BadParameter("must be configured or replay", param_hint="--extractor")
     settings = Settings.from_env()
     conversations = locomo_data.load(data)
+    replay = locomo_replay.replay_llm(data) if extractor == "replay" else None
     with tempfile.TemporaryDirectory(prefix="ogmem-eval-") as tmp:
         path = str(store or Path(tmp) / "locomo.sqlite")
         settings = dataclasses.replace(settings, store=path)
-        with wiring.open_engine(settings) as engine, Progress(console=console) as progress:
+        with (
+            wiring.open_engine(settings, llm=replay) as engine,
+            Progress(console=console) as progress,
+        ):
             task = progress.add_task("LoCoMo", total=len(conversations) * 2)
             report = locomo.evaluate(
-                engine, conversations, k or locomo.DEFAULT_KS, judge=engine.llm,
+                engine, conversations, k or locomo.DEFAULT_KS,
+                judge=None if replay else engine.llm, turn_by_turn=replay is not None,
                 progress=lambda *_: progress.advance(task),
             )  # fmt: skip
     console.print(report_table(report))
@@ -233,6 +249,9 @@ def eval_locomo(
         f"ingest {report.ingest_s:.1f} s for {report.messages} messages ({report.mode} mode); "
         f"{report.unresolvable_evidence} unresolvable evidence ids; {report.qa}"
     )
+    if report.memories:
+        counts = ", ".join(f"{n} {name}" for name, n in sorted(report.memories.items()))
+        console.print(f"memories: {counts}")
     if json_out:
         json_out.write_text(json.dumps(report.as_dict(), indent=2))
 

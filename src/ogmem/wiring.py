@@ -71,9 +71,12 @@ def embedder_from(settings: Settings) -> Embedder:
         raise
 
 
-def open_engine(settings: Settings, *, worker: bool = False) -> Engine:
-    """The engine the settings describe; ``worker`` starts the in-process indexer thread."""
+def open_engine(
+    settings: Settings, *, worker: bool = False, llm: LLMClient | None = None
+) -> Engine:
+    """The engine the settings describe; ``worker`` starts the in-process indexer thread;
+    ``llm`` replaces the configured model (the LoCoMo replay)."""
     return Engine.open(
-        settings.store, llm=llm_from(settings), embedder=embedder_from(settings), worker=worker,
-        vector_index=settings.vector_index,
+        settings.store, llm=llm or llm_from(settings), embedder=embedder_from(settings),
+        worker=worker, vector_index=settings.vector_index,
     )  # fmt: skip

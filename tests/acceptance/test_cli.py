@@ -175,6 +175,26 @@ def test_eval_locomo_prints_recall_and_writes_json(tmp_path: Path) -> None:
     assert report["overall"]["R@3"] == 1.0 and report["ks"] == [1, 3]
 
 
+def test_eval_locomo_replays_the_annotations_through_llm_extraction(tmp_path: Path) -> None:
+    from tests.unit.test_replay_llm import sample
+
+    data = tmp_path / "tiny.json"
+    data.write_text(json.dumps(sample()))
+    out = tmp_path / "report.json"
+    env = {"OGMEM_EMBEDDER": "hash", "OGMEM_LLM_MODEL": ""}
+    done = _ogmem(
+        "eval", "locomo", "--data", str(data), "--extractor", "replay", "--json", str(out), env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        "(llm mode)" in done.stdout and "1 entity, 2 event, 1 preference, 1 profile" in done.stdout
+    )
+    report = json.loads(out.read_text())
+    assert report["overall"]["R@5"] == 1.0 and report["qa"].endswith("skipped")
+    refused = _ogmem("eval", "locomo", "--data", str(data), "--extractor", "gpt", env=env)
+    assert refused.returncode == 2 and "--extractor" in refused.stderr + refused.stdout
+
+
 def test_migrate_creates_or_upgrades_the_store(tmp_path: Path, pg_cluster: PgCluster) -> None:
     env = {"OGMEM_STORE": str(tmp_path / "m.sqlite")}
     done = _ogmem("migrate", env=env)

@@ -157,3 +157,24 @@ def test_a_directory_gives_its_abstract_whole() -> None:
     )
 
     assert _sources(node) == {0: "Caroline: 2 events"}
+
+
+def test_an_extracted_memory_is_found_by_the_words_of_its_evidence_quote() -> None:
+    quote = "Twice last year! Loved it."
+    node = _node(
+        abstract="Caroline visited Paris twice in 2022",
+        content="Caroline visited Paris twice in 2022 and enjoyed it.",
+        metadata={"extraction": "llm", "evidence_quote": quote},
+    )
+    content = records_for(node)[-1].record
+    assert content.level == 2 and content.text.endswith(f"\n“{quote}”")
+    assert content.text.startswith(node.content)
+
+
+def test_a_quote_already_in_the_content_is_not_indexed_twice() -> None:
+    node = _node(
+        abstract="Caroline on Paris",
+        content="Caroline said: Twice last year! Loved it.",
+        metadata={"extraction": "llm", "evidence_quote": "Twice last year!"},
+    )
+    assert records_for(node)[-1].record.text == node.content

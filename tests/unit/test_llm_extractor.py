@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -605,6 +606,13 @@ def test_dedupe_keeps_the_first_on_a_tie_and_the_more_confident_otherwise() -> N
     low, high, tie = make("Same.", confidence=0.5), make("same.", confidence=0.9), make("SAME.")
     assert dedupe.dedupe([low, high])[0] == [high]
     assert dedupe.dedupe([tie, make("same.")])[0] == [tie]
+
+
+def test_the_kept_duplicate_carries_the_source_messages_of_the_dropped_one() -> None:
+    first = dataclasses.replace(make("Same.", confidence=0.9), source_message_ids=("m1", "m2"))
+    second = dataclasses.replace(make("same."), source_message_ids=("m2", "m7"))
+    [kept], _ = dedupe.dedupe([first, second])
+    assert kept.content == "same." and kept.source_message_ids == ("m2", "m7", "m1")
 
 
 def test_spans_beyond_the_limit_are_dropped() -> None:

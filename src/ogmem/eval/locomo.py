@@ -18,8 +18,8 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-from ogmem.core import errors
-from ogmem.core.models import RequestContext
+from ogmem.core import errors, uri
+from ogmem.core.models import NodeStatus, RequestContext
 from ogmem.core.ports import Embedder, LLMClient
 from ogmem.engine import Engine
 from ogmem.eval.locomo_data import CATEGORIES, Conversation, Question
@@ -85,6 +85,7 @@ class EvalReport:
     mode: str
     qa: str = ""
     embedder_msgs_per_s: float | None = None  # measured only when asked (it embeds again)
+    memories: dict[str, int] = field(default_factory=dict)  # active memories by type
 
     @property
     def ingest_msgs_per_s(self) -> float:
@@ -105,17 +106,25 @@ class EvalReport:
             "embedder_msgs_per_s": self.embedder_msgs_per_s,
             "ingest_vs_embedder": self.ingest_vs_embedder,
             "unresolvable_evidence": self.unresolvable_evidence, "mode": self.mode, "qa": self.qa,
+            "memories": self.memories,
         }  # fmt: skip
 
 
-def ingest_conversation(engine: Engine, conversation: Conversation) -> int:
-    """All sessions through ingest + commit; returns the number of messages."""
+def ingest_conversation(
+    engine: Engine, conversation: Conversation, *, turn_by_turn: bool = False
+) -> int:
+    """All sessions through ingest + commit; returns the number of messages. ``turn_by_turn``
+    hands the messages over one after_turn call each, as an agent does."""
     count = 0
     for key, messages in conversation.sessions:
         ctx = RequestContext(
             ACCOUNT, conversation.sample_id, session_id=f"{conversation.sample_id}-{key}"
         )
-        engine.ingest(messages, ctx)
+        if turn_by_turn:
+            for message in messages:
+                engine.after_turn([message], ctx)
+        else:
+            engine.ingest(messages, ctx)
         engine.commit(ctx.session_id or "", ctx, wait=True)
         count += len(messages)
     engine.drain()
@@ -123,7 +132,11 @@ def ingest_conversation(engine: Engine, conversation: Conversation) -> int:
 
 
 def ingest_all(
-    engine: Engine, conversations: Sequence[Conversation], progress: Progress | None = None
+    engine: Engine,
+    conversations: Sequence[Conversation],
+    progress: Progress | None = None,
+    *,
+    turn_by_turn: bool = False,
 ) -> tuple[int, float]:
     """Every conversation through ingest, commit and the worker until the index is current:
     (messages, seconds)."""
@@ -131,7 +144,7 @@ def ingest_all(
     for index, conversation in enumerate(conversations):
         if progress:
             progress(f"ingesting {conversation.sample_id}", index, len(conversations))
-        messages += ingest_conversation(engine, conversation)
+        messages += ingest_conversation(engine, conversation, turn_by_turn=turn_by_turn)
     return messages, time.perf_counter() - started
 
 
@@ -142,6 +155,20 @@ def message_texts(conversations: Sequence[Conversation]) -> list[str]:
             m.content for c in conversations for _, messages in c.sessions for m in messages
         )
     )
+
+
+def memory_counts(engine: Engine, conversations: Sequence[Conversation]) -> dict[str, int]:
+    """How many active memories the conversations' users hold, by type."""
+    counts: dict[str, int] = {}
+    for conversation in conversations:
+        ctx = RequestContext(ACCOUNT, conversation.sample_id)
+        root = str(uri.user_root(ACCOUNT, conversation.sample_id))
+        for category, by_status in engine.tree_counts(root, ctx).items():
+            if category in engine.registry.names():
+                counts[category] = counts.get(category, 0) + by_status.get(
+                    NodeStatus.ACTIVE.value, 0
+                )
+    return counts
 
 
 def embedder_msgs_per_s(embedder: Embedder, conversations: Sequence[Conversation]) -> float:
@@ -194,13 +221,15 @@ def evaluate(
     judge: LLMClient | None = None,
     progress: Progress | None = None,
     measure_embedder: bool = False,
+    turn_by_turn: bool = False,
 ) -> EvalReport:
     """Ingest every conversation, then search each question; ``measure_embedder`` also times
-    the engine's embedder alone on the same messages, right after the ingest."""
+    the engine's embedder alone on the same messages, right after the ingest; ``turn_by_turn``
+    hands messages over by after_turn (see ``ingest_conversation``)."""
     ks = tuple(sorted(set(ks)))
     tallies: dict[str, _Tally] = {name: _Tally() for name in CATEGORIES.values()}
     overall, latencies, unresolvable = _Tally(), [], 0
-    messages, ingest_s = ingest_all(engine, conversations, progress)
+    messages, ingest_s = ingest_all(engine, conversations, progress, turn_by_turn=turn_by_turn)
     embedder_rate = (
         embedder_msgs_per_s(engine.embedder, conversations) if measure_embedder else None
     )
@@ -234,6 +263,7 @@ def evaluate(
         mode="llm" if engine.llm else "raw",
         qa=qa,
         embedder_msgs_per_s=embedder_rate,
+        memories=memory_counts(engine, conversations),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from ogmem.core.models import CandidateMemory
@@ -14,7 +15,8 @@ def dedupe(candidates: Sequence[CandidateMemory]) -> tuple[list[CandidateMemory]
 
     Two candidates are near-identical when they have the same category and routing key and their
     contents are equal after normalising whitespace and case, or one contains the other.
-    The survivors keep their order.
+    The survivors keep their order, and the source messages of the duplicates they replace: the
+    same fact said twice was said in both messages.
     """
     kept: list[CandidateMemory] = []
     dropped: list[Dropped] = []
@@ -24,10 +26,16 @@ def dedupe(candidates: Sequence[CandidateMemory]) -> tuple[list[CandidateMemory]
             kept.append(candidate)
             continue
         winner, loser = _ranked(kept[twin], candidate)
-        kept[twin] = winner
+        kept[twin] = _with_sources_of(winner, loser)
         reason = f"duplicate of a memory with the same content and confidence {winner.confidence:g}"
         dropped.append(Dropped(label(loser.category, loser.routing_key), reason))
     return kept, dropped
+
+
+def _with_sources_of(winner: CandidateMemory, loser: CandidateMemory) -> CandidateMemory:
+    sources = tuple(dict.fromkeys([*winner.source_message_ids, *loser.source_message_ids]))
+    provenance = tuple(dict.fromkeys([*winner.provenance_ids, *loser.provenance_ids]))
+    return dataclasses.replace(winner, source_message_ids=sources, provenance_ids=provenance)
 
 
 def _ranked(

@@ -84,6 +84,7 @@ def records_for(node: ContextNode) -> list[PlannedRecord]:
     seen: set[str] = set()
     levels = LEVELS[:1] if node.context_type is ContextType.DIRECTORY else LEVELS
     texts = [getattr(node, name).strip() for name in LEVELS]
+    texts[2] = _with_quote(node, texts[2])
     sources = _sources(node, texts)
     if node.metadata.get("extraction") == "raw" and texts[2]:
         # the abstract shows the opening sentences (for lists); it is indexed as the opening
@@ -97,6 +98,16 @@ def records_for(node: ContextNode) -> list[PlannedRecord]:
         seen.add(text)
         planned.append(PlannedRecord(_record(node, level, text), sources[level]))
     return planned
+
+
+def _with_quote(node: ContextNode, content: str) -> str:
+    """An extracted memory's content with its evidence quote, the speaker's own words: a later
+    question tends to use them, where the memory restates them in the model's words."""
+    quote = node.metadata.get("evidence_quote")
+    if node.context_type is not ContextType.MEMORY or not isinstance(quote, str):
+        return content
+    quote = quote.strip()
+    return f"{content}\n“{quote}”" if content and quote and quote not in content else content
 
 
 def _sources(node: ContextNode, texts: list[str]) -> list[Source]:
