@@ -38,6 +38,7 @@ def test_a_message_is_remembered_with_the_one_it_answers_as_overview() -> None:
         "Mel: How many times have you been to Paris?\nCaroline: Twice last year! Loved it."
     )
     assert memory.source_message_ids == ("m2",)  # provenance: the message itself only
+    assert memory.context_message_ids == ("m1",)  # search's neighbour: the message before
     assert memory.origin == "raw" and memory.when == "2023-05-08"
 
 
@@ -50,6 +51,7 @@ def test_the_first_message_takes_its_context_from_before_the_window() -> None:
 
     assert with_context.overview.startswith("Mel: Did you find a new job?\n")
     assert without.overview == ""  # nothing before it: no context level to index
+    assert with_context.context_message_ids == ("m0",) and without.context_message_ids == ()
 
 
 def test_empty_messages_give_no_context_and_are_dropped_with_a_reason() -> None:

@@ -32,6 +32,7 @@ def candidate_metadata(candidate: CandidateMemory, ctx: RequestContext) -> dict[
         "confidence": candidate.confidence,
         "content_hash": router.content_hash(candidate),
         "source_message_ids": list(candidate.source_message_ids),
+        "context_message_ids": list(candidate.context_message_ids),
         "provenance_ids": list(candidate.provenance_ids),
         "session_ids": [ctx.session_id] if ctx.session_id else [],
         "user_id": ctx.user_id,
@@ -55,7 +56,7 @@ def candidate_metadata(candidate: CandidateMemory, ctx: RequestContext) -> dict[
 def merged_metadata(old: Mapping[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """Provenance accumulates; the newest value wins for single facts."""
     merged = {**old, **new}
-    for key in ("source_message_ids", "provenance_ids", "session_ids"):
+    for key in ("source_message_ids", "context_message_ids", "provenance_ids", "session_ids"):
         merged[key] = _union(old.get(key, []), new.get(key, []))
     merged["confidence"] = max(float(old.get("confidence", 0.0)), float(new.get("confidence", 0.0)))
     merged["attributes"] = {**old.get("attributes", {}), **new.get("attributes", {})}

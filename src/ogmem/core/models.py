@@ -120,6 +120,9 @@ class CandidateMemory:
     where: str | None = None
     evidence_quote: str | None = None
     source_message_ids: tuple[str, ...] = ()
+    # the messages right before its source ones, which give them their sense (the question
+    # a message answers); search lets neighbouring memories of a conversation lift each other
+    context_message_ids: tuple[str, ...] = ()
     provenance_ids: tuple[str, ...] = ()
     tool_stats: Mapping[str, Any] | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)

@@ -148,5 +148,6 @@ def memory_of(message: Message, preceding: Message | None, ctx: RequestContext) 
         when=message.created_at.date().isoformat(),
         who=name,
         source_message_ids=(message_id,) if message_id else (),
+        context_message_ids=(preceding.message_id,) if preceding and preceding.message_id else (),
         origin="raw",
     )

@@ -5,7 +5,7 @@ by the directory summaries (hierarchical retrieval); each hit carries its releva
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +24,7 @@ from ogmem.core.storage import IndexStore, RecordHit, VectorIndex
 from ogmem.index.query_vectors import QueryVectors
 from ogmem.index.records import LEVELS
 from ogmem.retrieval.keywords import keyword_terms
+from ogmem.retrieval.neighbours import neighbour_bonus
 from ogmem.retrieval.recall import RecallLog
 from ogmem.retrieval.relevance import (
     SIMILARITY_MIDPOINT,
@@ -36,6 +37,7 @@ RRF_K = 60
 DIRECTORY_WEIGHT = 0.1
 CANDIDATES_PER_RESULT = 10  # LoCoMo dev: R@50 +0.015 over 5, p50 +2 ms
 MIN_CANDIDATES = 50
+POOL_PER_RESULT, POOL_EXTRA = 3, 10  # read first, for neighbours to meet (neighbours.py)
 SEARCHABLE = (ContextType.MEMORY, ContextType.SKILL, ContextType.RESOURCE, ContextType.SESSION)
 
 
@@ -211,18 +213,18 @@ class Searcher:
             bonus = self._directory_weight * directory.score if directory is not None else 0.0
             scored.append((entry.score + bonus, uri, entry))
         scored.sort(key=lambda item: (-item[0], item[1]))
-        # a page holds a few more than needed: some winners are directory summaries
-        page = wanted.limit * 2 + 5
         hits: list[SearchHit] = []
         kept: dict[str, ContextNode] = {}
-        for start in range(0, len(scored), page):
+        for number, page in enumerate(_pages(scored, wanted.limit)):
             # a node keyword search did not find has no keyword share: its similarity alone
             # tells whether it can reach min_score, before reading it
             candidates = [
-                item for item in scored[start : start + page]
+                item for item in page
                 if item[2].keyword or self._similarity(item[2]) >= wanted.min_score
             ]  # fmt: skip
             nodes = self._store.find_nodes(account_id, [uri for _, uri, _ in candidates])
+            if number == 0:  # the front runners, read together, lift their neighbours
+                candidates = _with_neighbours(candidates, nodes)
             for score, uri, entry in candidates:
                 node = nodes.get(uri)
                 if node is None or node.context_type is ContextType.DIRECTORY:
@@ -258,6 +260,30 @@ class Searcher:
             node.uri, node.category, node.abstract, relevance(self._similarity(entry), coverage),
             entry.level, why, node.context_type, node.status, rank_score=round(score, 6),
         )  # fmt: skip
+
+
+_Scored = tuple[float, str, _Fused]
+
+
+def _pages(scored: list[_Scored], limit: int) -> Iterator[list[_Scored]]:
+    """The candidates in pages: a first one wide enough for neighbours to meet
+    (POOL_PER_RESULT per wanted hit), then pages of a few more than needed (some winners
+    are directory summaries, some fall under min_score)."""
+    first = limit * POOL_PER_RESULT + POOL_EXTRA
+    yield scored[:first]
+    step = limit * 2 + 5
+    for start in range(first, len(scored), step):
+        yield scored[start : start + step]
+
+
+def _with_neighbours(candidates: list[_Scored], nodes: dict[str, ContextNode]) -> list[_Scored]:
+    bonus = neighbour_bonus([(score, uri) for score, uri, _ in candidates], nodes)
+    for _, uri, entry in candidates:
+        if uri in bonus:
+            entry.reasons.append("neighbour")
+    lifted = [(score + bonus.get(uri, 0.0), uri, entry) for score, uri, entry in candidates]
+    lifted.sort(key=lambda item: (-item[0], item[1]))
+    return lifted
 
 
 @dataclass(frozen=True, slots=True)
