@@ -258,7 +258,13 @@ class Nodes:
         if fingerprint and self._nodes.find_applied(account_id, fingerprint) is not None:
             raise errors.DuplicateOperation(fingerprint)
 
+    def expired(self, account_id: str, now: datetime, limit: int) -> list[tuple[str, int]]:
+        return self._nodes.expired(account_id, now, limit)
+
     # -- the unit of work -------------------------------------------------------------------
+
+    def transaction(self) -> AbstractContextManager[None]:
+        return self._uow.transaction()
 
     def group_commit(self) -> AbstractContextManager[None]:
         return self._uow.group_commit()

@@ -19,7 +19,7 @@ from dataclasses import replace
 from functools import partial
 from typing import TypeVar
 
-from ogmem.commit import events
+from ogmem.commit import events, supersede
 from ogmem.commit.archive_builder import ArchiveBuilder
 from ogmem.commit.bulk import BulkCreator
 from ogmem.commit.identity import PreparedWrite, operation_fingerprint
@@ -267,6 +267,10 @@ class ContextWriter:
             self._delete_node(ctx, plan.target_uri, plan.existing, fingerprint)
             return None
         node = self._builder.build(candidate, plan, ctx, memory_type)
+        if plan.existing is not None and supersede.replaces(plan, node):
+            return supersede.replace_in_place(
+                self._store, plan.existing, node, reason=plan.reason, fingerprint=fingerprint
+            ).newer
         emitted = events.write_events(node, (plan.expected_version or 0) + 1, memory_type)
         return self._store.write_node_with_outbox(
             node, emitted, expected_version=plan.expected_version,
