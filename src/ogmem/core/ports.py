@@ -98,6 +98,7 @@ class Store(Protocol):
         events: Sequence[OutboxEvent],
         archived_at: datetime,
         fingerprint: str | None = None,
+        action: str = "archive",
     ) -> ContextNode: ...
 
     def delete_node(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -17,13 +18,16 @@ from ogmem.core.models import (
     NodeStatus,
     RequestContext,
     SearchFilter,
+    utcnow,
 )
 from ogmem.core.ports import Embedder, Store
 from ogmem.core.storage import IndexStore, RecordHit, VectorIndex
 from ogmem.index.query_vectors import QueryVectors
 from ogmem.index.records import LEVELS
 from ogmem.retrieval.keywords import keyword_terms
+from ogmem.retrieval.decay import Decay
 from ogmem.retrieval.recall import RecallLog
+from ogmem.retrieval.validity import Timeline, widened
 
 RRF_K = 60
 DIRECTORY_WEIGHT = 0.1
@@ -42,6 +46,9 @@ class SearchHit:
     why: str
     context_type: ContextType = ContextType.MEMORY
     status: NodeStatus = NodeStatus.ACTIVE
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    superseded: bool = False  # its validity ended by the moment asked (validity.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +116,7 @@ class Searcher:
         *,
         directory_weight: float = DIRECTORY_WEIGHT,
         recall: RecallLog | None = None,
+        decay: Decay | None = None,
     ) -> None:
         self._store = store
         self._index = index
@@ -116,6 +124,7 @@ class Searcher:
         self._queries = QueryVectors(embedder)
         self._directory_weight = directory_weight
         self._recall = recall
+        self._timeline = Timeline(index, decay)
 
     def search(
         self,
@@ -128,10 +137,12 @@ class Searcher:
         include_archived: bool = False,
         include_sessions: bool = False,
         query_vector: npt.NDArray[np.float32] | None = None,
+        as_of: datetime | None = None,
     ) -> SearchResult:
         """``include_sessions``: also session archives (raw transcripts; left out by default,
         where they would repeat the memories drawn from them, and keep a forgotten memory's
-        words). ``query_vector``: the query's embedding, for callers that already computed it."""
+        words). ``query_vector``: the query's embedding, for callers that already computed it.
+        ``as_of``: what held then comes first (default: now; see validity.py)."""
         if not query.strip():
             raise errors.InvalidInput("query is empty")
         if not 1 <= limit <= 1000:
@@ -149,7 +160,11 @@ class Searcher:
         )
         vector = self._queries.vector(query) if query_vector is None else query_vector
         fused = self._retrieve(query, vector, ctx.account_id, search_filter, limit)
-        hits, nodes = self._rank(ctx.account_id, fused, limit)
+        hits, nodes = self._rank(ctx.account_id, fused, widened(limit))
+        hits = self._timeline.arrange(
+            ctx.account_id, hits, nodes, as_of=as_of, now=utcnow(), limit=limit
+        )
+        nodes = {h.uri: nodes[h.uri] for h in hits}
         if self._recall is not None:
             self._recall.record(ctx.account_id, query, [(h.uri, h.score) for h in hits])
         took = (time.perf_counter() - started) * 1000
