@@ -20,7 +20,7 @@ written against one runs against the other; plus ``AuthError`` (401/403), ``Serv
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -194,11 +194,13 @@ class Client:
         categories: Sequence[str] | None = None,
         limit: int = 10,
         include_sessions: bool = False,
+        as_of: datetime | None = None,
     ) -> Json:
         return self._request("POST", f"{API}/search", body=without_none({
             "query": query, "user_id": user_id, "agent_id": agent_id,
             "categories": list(categories) if categories is not None else None, "limit": limit,
             "include_sessions": include_sessions or None,  # sent only when asked
+            "as_of": as_of.isoformat() if as_of is not None else None,
         }))  # fmt: skip
 
     def compose(

@@ -27,6 +27,7 @@ from ogmem.core.models import (
     NodeStatus,
     WriteAction,
     WritePlan,
+    as_utc,
     utcnow,
 )
 from ogmem.core.ports import Store
@@ -160,4 +161,5 @@ def states_replacement(candidate: CandidateMemory, existing: ContextNode) -> boo
     later than the start of the fact it addresses (an unknown start counts as earlier)."""
     if candidate.valid_from is None:
         return False
-    return existing.valid_from is None or existing.valid_from < candidate.valid_from
+    start = as_utc(candidate.valid_from, "valid_from")
+    return existing.valid_from is None or existing.valid_from < start
