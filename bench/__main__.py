@@ -11,6 +11,7 @@ from datetime import date
 from types import FrameType
 
 from bench import (
+    decay_bench,
     hnsw_bench,
     http_bench,
     ingest_bench,
@@ -28,6 +29,7 @@ BENCHES = {
     "search": search_bench.main,
     "hnsw": hnsw_bench.main,
     "locomo": locomo_bench.main,
+    "decay": decay_bench.main,
     "http": http_bench.main,
     "pg_writer": writer_bench.pg_main,
     "pg_ingest": ingest_bench.pg_main,

@@ -35,8 +35,8 @@ from ogmem.index.worker import OutboxWorker
 from ogmem.keys import Keys
 from ogmem.nodes import Nodes
 from ogmem.outbox import OutboxManager
-from ogmem.retrieval.compose import DETAILED, ComposeResult, compose_block
 from ogmem.retrieval import validity
+from ogmem.retrieval.compose import DETAILED, ComposeResult, compose_block
 from ogmem.retrieval.decay import Decay
 from ogmem.retrieval.recall import RecallLog
 from ogmem.retrieval.search import Searcher, SearchResult

@@ -108,8 +108,9 @@ def _note(key: str, text: str, expires_at: datetime) -> CandidateMemory:
 
 
 def test_an_expired_memory_is_never_searched_and_the_sweep_archives_it(engine: Engine) -> None:
-    engine.remember([_note("spot", "Parking spot 42 today", utcnow() - timedelta(seconds=1))], CTX)
-    engine.remember([_note("garage", "Parking garage preferred", utcnow() + timedelta(days=1))], CTX)
+    past, later = utcnow() - timedelta(seconds=1), utcnow() + timedelta(days=1)
+    engine.remember([_note("spot", "Parking spot 42 today", past)], CTX)
+    engine.remember([_note("garage", "Parking garage preferred", later)], CTX)
     engine.drain()
     found = [h.abstract for h in engine.search("parking", CTX).hits]
     assert found == ["Parking garage preferred"]  # hidden before the worker got there

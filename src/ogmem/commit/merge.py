@@ -154,9 +154,7 @@ def deterministic_merge(
     if _rule(existing, incoming) == SUPERSEDES:
         return MergedFields(
             abstract=(incoming.abstract.strip() or existing.abstract)[: limits["abstract"]],
-            overview=(incoming.overview.strip() or incoming.abstract.strip())[
-                : limits["overview"]
-            ],
+            overview=(incoming.overview.strip() or incoming.abstract.strip())[: limits["overview"]],
             content=incoming.content.strip()[: limits["content"]],
             method="deterministic",
             reason=reason,

@@ -9,6 +9,7 @@ time a search returned it: what is neither recent nor recently useful sinks, nev
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,7 +42,7 @@ class Decay:
         if last_recalled is not None and last_recalled > fresh:
             fresh = last_recalled
         age_days = max(0.0, (now - fresh).total_seconds() / _DAY_S)
-        return self.floor + (1.0 - self.floor) * 0.5 ** (age_days / self.half_life_days)
+        return self.floor + (1.0 - self.floor) * math.pow(0.5, age_days / self.half_life_days)
 
     def weights(
         self,

@@ -24,8 +24,8 @@ from ogmem.core.ports import Embedder, Store
 from ogmem.core.storage import IndexStore, RecordHit, VectorIndex
 from ogmem.index.query_vectors import QueryVectors
 from ogmem.index.records import LEVELS
-from ogmem.retrieval.keywords import keyword_terms
 from ogmem.retrieval.decay import Decay
+from ogmem.retrieval.keywords import keyword_terms
 from ogmem.retrieval.recall import RecallLog
 from ogmem.retrieval.validity import Timeline, widened
 

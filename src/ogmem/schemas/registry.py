@@ -25,10 +25,10 @@ from typing import Any
 import yaml
 
 from ogmem.core import errors, models, uri
+from ogmem.schemas import durations, yaml_fields
 
 # Aliased: MemoryType has an attribute called ``fields``.
 from ogmem.schemas import fields as schema_fields
-from ogmem.schemas import durations, yaml_fields
 
 OPERATION_MODES = ("upsert", "add_only")
 OWNER_SCOPES = ("user", "agent")

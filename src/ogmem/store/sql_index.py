@@ -219,8 +219,7 @@ class SqlIndexStore:
     def last_recalls(self, account_id: str, uris: Sequence[str]) -> dict[str, datetime]:
         found = self._db.fetch_all("last_recalls", account_id=account_id, uris=list(uris))
         return {
-            row["uri"]: rows.load_time(row["last_recalled_at"]) or datetime.min
-            for row in found
+            row["uri"]: rows.load_time(row["last_recalled_at"]) or datetime.min for row in found
         }
 
     def recall_signals(self, account_id: str, uri: str) -> list[dict[str, Any]]:
