@@ -10,6 +10,7 @@ import logging
 from ogmem.core import errors
 from ogmem.core.ports import Embedder, LLMClient
 from ogmem.engine import Engine
+from ogmem.retrieval.decay import Decay
 from ogmem.index.embedders import make_embedder
 from ogmem.settings import ENV_PREFIX, Settings
 
@@ -75,5 +76,10 @@ def open_engine(settings: Settings, *, worker: bool = False) -> Engine:
     """The engine the settings describe; ``worker`` starts the in-process indexer thread."""
     return Engine.open(
         settings.store, llm=llm_from(settings), embedder=embedder_from(settings), worker=worker,
-        vector_index=settings.vector_index,
+        vector_index=settings.vector_index, decay=decay_from(settings),
     )  # fmt: skip
+
+
+def decay_from(settings: Settings) -> Decay | None:
+    days = settings.decay_half_life_days
+    return None if days is None else Decay(half_life_days=days)

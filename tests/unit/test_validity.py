@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ogmem import wiring
 from ogmem.commit import lifetimes, merge, supersede
 from ogmem.core import errors
 from ogmem.core.models import CandidateMemory, ContextNode, ContextType
@@ -17,6 +18,7 @@ from ogmem.retrieval.decay import Decay
 from ogmem.retrieval.search import SearchHit
 from ogmem.retrieval.validity import Timeline
 from ogmem.schemas import durations, registry
+from ogmem.settings import Settings
 from tests.unit.test_registry import doc_with
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -157,3 +159,11 @@ def test_the_deterministic_rule_needs_a_later_valid_from() -> None:
     started = _node("a", valid_from=PAST)
     assert not supersede.states_replacement(candidate(PAST - timedelta(days=1)), started)
     assert supersede.states_replacement(candidate(PAST + timedelta(days=1)), started)
+
+
+def test_decay_is_off_unless_its_half_life_is_set() -> None:
+    assert wiring.decay_from(Settings.from_env({"OGMEM_DATA_DIR": "/tmp/x"})) is None
+    on = Settings.from_env({"OGMEM_DATA_DIR": "/tmp/x", "OGMEM_DECAY_HALF_LIFE_DAYS": "30"})
+    assert wiring.decay_from(on) == Decay(half_life_days=30.0)
+    with pytest.raises(errors.ConfigurationError, match="DECAY_HALF_LIFE_DAYS"):
+        Settings.from_env({"OGMEM_DATA_DIR": "/tmp/x", "OGMEM_DECAY_HALF_LIFE_DAYS": "-1"})
