@@ -59,7 +59,15 @@ def _node_json(node: ContextNode) -> dict[str, Any]:
         "status": node.status.value, "version": node.version, "abstract": node.abstract,
         "overview": node.overview, "content": node.content, "metadata": dict(node.metadata),
         "created_at": node.created_at.isoformat(), "updated_at": node.updated_at.isoformat(),
+        **_times(node),
     }  # fmt: skip
+
+
+def _times(node: ContextNode) -> dict[str, str]:
+    """The node's validity and expiry, those it has."""
+    named = {"valid_from": node.valid_from, "valid_to": node.valid_to,
+             "expires_at": node.expires_at}  # fmt: skip
+    return {name: moment.isoformat() for name, moment in named.items() if moment is not None}
 
 
 @app.command()
@@ -123,6 +131,8 @@ def cat(
         cli_common.print_json(_node_json(node))
         return
     console.print(f"[bold]{node.uri}[/] v{node.version} {node.status.value} ({node.category})")
+    for name, moment in _times(node).items():
+        console.print(f"[bold]{name}[/]  {moment}")
     console.print(f"[bold]abstract[/]  {node.abstract}\n[bold]overview[/]  {node.overview}")
     console.print(f"[bold]content[/]\n{node.content}\n[bold]metadata[/] {dict(node.metadata)}")
 

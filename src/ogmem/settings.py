@@ -10,7 +10,7 @@
 | OGMEM_EMBEDDER_BATCH_SIZE, OGMEM_EMBEDDER_THREADS | for the minilm embedder |
 | OGMEM_VECTOR_INDEX | exact, hnsw (extra `ann`: a graph for accounts >= 20k records) or pgvector |
 |   | (PostgreSQL only); unset: the store's default (SQLite: exact, PostgreSQL: pgvector) |
-| OGMEM_DECAY_HALF_LIFE_DAYS | turns on the decay ranking weight (off when unset; retrieval/decay.py) |
+| OGMEM_DECAY_HALF_LIFE_DAYS | the decay ranking weight (off when unset; retrieval/decay.py) |
 | OGMEM_METRICS_PORT, OGMEM_METRICS_HOST | `ogmem serve`'s /metrics address (off; 127.0.0.1) |
 | OGMEM_MAX_BODY_BYTES, OGMEM_BODY_TIMEOUT_S, ... | the server's limits (ogmem/limits.py) |
 """

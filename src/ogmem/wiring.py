@@ -10,8 +10,8 @@ import logging
 from ogmem.core import errors
 from ogmem.core.ports import Embedder, LLMClient
 from ogmem.engine import Engine
-from ogmem.retrieval.decay import Decay
 from ogmem.index.embedders import make_embedder
+from ogmem.retrieval.decay import Decay
 from ogmem.settings import ENV_PREFIX, Settings
 
 logger = logging.getLogger(__name__)

@@ -121,3 +121,27 @@ def test_an_expired_memory_is_never_searched_and_the_sweep_archives_it(engine: E
     assert [v.action for v in engine.history(uri, CTX)] == ["create", "expire"]
     archive_events = engine.store.list_events("acme")
     assert any(e.type is EventType.ARCHIVE_CONTEXT and e.uri == uri for e in archive_events)
+
+
+def _move_event(city: str, when: str) -> CandidateMemory:
+    return CandidateMemory(
+        category="event", routing_key="alice-move", abstract=f"{when}: Alice moved to {city}",
+        content=f"Alice moved to {city}.", when=when,
+        valid_from=datetime.fromisoformat(when).replace(tzinfo=UTC),
+    )  # fmt: skip
+
+
+def test_a_later_event_on_the_same_topic_closes_the_earlier_one(engine: Engine) -> None:
+    first, second = engine.remember(
+        [_move_event("Paris", "2019-06-01"), _move_event("Berlin", "2024-03-01")], CTX
+    )
+    earlier = engine.read(first.node.uri, CTX)  # type: ignore[union-attr]
+    later = engine.read(second.node.uri, CTX)  # type: ignore[union-attr]
+    assert earlier.valid_to == MOVED and earlier.metadata["superseded_by"] == later.uri
+    assert later.valid_to is None and later.metadata["supersedes"] == [earlier.uri]
+    plain = CandidateMemory(
+        category="event", routing_key="alice-move", abstract="2025-01-01: a visit",
+        content="Alice visited.", when="2025-01-01",
+    )  # fmt: skip
+    engine.remember([plain], CTX)  # no valid_from of its own: it adds
+    assert engine.read(later.uri, CTX).valid_to is None

@@ -31,6 +31,7 @@ from ogmem.core.models import (
     utcnow,
 )
 from ogmem.core.ports import Store
+from ogmem.schemas.registry import MemoryType
 
 SUPERSEDED_BY = "superseded_by"
 SUPERSEDES = "supersedes"
@@ -144,6 +145,64 @@ def replace_in_place(
     return supersede(
         store, snapshot, replacement, reason=reason, fingerprint=fingerprint, action="merge"
     )
+
+
+def may_replace_entry(candidate: CandidateMemory, memory_type: MemoryType) -> bool:
+    """An add-only candidate that states ``valid_from``: it may replace an earlier entry of
+    the same routing key (so it is written on its own, not in a bulk insert)."""
+    return memory_type.operation_mode == "add_only" and candidate.valid_from is not None
+
+
+def replaced_entry(
+    store: Store, candidate: CandidateMemory, built: ContextNode
+) -> ContextNode | None:
+    """The add-only rule: the entry of the same directory and routing key, active, open and
+    begun before ``built``, that began last (None: nothing to replace). It reads the whole
+    directory, which only a candidate stating ``valid_from`` pays for."""
+    start = built.valid_from
+    directory = built.uri.rstrip("/").rsplit("/", 1)[0]
+    entries = [
+        entry.node
+        for entry in store.list_children(built.account_id, directory)
+        if entry.node is not None and entry.node.uri != built.uri
+    ]
+    earlier = [
+        node
+        for node in entries
+        if node.metadata.get("routing_key") == candidate.routing_key
+        and node.status is NodeStatus.ACTIVE
+        and node.valid_to is None
+        and start is not None
+        and (node.valid_from or node.created_at) < start
+    ]
+    return max(earlier, key=lambda n: n.valid_from or n.created_at, default=None)
+
+
+def write_replacing(
+    store: Store,
+    candidate: CandidateMemory,
+    memory_type: MemoryType,
+    plan: WritePlan,
+    built: ContextNode,
+    fingerprint: str | None,
+) -> ContextNode | None:
+    """Write ``built`` as the fact that replaces another, when it does: a merge whose relation
+    is "supersedes" (the old fact kept at ``snapshot_uri``), or an add-only entry that states
+    ``valid_from`` after an entry of the same routing key. None: an ordinary write (the caller
+    writes it)."""
+    if plan.existing is not None and replaces(plan, built):
+        return replace_in_place(
+            store, plan.existing, built, reason=plan.reason, fingerprint=fingerprint
+        ).newer
+    creates = plan.action is WriteAction.CREATE and plan.existing is None
+    if creates and may_replace_entry(candidate, memory_type):
+        older = replaced_entry(store, candidate, built)
+        if older is not None:
+            reason = f"a later {memory_type.name} with the routing key {candidate.routing_key}"
+            return supersede(
+                store, older, built, reason=reason, fingerprint=fingerprint, action="create"
+            ).newer
+    return None
 
 
 def replaces(plan: WritePlan, built: ContextNode) -> bool:

@@ -267,10 +267,11 @@ class ContextWriter:
             self._delete_node(ctx, plan.target_uri, plan.existing, fingerprint)
             return None
         node = self._builder.build(candidate, plan, ctx, memory_type)
-        if plan.existing is not None and supersede.replaces(plan, node):
-            return supersede.replace_in_place(
-                self._store, plan.existing, node, reason=plan.reason, fingerprint=fingerprint
-            ).newer
+        replacing = supersede.write_replacing(
+            self._store, candidate, memory_type, plan, node, fingerprint
+        )
+        if replacing is not None:
+            return replacing
         emitted = events.write_events(node, (plan.expected_version or 0) + 1, memory_type)
         return self._store.write_node_with_outbox(
             node, emitted, expected_version=plan.expected_version,
