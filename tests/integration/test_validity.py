@@ -121,6 +121,8 @@ def test_an_expired_memory_is_never_searched_and_the_sweep_archives_it(engine: E
     assert [v.action for v in engine.history(uri, CTX)] == ["create", "expire"]
     archive_events = engine.store.list_events("acme")
     assert any(e.type is EventType.ARCHIVE_CONTEXT and e.uri == uri for e in archive_events)
+    restored = engine.restore(uri, CTX)  # kept from now on: its passed expiry is dropped
+    assert restored.expires_at is None and engine.expire_due() == 0
 
 
 def _move_event(city: str, when: str) -> CandidateMemory:

@@ -363,7 +363,8 @@ class ContextWriter:
             if node.status is not NodeStatus.ARCHIVED:
                 return node
             metadata = {k: v for k, v in node.metadata.items() if k != "archived_at"}
-            active = node.evolve(status=NodeStatus.ACTIVE, metadata=metadata)
+            kept = None if node.expired(utcnow()) else node.expires_at  # restored: kept again
+            active = node.evolve(status=NodeStatus.ACTIVE, metadata=metadata, expires_at=kept)
             return self._store.write_node_with_outbox(
                 active, events.upsert_events(active.evolve(version=node.version + 1),
                                              refresh_directory=True),
