@@ -53,6 +53,9 @@ def test_where_alice_lives_now_and_in_2022(engine: Engine) -> None:
     assert then.hits[0].uri == SNAPSHOT and "Paris" in then.hits[0].abstract
     assert engine.read(HOME, CTX, as_of=IN_2022).abstract == "Alice lives in Paris"
     assert engine.read(HOME, CTX).abstract == "Alice lives in Berlin"
+    block = engine.compose("where does Alice live?", CTX).text
+    assert "Alice lives in Paris (until 2024-03-01)" in block
+    assert block.index("Alice lives in Berlin") < block.index("Alice lives in Paris")
 
 
 def test_the_replaced_fact_is_closed_not_lost(engine: Engine) -> None:
