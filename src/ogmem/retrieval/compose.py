@@ -45,7 +45,6 @@ def _until(node: ContextNode) -> str:
     return f" (until {node.valid_to.date().isoformat()})"
 
 
-
 def _render(entries: list[_Entry]) -> str:
     sections: dict[str, list[str]] = {}
     for entry in entries:
