@@ -272,8 +272,10 @@ class Client:
 
     # -- the tree -----------------------------------------------------------------------------
 
-    def read(self, uri: str, user_id: str) -> Json:
-        return self._fs("read", uri, user_id)
+    def read(self, uri: str, user_id: str, as_of: datetime | None = None) -> Json:
+        """The node; with ``as_of``, the fact it held then."""
+        when = {"as_of": as_of.isoformat()} if as_of is not None else {}
+        return self._fs("read", uri, user_id, **when)
 
     def ls(self, uri: str | None, user_id: str) -> Json:
         """The children of ``uri`` (``None``: the account root)."""
@@ -286,9 +288,9 @@ class Client:
     def history(self, uri: str, user_id: str) -> Json:
         return self._fs("history", uri, user_id)
 
-    def _fs(self, operation: str, uri: str | None, user_id: str) -> Json:
+    def _fs(self, operation: str, uri: str | None, user_id: str, **extra: str) -> Json:
         return self._request(
-            "GET", f"{API}/fs/{operation}", params={"uri": uri, "user_id": user_id}
+            "GET", f"{API}/fs/{operation}", params={"uri": uri, "user_id": user_id, **extra}
         )
 
     # -- operations ---------------------------------------------------------------------------
