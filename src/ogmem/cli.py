@@ -20,6 +20,7 @@ from ogmem.core import errors
 from ogmem.core.models import ContextNode, RequestContext
 from ogmem.engine import Engine
 from ogmem.index.worker import WorkerStats
+from ogmem.retrieval.relevance import COMPOSE_MIN_SCORE
 from ogmem.settings import Settings
 from ogmem.store import open_backend
 
@@ -177,17 +178,22 @@ def search(
     limit: Annotated[int, typer.Option(help="How many results.")] = 10,
     category: Annotated[list[str] | None, typer.Option(help="Only these categories.")] = None,
     sessions: SessionsOpt = False,
+    min_score: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Leave out results less relevant than this.")
+    ] = 0.0,
     as_json: JsonOpt = False,
     as_of: AsOfOpt = None,
 ) -> None:
-    """Hybrid search (vectors + BM25) over the user's and agent's memories; facts valid now
-    (or --as-of) first, superseded ones marked."""
+    """Hybrid search (vectors + BM25) over the user's and agent's memories; each result's
+    score is its relevance, from 0 to 1; facts valid now (or --as-of) first, superseded ones
+    marked."""
     ctx = cli_common.who(account, user, agent)
     with _engine() as engine:
         _catch_up(engine, ctx)
         result = engine.search(
-            query, ctx, categories=category, limit=limit, include_sessions=sessions, as_of=as_of
-        )
+            query, ctx, categories=category, limit=limit, include_sessions=sessions,
+            min_score=min_score, as_of=as_of,
+        )  # fmt: skip
         if as_json:
             cli_common.print_json(
                 {"query": query, "took_ms": result.took_ms,
@@ -216,13 +222,16 @@ def compose(
     agent: AgentOpt = None,
     budget: Annotated[int, typer.Option(help="Token budget of the block.")] = 2000,
     sessions: SessionsOpt = False,
+    min_score: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Draw only on memories this relevant.")
+    ] = COMPOSE_MIN_SCORE,
     as_json: JsonOpt = False,
 ) -> None:
     """Print the context block for a query, within the token budget."""
     ctx = cli_common.who(account, user, agent)
     with _engine() as engine:
         _catch_up(engine, ctx)
-        block = engine.compose(query, ctx, budget, include_sessions=sessions)
+        block = engine.compose(query, ctx, budget, include_sessions=sessions, min_score=min_score)
         if as_json:
             cli_common.print_json(dataclasses.asdict(block))
             return

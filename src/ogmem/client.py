@@ -194,12 +194,16 @@ class Client:
         categories: Sequence[str] | None = None,
         limit: int = 10,
         include_sessions: bool = False,
+        min_score: float | None = None,
         as_of: datetime | None = None,
     ) -> Json:
+        """``min_score``: leave out hits less relevant than this (0 to 1; the server's default
+        keeps every hit)."""
         return self._request("POST", f"{API}/search", body=without_none({
             "query": query, "user_id": user_id, "agent_id": agent_id,
             "categories": list(categories) if categories is not None else None, "limit": limit,
             "include_sessions": include_sessions or None,  # sent only when asked
+            "min_score": min_score,
             "as_of": as_of.isoformat() if as_of is not None else None,
         }))  # fmt: skip
 
@@ -210,10 +214,14 @@ class Client:
         agent_id: str | None = None,
         token_budget: int = 2000,
         include_sessions: bool = False,
+        min_score: float | None = None,
     ) -> Json:
+        """``min_score``: draw only on memories at least this relevant (0 to 1; None: the
+        server's default, which leaves unrelated memories out)."""
         return self._request("POST", f"{API}/compose", body=without_none({
             "query": query, "user_id": user_id, "agent_id": agent_id,
             "token_budget": token_budget, "include_sessions": include_sessions or None,
+            "min_score": min_score,
         }))  # fmt: skip
 
     # -- writes -------------------------------------------------------------------------------

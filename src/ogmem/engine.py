@@ -39,6 +39,7 @@ from ogmem.retrieval import validity
 from ogmem.retrieval.compose import DETAILED, ComposeResult, compose_block
 from ogmem.retrieval.decay import Decay
 from ogmem.retrieval.recall import RecallLog
+from ogmem.retrieval.relevance import COMPOSE_MIN_SCORE
 from ogmem.retrieval.search import Searcher, SearchResult
 from ogmem.schemas.registry import SchemaRegistry
 from ogmem.session.archive import SessionArchiver
@@ -333,14 +334,18 @@ class Engine(EngineOperations):
         include_archived: bool = False,
         include_sessions: bool = False,
         as_of: datetime | None = None,
+        min_score: float = 0.0,
     ) -> SearchResult:
         """Hybrid search over the memories the request's user (and agent) may read; session
         archives (raw transcripts) compete with memories only with ``include_sessions``.
-        Facts valid at ``as_of`` (default now) come first; superseded ones are marked."""
+        Each hit's ``score`` is its relevance in [0, 1]; ``min_score`` leaves out the less
+        relevant ones. Facts valid at ``as_of`` (default now) come first; superseded ones are
+        marked."""
         when = None if as_of is None else as_utc(as_of, "as_of")
         return self.searcher.search(
             query, ctx, categories=categories, scopes=scopes, limit=limit,
             include_archived=include_archived, include_sessions=include_sessions, as_of=when,
+            min_score=min_score,
         )  # fmt: skip
 
     def expire_due(self) -> int:
@@ -358,10 +363,14 @@ class Engine(EngineOperations):
         detailed: int = DETAILED,
         limit: int = 20,
         include_sessions: bool = False,
+        min_score: float = COMPOSE_MIN_SCORE,
     ) -> ComposeResult:
         """The context block for the agent's next turn, within ``token_budget`` tokens
-        (session archives only with ``include_sessions``)."""
-        found = self.search(query, ctx, limit=limit, include_sessions=include_sessions)
+        (session archives only with ``include_sessions``), from memories at least
+        ``min_score`` relevant: an unrelated question gets an empty block, not filler."""
+        found = self.search(
+            query, ctx, limit=limit, include_sessions=include_sessions, min_score=min_score
+        )
         return self.compose_from(found, token_budget, detailed)
 
     def compose_from(

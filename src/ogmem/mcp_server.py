@@ -29,6 +29,7 @@ from ogmem.core import errors, uri
 from ogmem.core.models import ContextNode, Message, RequestContext, SessionState, utcnow
 from ogmem.engine import Engine
 from ogmem.net import is_loopback
+from ogmem.retrieval.relevance import COMPOSE_MIN_SCORE
 from ogmem.settings import Settings
 
 DEFAULT_PORT = 8766
@@ -197,13 +198,17 @@ def build_server(
         include_sessions: Annotated[
             bool, Field(description="Also search past conversations' transcripts.")
         ] = False,
+        min_score: Annotated[
+            float,
+            Field(ge=0.0, le=1.0, description="Leave out matches less relevant than this."),
+        ] = 0.0,
         as_of: Annotated[datetime | None, AS_OF] = None,
     ) -> dict[str, Any]:
         """Search long-term memory for what is known about the user, their projects and past
         conversations. Use it before answering whenever earlier context could matter.
 
         Returns the best matches first, each with its `uri`, `abstract` (a one-line summary)
-        and `score` (higher is more relevant; compare within one result list only). Use
+        and `score` (its relevance from 0 to 1: below 0.3 it is most likely unrelated). Use
         `read` with a uri for the full memory. A fact that no longer holds comes after the
         current ones with `superseded: true`; ask `as_of` a date for what held then.
         """
@@ -211,7 +216,7 @@ def build_server(
             index_pending()
             result = engine.search(
                 query, ctx(), categories=categories, limit=limit,
-                include_sessions=include_sessions, as_of=as_of,
+                include_sessions=include_sessions, min_score=min_score, as_of=as_of,
             )  # fmt: skip
         return {
             "results": [
@@ -230,6 +235,10 @@ def build_server(
         include_sessions: Annotated[
             bool, Field(description="Also draw on past conversations' transcripts.")
         ] = False,
+        min_score: Annotated[
+            float,
+            Field(ge=0.0, le=1.0, description="Draw only on memories at least this relevant."),
+        ] = COMPOSE_MIN_SCORE,
     ) -> str:
         """Build a ready-to-use context block of the memories relevant to `query`, within
         `token_budget` tokens: the most relevant ones in detail, the rest as one-line
@@ -239,8 +248,9 @@ def build_server(
         with _engine_errors():
             index_pending()
             return engine.compose(
-                query, ctx(), token_budget, include_sessions=include_sessions
-            ).text
+                query, ctx(), token_budget, include_sessions=include_sessions,
+                min_score=min_score,
+            ).text  # fmt: skip
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     def read(

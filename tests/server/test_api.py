@@ -130,9 +130,19 @@ def test_memories_search_compose(api: Api) -> None:
         "uri", "category", "abstract", "score", "level", "why"
     }  # fmt: skip
     assert found.json()["took_ms"] >= 0
-    compose = {"query": "which editor", "user_id": "alice", "token_budget": 300}
+    assert 0.0 <= hits[0]["score"] <= 1.0
+    compose = {"query": "which vim editor", "user_id": "alice", "token_budget": 300}
     block = api.client.post("/api/v1/compose", json=compose, headers=api.a).json()
     assert "vim" in block["text"] and block["uris"] == [EDITOR] and block["budget"] == 300
+    # nothing relevant: an empty block by default, everything with min_score 0
+    unrelated = {**compose, "query": "chocolate cake recipe"}
+    assert api.client.post("/api/v1/compose", json=unrelated, headers=api.a).json()["uris"] == []
+    everything = api.client.post(
+        "/api/v1/compose", json={**unrelated, "min_score": 0}, headers=api.a
+    )
+    assert everything.json()["uris"] == [EDITOR]
+    strict = {**search, "min_score": 0.99}
+    assert api.client.post("/api/v1/search", json=strict, headers=api.a).json()["hits"] == []
     assert block["tokens"] <= 300
 
 
@@ -147,6 +157,8 @@ def test_retrieval_and_memories_validation_names_the_field(api: Api) -> None:
     cases = [
         ("/api/v1/search", {"query": "q", "user_id": "alice", "limit": 0}, "limit:"),
         ("/api/v1/search", {"query": "q" * 4001, "user_id": "alice"}, "query:"),
+        ("/api/v1/search", {"query": "q", "user_id": "alice", "min_score": 1.5}, "min_score:"),
+        ("/api/v1/compose", {"query": "q", "user_id": "alice", "min_score": -1}, "min_score:"),
         ("/api/v1/compose", {"query": "q", "user_id": "alice", "token_budget": 0},
          "token_budget:"),
         ("/api/v1/memories", {"user_id": "alice", "memories": [{"category": "preference",

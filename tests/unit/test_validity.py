@@ -97,8 +97,8 @@ class _Recalls:
 
 
 def _hits(*nodes: ContextNode) -> list[SearchHit]:
-    return [SearchHit(n.uri, n.category, n.abstract, 1.0 - i / 10, 0, "") for i, n in
-            enumerate(nodes)]  # fmt: skip
+    return [SearchHit(n.uri, n.category, n.abstract, 0.5, 0, "", rank_score=1.0 - i / 10)
+            for i, n in enumerate(nodes)]  # fmt: skip
 
 
 def _arrange(

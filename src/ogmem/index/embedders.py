@@ -268,6 +268,10 @@ class HashEmbedder:
     gives an all-zero row. ``calls`` records every ``embed`` input; ``reset()`` clears it.
     """
 
+    # where related and unrelated texts part (retrieval/relevance.py): words hashed into few
+    # buckets collide, so texts without a word in common still reach cosines of ~0.3
+    similarity_midpoint = 0.5
+
     def __init__(self, dimensions: int = 64, *, char_ngrams: bool = False) -> None:
         _require(dimensions >= 1, f"dimensions must be at least 1, got {dimensions}")
         self._dimensions = dimensions

@@ -1,5 +1,6 @@
-"""Hybrid search: vector KNN + BM25 over index records, fused, one score per URI, rescored by
-the directory summaries (hierarchical retrieval)."""
+"""Hybrid search: vector KNN + BM25 over index records, fused into one order per URI, rescored
+by the directory summaries (hierarchical retrieval); each hit carries its relevance in [0, 1]
+(retrieval/relevance.py), which ``min_score`` filters on."""
 
 from __future__ import annotations
 
@@ -27,6 +28,12 @@ from ogmem.index.records import LEVELS
 from ogmem.retrieval.decay import Decay
 from ogmem.retrieval.keywords import keyword_terms
 from ogmem.retrieval.recall import RecallLog
+from ogmem.retrieval.relevance import (
+    SIMILARITY_MIDPOINT,
+    keyword_coverage,
+    relevance,
+    similarity_relevance,
+)
 from ogmem.retrieval.validity import Timeline, widened
 
 RRF_K = 60
@@ -38,6 +45,9 @@ SEARCHABLE = (ContextType.MEMORY, ContextType.SKILL, ContextType.RESOURCE, Conte
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
+    """``score``: relevance in [0, 1], comparable across queries; ``rank_score``: the fused
+    score the hits are ordered by (comparable within one result list only)."""
+
     uri: str
     category: str
     abstract: str
@@ -46,6 +56,7 @@ class SearchHit:
     why: str
     context_type: ContextType = ContextType.MEMORY
     status: NodeStatus = NodeStatus.ACTIVE
+    rank_score: float = 0.0
     valid_from: datetime | None = None
     valid_to: datetime | None = None
     superseded: bool = False  # its validity ended by the moment asked (validity.py)
@@ -66,6 +77,8 @@ class _Fused:
     score: float = 0.0
     level: int = 0
     reasons: list[str] = field(default_factory=list)
+    similarity: float | None = None  # the best cosine of its records, when vector search found one
+    keyword: bool = False  # keyword search found one of its records
 
 
 def owner_spaces(ctx: RequestContext, scopes: Sequence[str] | None) -> tuple[str, ...]:
@@ -99,6 +112,10 @@ def fuse(lists: dict[str, list[RecordHit]], k: int = RRF_K) -> dict[str, _Fused]
                 fused = per_uri[hit.uri] = _Fused(level=hit.level)
             fused.score += 1.0 / (k + rank)
             fused.reasons.append(f"{name} #{rank} ({LEVELS[hit.level]})")
+            if name == "vector":
+                fused.similarity = hit.score  # the first is its best: hits come best first
+            else:
+                fused.keyword = True
     return per_uri
 
 
@@ -125,6 +142,8 @@ class Searcher:
         self._directory_weight = directory_weight
         self._recall = recall
         self._timeline = Timeline(index, decay)
+        # where this embedder's related and unrelated pairs part (relevance.py)
+        self._midpoint = float(getattr(embedder, "similarity_midpoint", SIMILARITY_MIDPOINT))
 
     def search(
         self,
@@ -138,15 +157,18 @@ class Searcher:
         include_sessions: bool = False,
         query_vector: npt.NDArray[np.float32] | None = None,
         as_of: datetime | None = None,
+        min_score: float = 0.0,
     ) -> SearchResult:
         """``include_sessions``: also session archives (raw transcripts; left out by default,
         where they would repeat the memories drawn from them, and keep a forgotten memory's
         words). ``query_vector``: the query's embedding, for callers that already computed it.
-        ``as_of``: what held then comes first (default: now; see validity.py)."""
+        ``as_of``: what held then comes first (default: now; see validity.py).
+        ``min_score``: leave out hits less relevant than this (0 to 1)."""
         if not query.strip():
             raise errors.InvalidInput("query is empty")
         if not 1 <= limit <= 1000:
             raise errors.InvalidInput("limit must be between 1 and 1000")
+        check_min_score(min_score)
         started = time.perf_counter()
         search_filter = SearchFilter(
             owner_spaces=owner_spaces(ctx, scopes),
@@ -159,8 +181,10 @@ class Searcher:
             statuses=None if include_archived else (NodeStatus.ACTIVE,),
         )
         vector = self._queries.vector(query) if query_vector is None else query_vector
-        fused = self._retrieve(query, vector, ctx.account_id, search_filter, limit)
-        hits, nodes = self._rank(ctx.account_id, fused, widened(limit))
+        terms = keyword_terms(query)
+        fused = self._retrieve(terms, vector, ctx.account_id, search_filter, limit)
+        wanted = _Wanted(terms, widened(limit), min_score)
+        hits, nodes = self._rank(ctx.account_id, fused, wanted)
         hits = self._timeline.arrange(
             ctx.account_id, hits, nodes, as_of=as_of, now=utcnow(), limit=limit
         )
@@ -172,7 +196,7 @@ class Searcher:
 
     def _retrieve(
         self,
-        query: str,
+        terms: list[str],
         vector: npt.NDArray[np.float32],
         account_id: str,
         search_filter: SearchFilter,
@@ -184,16 +208,15 @@ class Searcher:
         return fuse(
             {
                 "vector": self._vectors.search(account_id, vector, search_filter, depth),
-                "bm25": self._index.keyword_search(
-                    account_id, keyword_terms(query), search_filter, depth
-                ),
+                "bm25": self._index.keyword_search(account_id, terms, search_filter, depth),
             }
         )
 
     def _rank(
-        self, account_id: str, fused: dict[str, _Fused], limit: int
+        self, account_id: str, fused: dict[str, _Fused], wanted: _Wanted
     ) -> tuple[list[SearchHit], dict[str, ContextNode]]:
-        """Add to each node's score a share of its directory summary's, then read the winners.
+        """Add to each node's score a share of its directory summary's, then read the winners
+        a page at a time until ``wanted.limit`` of them reach ``wanted.min_score``.
 
         A bonus, not a blend: a node whose directory was not retrieved keeps its own score.
         """
@@ -203,22 +226,58 @@ class Searcher:
             bonus = self._directory_weight * directory.score if directory is not None else 0.0
             scored.append((entry.score + bonus, uri, entry))
         scored.sort(key=lambda item: (-item[0], item[1]))
-        # read a few more than needed at once: some winners are directory summaries
-        nodes = self._store.find_nodes(account_id, [uri for _, uri, _ in scored[: limit * 2 + 5]])
+        # a page holds a few more than needed: some winners are directory summaries
+        page = wanted.limit * 2 + 5
         hits: list[SearchHit] = []
         kept: dict[str, ContextNode] = {}
-        for score, uri, entry in scored:
-            node = nodes.get(uri) or self._store.find_node(account_id, uri)
-            if node is None or node.context_type is ContextType.DIRECTORY:
-                continue  # summaries steer the ranking but are not answers themselves
-            why = " + ".join(entry.reasons)
-            if _parent(uri) in fused:
-                why += " + directory"
-            hits.append(
-                SearchHit(uri, node.category, node.abstract, round(score, 6), entry.level, why,
-                          node.context_type, node.status)
-            )  # fmt: skip
-            kept[uri] = node
-            if len(hits) == limit:
-                break
+        for start in range(0, len(scored), page):
+            # a node keyword search did not find has no keyword share: its similarity alone
+            # tells whether it can reach min_score, before reading it
+            candidates = [
+                item for item in scored[start : start + page]
+                if item[2].keyword or self._similarity(item[2]) >= wanted.min_score
+            ]  # fmt: skip
+            nodes = self._store.find_nodes(account_id, [uri for _, uri, _ in candidates])
+            for score, uri, entry in candidates:
+                node = nodes.get(uri)
+                if node is None or node.context_type is ContextType.DIRECTORY:
+                    continue  # summaries steer the ranking but are not answers themselves
+                hit = self._hit(node, entry, score, wanted.terms, directory=_parent(uri) in fused)
+                if hit.score < wanted.min_score:
+                    continue
+                hits.append(hit)
+                kept[uri] = node
+                if len(hits) == wanted.limit:
+                    return hits, kept
         return hits, kept
+
+    def _similarity(self, entry: _Fused) -> float:
+        if entry.similarity is None:
+            return 0.0
+        return similarity_relevance(entry.similarity, self._midpoint)
+
+    def _hit(
+        self, node: ContextNode, entry: _Fused, score: float, terms: list[str], *, directory: bool
+    ) -> SearchHit:
+        coverage = keyword_coverage(terms, _text(node)) if entry.keyword else 0.0
+        why = " + ".join(entry.reasons) + (" + directory" if directory else "")
+        return SearchHit(
+            node.uri, node.category, node.abstract, relevance(self._similarity(entry), coverage),
+            entry.level, why, node.context_type, node.status, rank_score=round(score, 6),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    terms: list[str]
+    limit: int
+    min_score: float
+
+
+def _text(node: ContextNode) -> str:
+    return "\n".join((node.abstract, node.overview, node.content))
+
+
+def check_min_score(min_score: float) -> None:
+    if not 0.0 <= min_score <= 1.0:
+        raise errors.InvalidInput(f"min_score must be between 0 and 1, not {min_score}")

@@ -4,7 +4,8 @@ memories expire and (optionally) how they decay; and reading a node as it was ``
 Search (``arrange``), after the relevance ranking:
 1. an expired memory (``expires_at`` passed) is never returned, even before the worker has
    archived it;
-2. with decay on, each score is weighted (decay.py) and the hits re-sorted;
+2. with decay on, each hit's ranking score (``rank_score``) is weighted (decay.py) and the
+   hits re-sorted; their relevance (``score``) is left as it is;
 3. facts valid at the moment asked (``as_of``, default now) come first, the others after them
    in score order, marked: ``superseded`` when their validity ended by then. By default only
    ended facts sink; with ``as_of``, facts that began after it sink too.
@@ -82,8 +83,9 @@ class Timeline:
         uris = [h.uri for h in hits]
         recalls = self._index.last_recalls(account_id, uris)
         weights = self._decay.weights({u: nodes[u] for u in uris}, recalls, now)
-        weighted = [replace(h, score=round(h.score * weights[h.uri], 6)) for h in hits]
-        return sorted(weighted, key=lambda h: -h.score)
+        # the ranking's own score is weighted; a hit's relevance (``score``) stays what it is
+        weighted = [replace(h, rank_score=round(h.rank_score * weights[h.uri], 6)) for h in hits]
+        return sorted(weighted, key=lambda h: -h.rank_score)
 
 
 def _pointers(node: ContextNode) -> list[str]:

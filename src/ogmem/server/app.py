@@ -119,7 +119,8 @@ def _api(engine: Engine) -> APIRouter:
         ctx = caller.context(body.user_id, body.agent_id)
         found = engine.search(
             body.query, ctx, categories=body.categories, limit=body.limit,
-            include_sessions=body.include_sessions, as_of=body.as_of,
+            include_sessions=body.include_sessions, min_score=body.min_score,
+            as_of=body.as_of,
         )  # fmt: skip
         return out.SearchOut.model_validate(found)
 
@@ -127,8 +128,9 @@ def _api(engine: Engine) -> APIRouter:
     def compose(body: m.ComposeIn, caller: Caller) -> out.ComposeOut:
         ctx = caller.context(body.user_id, body.agent_id)
         block = engine.compose(
-            body.query, ctx, body.token_budget, include_sessions=body.include_sessions
-        )
+            body.query, ctx, body.token_budget, include_sessions=body.include_sessions,
+            min_score=body.min_score,
+        )  # fmt: skip
         return out.ComposeOut.model_validate(block)
 
     @api.post("/memories", tags=["memories"], responses={**BODY, **PARTIAL})

@@ -22,6 +22,7 @@ from pydantic import (
 from ogmem import plain
 from ogmem.core import errors
 from ogmem.core.models import CandidateMemory, Message, as_utc, utcnow
+from ogmem.retrieval.relevance import COMPOSE_MIN_SCORE
 from ogmem.schemas.registry import SchemaRegistry
 from ogmem.server.memory_docs import TYPED_EXAMPLES, attributes_description
 
@@ -97,6 +98,9 @@ class SearchIn(_Who):
     include_sessions: bool = Field(
         default=False, description="Also search session archives (raw transcripts)."
     )
+    min_score: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        default=0.0, description="Leave out hits whose relevance (`score`, 0 to 1) is lower."
+    )
     as_of: datetime | None = Field(
         default=None,
         description="What held then comes first (ISO time; default now: superseded facts "
@@ -109,6 +113,11 @@ class ComposeIn(_Who):
     token_budget: Annotated[int, Field(ge=1, le=MAX_TOKEN_BUDGET)] = 2_000
     include_sessions: bool = Field(
         default=False, description="Also draw on session archives (raw transcripts)."
+    )
+    min_score: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        default=COMPOSE_MIN_SCORE,
+        description="Draw only on memories at least this relevant (0 to 1): an unrelated "
+        "question gets an empty block, not filler.",
     )
 
 
