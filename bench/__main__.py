@@ -11,6 +11,7 @@ from datetime import date
 from types import FrameType
 
 from bench import (
+    decay_bench,
     hnsw_bench,
     http_bench,
     ingest_bench,
@@ -30,6 +31,7 @@ BENCHES = {
     "hnsw": hnsw_bench.main,
     "locomo": locomo_bench.main,
     "locomo_replay": locomo_replay_bench.main,
+    "decay": decay_bench.main,
     "http": http_bench.main,
     "pg_writer": writer_bench.pg_main,
     "pg_ingest": ingest_bench.pg_main,

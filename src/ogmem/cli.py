@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import signal
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -59,7 +60,15 @@ def _node_json(node: ContextNode) -> dict[str, Any]:
         "status": node.status.value, "version": node.version, "abstract": node.abstract,
         "overview": node.overview, "content": node.content, "metadata": dict(node.metadata),
         "created_at": node.created_at.isoformat(), "updated_at": node.updated_at.isoformat(),
+        **_times(node),
     }  # fmt: skip
+
+
+def _times(node: ContextNode) -> dict[str, str]:
+    """The node's validity and expiry, those it has."""
+    named = {"valid_from": node.valid_from, "valid_to": node.valid_to,
+             "expires_at": node.expires_at}  # fmt: skip
+    return {name: moment.isoformat() for name, moment in named.items() if moment is not None}
 
 
 @app.command()
@@ -102,17 +111,29 @@ def ls(
             console.print(f"{entry.uri}{suffix}{detail}", markup=False, highlight=False)
 
 
+AsOfOpt = Annotated[
+    datetime | None,
+    typer.Option("--as-of", help="What held then: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (UTC)."),
+]
+
+
 @app.command()
 def cat(
-    uri: str, account: AccountOpt = None, user: UserOpt = None, as_json: JsonOpt = False
+    uri: str,
+    account: AccountOpt = None,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+    as_of: AsOfOpt = None,
 ) -> None:
-    """Print a node: its three levels and metadata."""
+    """Print a node: its three levels and metadata (with --as-of, the fact it held then)."""
     with cli_common.engine(embedder=False) as engine:
-        node = engine.read(uri, cli_common.who(account, user))
+        node = engine.read(uri, cli_common.who(account, user), as_of=as_of)
     if as_json:
         cli_common.print_json(_node_json(node))
         return
     console.print(f"[bold]{node.uri}[/] v{node.version} {node.status.value} ({node.category})")
+    for name, moment in _times(node).items():
+        console.print(f"[bold]{name}[/]  {moment}")
     console.print(f"[bold]abstract[/]  {node.abstract}\n[bold]overview[/]  {node.overview}")
     console.print(f"[bold]content[/]\n{node.content}\n[bold]metadata[/] {dict(node.metadata)}")
 
@@ -161,21 +182,24 @@ def search(
         float, typer.Option(min=0.0, max=1.0, help="Leave out results less relevant than this.")
     ] = 0.0,
     as_json: JsonOpt = False,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Hybrid search (vectors + BM25) over the user's and agent's memories; each result's
-    score is its relevance, from 0 to 1."""
+    score is its relevance, from 0 to 1; facts valid now (or --as-of) first, superseded ones
+    marked."""
     ctx = cli_common.who(account, user, agent)
     with _engine() as engine:
         _catch_up(engine, ctx)
         result = engine.search(
             query, ctx, categories=category, limit=limit, include_sessions=sessions,
-            min_score=min_score,
+            min_score=min_score, as_of=as_of,
         )  # fmt: skip
         if as_json:
             cli_common.print_json(
                 {"query": query, "took_ms": result.took_ms,
                  "hits": [{"uri": h.uri, "score": h.score, "category": h.category,
-                           "abstract": h.abstract, "why": h.why} for h in result.hits]}
+                           "abstract": h.abstract, "why": h.why, "superseded": h.superseded}
+                          for h in result.hits]}
             )  # fmt: skip
             return
         if not result.hits:
@@ -184,7 +208,8 @@ def search(
     # whole URIs on their own lines: a table would cut them, and they are made to be pasted
     console.print(f"{len(result.hits)} results in {result.took_ms:.1f} ms", highlight=False)
     for hit in result.hits:
-        console.print(f"{hit.score:.4f}  {hit.uri}", markup=False, highlight=False)
+        mark = f"  (superseded {hit.valid_to:%Y-%m-%d})" if hit.superseded and hit.valid_to else ""
+        console.print(f"{hit.score:.4f}  {hit.uri}{mark}", markup=False, highlight=False)
         console.print(f"        {hit.abstract}", markup=False, highlight=False)
         console.print(f"        [dim]{escape(hit.why)}[/]", highlight=False)
 

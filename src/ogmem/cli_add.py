@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -37,11 +39,26 @@ def add(
         list[str] | None,
         typer.Option("--meta", help="KEY=VALUE: a field of the type, or your own (repeat)."),
     ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Routing key: the same key merges or replaces (upsert types)."),
+    ] = None,
+    valid_from: Annotated[
+        datetime | None,
+        typer.Option("--valid-from", help="Since when it holds; replaces an earlier fact."),
+    ] = None,
+    expires_at: Annotated[
+        datetime | None, typer.Option("--expires-at", help="When to forget it (UTC).")
+    ] = None,
 ) -> None:
     """Remember TEXT as one memory: abstract and routing key derived, no extraction."""
     ctx = plain.request_context(None, user, account, agent)
     with wiring.open_engine(Settings.from_env()) as engine:
         memory = plain.candidate(engine.registry, text, category, when, _metadata(meta or []))
+        memory = dataclasses.replace(
+            memory, routing_key=key or memory.routing_key, valid_from=valid_from,
+            expires_at=expires_at,
+        )  # fmt: skip
         result = engine.remember([memory], ctx)[0]
     why = result.error or result.reason
     typer.echo(f"{result.status.value} {result.uri or memory.category}: {why}")

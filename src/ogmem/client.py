@@ -20,7 +20,7 @@ written against one runs against the other; plus ``AuthError`` (401/403), ``Serv
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -195,6 +195,7 @@ class Client:
         limit: int = 10,
         include_sessions: bool = False,
         min_score: float | None = None,
+        as_of: datetime | None = None,
     ) -> Json:
         """``min_score``: leave out hits less relevant than this (0 to 1; the server's default
         keeps every hit)."""
@@ -203,6 +204,7 @@ class Client:
             "categories": list(categories) if categories is not None else None, "limit": limit,
             "include_sessions": include_sessions or None,  # sent only when asked
             "min_score": min_score,
+            "as_of": as_of.isoformat() if as_of is not None else None,
         }))  # fmt: skip
 
     def compose(
@@ -278,8 +280,10 @@ class Client:
 
     # -- the tree -----------------------------------------------------------------------------
 
-    def read(self, uri: str, user_id: str) -> Json:
-        return self._fs("read", uri, user_id)
+    def read(self, uri: str, user_id: str, as_of: datetime | None = None) -> Json:
+        """The node; with ``as_of``, the fact it held then."""
+        when = {"as_of": as_of.isoformat()} if as_of is not None else {}
+        return self._fs("read", uri, user_id, **when)
 
     def ls(self, uri: str | None, user_id: str) -> Json:
         """The children of ``uri`` (``None``: the account root)."""
@@ -292,9 +296,9 @@ class Client:
     def history(self, uri: str, user_id: str) -> Json:
         return self._fs("history", uri, user_id)
 
-    def _fs(self, operation: str, uri: str | None, user_id: str) -> Json:
+    def _fs(self, operation: str, uri: str | None, user_id: str, **extra: str) -> Json:
         return self._request(
-            "GET", f"{API}/fs/{operation}", params={"uri": uri, "user_id": user_id}
+            "GET", f"{API}/fs/{operation}", params={"uri": uri, "user_id": user_id, **extra}
         )
 
     # -- operations ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ogmem.core.models import CandidateMemory, Message
 MEMORY_FIELDS = (
     "category", "routing_key", "abstract", "overview", "content", "confidence", "when", "who",
     "where", "evidence_quote", "source_message_ids", "attributes", "operation", "metadata",
+    "valid_from", "expires_at",
 )  # fmt: skip
 
 # Codes whose class name differs from the code itself.
@@ -78,6 +79,8 @@ def memory_json(memory: MemoryLike) -> dict[str, Any]:
         value = getattr(memory, name)
         if isinstance(value, tuple | Mapping):  # JSON has lists and objects, not these
             value = list(value) if isinstance(value, tuple) else dict(value)
+        if isinstance(value, datetime):
+            value = value.isoformat()
         if value != defaults[name] and value not in ([], {}):
             body[name] = value
     return body

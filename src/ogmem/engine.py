@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from ogmem import plain
+from ogmem.commit.expiry import Expirer
 from ogmem.commit.writer import PARALLEL_WORKERS, ContextWriter, own_uri
 from ogmem.core import uri
 from ogmem.core.models import (
@@ -19,6 +20,8 @@ from ogmem.core.models import (
     RequestContext,
     SessionState,
     WriteResult,
+    as_utc,
+    utcnow,
 )
 from ogmem.core.ports import DirEntry, Embedder, LLMClient
 from ogmem.core.storage import Backend
@@ -32,7 +35,9 @@ from ogmem.index.worker import OutboxWorker
 from ogmem.keys import Keys
 from ogmem.nodes import Nodes
 from ogmem.outbox import OutboxManager
+from ogmem.retrieval import validity
 from ogmem.retrieval.compose import DETAILED, ComposeResult, compose_block
+from ogmem.retrieval.decay import Decay
 from ogmem.retrieval.recall import RecallLog
 from ogmem.retrieval.relevance import COMPOSE_MIN_SCORE
 from ogmem.retrieval.search import Searcher, SearchResult
@@ -83,6 +88,7 @@ class Engine(EngineOperations):
         worker: bool = True,
         raw_roles: Sequence[str] = DEFAULT_ROLES,
         vector_index: str | None = None,
+        decay: Decay | None = None,
     ) -> None:
         self.backend = backend
         self._stop_listening: Callable[[], None] | None = None
@@ -103,9 +109,10 @@ class Engine(EngineOperations):
             self._sessions, self.writer, _extractor(llm, self.registry, raw_roles),
             SessionArchiver(self.store, llm),
         )  # fmt: skip
+        self.expirer = Expirer(self.store)
         self.worker = OutboxWorker(
             self.outbox, self.sync, DirectorySummarizer(self.store, llm),
-            session_committer=self.committer.run,
+            session_committer=self.committer.run, expirer=self.expirer.run,
         )  # fmt: skip
         self.sessions = SessionService(
             self.store, self._sessions, self.outbox, self.committer,
@@ -114,7 +121,7 @@ class Engine(EngineOperations):
         self.forgetter = Forgetter(self.store, self._sessions, self.writer.target_uri)
         self.recall = RecallLog(self.index, backend.uow)
         self.searcher = Searcher(
-            self.store, self.index, self.vectors, self.embedder, recall=self.recall
+            self.store, self.index, self.vectors, self.embedder, recall=self.recall, decay=decay
         )
         if worker:
             self.start_worker()
@@ -130,6 +137,7 @@ class Engine(EngineOperations):
         worker: bool = True,
         raw_roles: Sequence[str] = DEFAULT_ROLES,
         vector_index: str | None = None,
+        decay: Decay | None = None,
     ) -> Engine:
         """Open (creating and migrating if needed) the store at ``store``: a SQLite path (or
         ``sqlite:///path``, ``:memory:``), or a ``postgresql://`` URL (extra ``postgres``).
@@ -137,6 +145,7 @@ class Engine(EngineOperations):
         ``worker=True`` runs the outbox worker in a background thread; with ``False`` call
         ``drain()`` (tests, scripts) or run ``ogmem worker`` in another process. Without an
         ``llm``, extraction runs in raw mode: each message of ``raw_roles`` becomes an event.
+        ``decay``: weight search scores by age and recall (off by default; retrieval/decay.py).
         """
         backend = open_backend(store)
         try:
@@ -148,6 +157,7 @@ class Engine(EngineOperations):
                 worker=worker,
                 raw_roles=raw_roles,
                 vector_index=vector_index,
+                decay=decay,
             )
         except BaseException:
             backend.close()  # a bad setting must not leave the store open
@@ -270,8 +280,14 @@ class Engine(EngineOperations):
 
     # -- reads --------------------------------------------------------------------------------
 
-    def read(self, node_uri: str, ctx: RequestContext) -> ContextNode:
-        return self.store.read_node(ctx.account_id, own_uri(node_uri, ctx))
+    def read(
+        self, node_uri: str, ctx: RequestContext, *, as_of: datetime | None = None
+    ) -> ContextNode:
+        """The node at ``node_uri``; with ``as_of``, the fact it held then (validity.py)."""
+        target = own_uri(node_uri, ctx)
+        if as_of is None:
+            return self.store.read_node(ctx.account_id, target)
+        return validity.read_as_of(self.store, ctx.account_id, target, as_utc(as_of, "as_of"))
 
     def ls(self, node_uri: str | None, ctx: RequestContext) -> list[DirEntry]:
         return self.store.list_children(ctx.account_id, self._root_or(node_uri, ctx))
@@ -317,17 +333,26 @@ class Engine(EngineOperations):
         limit: int = 10,
         include_archived: bool = False,
         include_sessions: bool = False,
+        as_of: datetime | None = None,
         min_score: float = 0.0,
     ) -> SearchResult:
         """Hybrid search over the memories the request's user (and agent) may read; session
         archives (raw transcripts) compete with memories only with ``include_sessions``.
         Each hit's ``score`` is its relevance in [0, 1]; ``min_score`` leaves out the less
-        relevant ones."""
+        relevant ones. Facts valid at ``as_of`` (default now) come first; superseded ones are
+        marked."""
+        when = None if as_of is None else as_utc(as_of, "as_of")
         return self.searcher.search(
             query, ctx, categories=categories, scopes=scopes, limit=limit,
-            include_archived=include_archived, include_sessions=include_sessions,
+            include_archived=include_archived, include_sessions=include_sessions, as_of=when,
             min_score=min_score,
         )  # fmt: skip
+
+    def expire_due(self) -> int:
+        """Archive every memory whose expiry has passed now (the worker does it when idle)."""
+        archived = self.expirer.run(utcnow())
+        self.worker.wake()
+        return archived
 
     def compose(
         self,

@@ -49,6 +49,9 @@ class ChatMessage(BaseModel):
     name: str | None = Field(default=None, description="The speaker's name, if known.")
 
 
+AS_OF = Field(description="A past date or time (ISO, e.g. 2022-06-01): what held then.")
+
+
 @contextlib.contextmanager
 def _engine_errors() -> Iterator[None]:
     """An engine error is something the model can act on (a wrong URI, a bad argument):
@@ -77,6 +80,11 @@ def _node_json(node: ContextNode) -> dict[str, Any]:
         "overview": node.overview,
         "content": node.content,
         "updated_at": node.updated_at.isoformat(),
+        **{
+            name: moment.isoformat()
+            for name, moment in (("valid_from", node.valid_from), ("valid_to", node.valid_to))
+            if moment is not None
+        },
     }
 
 
@@ -194,24 +202,26 @@ def build_server(
             float,
             Field(ge=0.0, le=1.0, description="Leave out matches less relevant than this."),
         ] = 0.0,
+        as_of: Annotated[datetime | None, AS_OF] = None,
     ) -> dict[str, Any]:
         """Search long-term memory for what is known about the user, their projects and past
         conversations. Use it before answering whenever earlier context could matter.
 
         Returns the best matches first, each with its `uri`, `abstract` (a one-line summary)
         and `score` (its relevance from 0 to 1: below 0.3 it is most likely unrelated). Use
-        `read` with a uri for the full memory.
+        `read` with a uri for the full memory. A fact that no longer holds comes after the
+        current ones with `superseded: true`; ask `as_of` a date for what held then.
         """
         with _engine_errors():
             index_pending()
             result = engine.search(
                 query, ctx(), categories=categories, limit=limit,
-                include_sessions=include_sessions, min_score=min_score,
+                include_sessions=include_sessions, min_score=min_score, as_of=as_of,
             )  # fmt: skip
         return {
             "results": [
                 {"uri": hit.uri, "abstract": hit.abstract, "score": round(hit.score, 4),
-                 "category": hit.category}
+                 "category": hit.category, "superseded": hit.superseded}
                 for hit in result.hits
             ]
         }  # fmt: skip
@@ -245,11 +255,12 @@ def build_server(
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     def read(
         uri: Annotated[str, Field(description="A ctx:// URI, as returned by recall or ls.")],
+        as_of: Annotated[datetime | None, AS_OF] = None,
     ) -> dict[str, Any]:
         """Read one memory in full: its abstract, overview, content, category, status
-        (ACTIVE or ARCHIVED) and version."""
+        (ACTIVE or ARCHIVED) and version; with `as_of`, the fact it held then."""
         with _engine_errors():
-            return _node_json(engine.read(uri, ctx()))
+            return _node_json(engine.read(uri, ctx(), as_of=as_of))
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     def ls(

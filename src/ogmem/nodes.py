@@ -161,6 +161,7 @@ class Nodes:
         events: Sequence[OutboxEvent],
         archived_at: datetime,
         fingerprint: str | None = None,
+        action: str = "archive",
     ) -> ContextNode:
         """Soft delete: status ARCHIVED and ``archived_at`` in the metadata, a new version."""
         with self._uow.transaction():
@@ -176,7 +177,7 @@ class Nodes:
                 updated_at=archived_at,
             )
             self._update(archived, expected_version)
-            self._finish_write(archived, events, fingerprint, "archive", archived_at)
+            self._finish_write(archived, events, fingerprint, action, archived_at)
         return archived
 
     def delete_node(
@@ -258,7 +259,16 @@ class Nodes:
         if fingerprint and self._nodes.find_applied(account_id, fingerprint) is not None:
             raise errors.DuplicateOperation(fingerprint)
 
+    def expired(self, account_id: str, now: datetime, limit: int) -> list[tuple[str, int]]:
+        return self._nodes.expired(account_id, now, limit)
+
+    def account_ids(self) -> list[str]:
+        return self._nodes.account_ids()
+
     # -- the unit of work -------------------------------------------------------------------
+
+    def transaction(self) -> AbstractContextManager[None]:
+        return self._uow.transaction()
 
     def group_commit(self) -> AbstractContextManager[None]:
         return self._uow.group_commit()

@@ -10,6 +10,7 @@
 | OGMEM_EMBEDDER_BATCH_SIZE, OGMEM_EMBEDDER_THREADS | for the minilm embedder |
 | OGMEM_VECTOR_INDEX | exact, hnsw (extra `ann`: a graph for accounts >= 20k records) or pgvector |
 |   | (PostgreSQL only); unset: the store's default (SQLite: exact, PostgreSQL: pgvector) |
+| OGMEM_DECAY_HALF_LIFE_DAYS | the decay ranking weight (off when unset; retrieval/decay.py) |
 | OGMEM_METRICS_PORT, OGMEM_METRICS_HOST | `ogmem serve`'s /metrics address (off; 127.0.0.1) |
 | OGMEM_MAX_BODY_BYTES, OGMEM_BODY_TIMEOUT_S, ... | the server's limits (ogmem/limits.py) |
 """
@@ -44,6 +45,7 @@ class Settings:
     limits: ServerLimits = field(default_factory=ServerLimits)
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    decay_half_life_days: float | None = None  # None: no decay weight in search
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +67,7 @@ class Settings:
             limits=_limits(get),
             metrics_port=_number(get, "METRICS_PORT", int),
             metrics_host=get("METRICS_HOST") or "127.0.0.1",
+            decay_half_life_days=_number(get, "DECAY_HALF_LIFE_DAYS", float),
         )
 
     @property

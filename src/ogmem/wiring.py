@@ -11,6 +11,7 @@ from ogmem.core import errors
 from ogmem.core.ports import Embedder, LLMClient
 from ogmem.engine import Engine
 from ogmem.index.embedders import make_embedder
+from ogmem.retrieval.decay import Decay
 from ogmem.settings import ENV_PREFIX, Settings
 
 logger = logging.getLogger(__name__)
@@ -78,5 +79,10 @@ def open_engine(
     ``llm`` replaces the configured model (the LoCoMo replay)."""
     return Engine.open(
         settings.store, llm=llm or llm_from(settings), embedder=embedder_from(settings),
-        worker=worker, vector_index=settings.vector_index,
+        worker=worker, vector_index=settings.vector_index, decay=decay_from(settings),
     )  # fmt: skip
+
+
+def decay_from(settings: Settings) -> Decay | None:
+    days = settings.decay_half_life_days
+    return None if days is None else Decay(half_life_days=days)

@@ -127,7 +127,8 @@ def test_memories_search_compose(api: Api) -> None:
     assert found.status_code == 200, found.text
     hits = found.json()["hits"]
     assert hits[0]["uri"] == EDITOR and set(hits[0]) == {
-        "uri", "category", "abstract", "score", "level", "why"
+        "uri", "category", "abstract", "score", "level", "why", "valid_from", "valid_to",
+        "superseded",
     }  # fmt: skip
     assert found.json()["took_ms"] >= 0
     assert 0.0 <= hits[0]["score"] <= 1.0

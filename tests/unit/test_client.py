@@ -130,6 +130,10 @@ def test_search_and_compose(client: Client, recorder: Recorder) -> None:
     assert recorder.body == {
         "query": "editor?", "user_id": "alice", "categories": ["preference"], "limit": 3
     }  # fmt: skip
+    client.search("editor?", "alice", as_of=WHEN)
+    assert recorder.body["as_of"] == "2026-11-28T09:30:00+00:00"
+    client.read("ctx://acme/users/alice/x", "alice", as_of=WHEN)
+    assert recorder.query["as_of"] == "2026-11-28T09:30:00+00:00"
     client.compose("editor?", "alice", agent_id="coder", token_budget=500)
     assert recorder.last.url.path == "/api/v1/compose"
     assert recorder.body == {
@@ -158,6 +162,9 @@ def test_remember_sends_candidates_without_their_defaults(
             {"category": "event", "abstract": "a", "content": "b"},
         ],
     }  # fmt: skip
+    timed = CandidateMemory(category="entity", abstract="a", content="b", valid_from=WHEN)
+    client.remember([timed], "alice")
+    assert recorder.body["memories"][0]["valid_from"] == "2026-11-28T09:30:00+00:00"
 
 
 @pytest.mark.parametrize("operation", ["read", "ls", "tree", "history"])

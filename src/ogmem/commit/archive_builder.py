@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ogmem.commit import merge, router
+from ogmem.commit import lifetimes, merge, router
 from ogmem.core.models import (
     CandidateMemory,
     ContextNode,
@@ -107,6 +107,8 @@ class ArchiveBuilder:
             status=NodeStatus.ACTIVE,
             created_at=plan.existing.created_at if plan.existing else now,
             updated_at=now,
+            valid_from=lifetimes.valid_from(candidate, memory_type),
+            expires_at=lifetimes.expires_at(candidate, memory_type, now),
         )
 
     def _merged(
@@ -122,12 +124,20 @@ class ArchiveBuilder:
             "method": fields.method,
             "reason": fields.reason,
             "llm_tokens": fields.tokens,
+            "relation": fields.relation,
         }
         metadata["merge_count"] = int(existing.metadata.get("merge_count", 0)) + 1
+        replaces = fields.relation == merge.SUPERSEDES
         return existing.evolve(
             abstract=fields.abstract,
             overview=fields.overview,
             content=fields.content,
             metadata=metadata,
             status=NodeStatus.ACTIVE,
+            # a replacing fact starts anew (supersede.py opens it); an added one keeps the start
+            valid_from=lifetimes.valid_from(candidate, memory_type)
+            if replaces
+            else existing.valid_from,
+            expires_at=lifetimes.expires_at(candidate, memory_type, utcnow())
+            or existing.expires_at,
         )

@@ -17,7 +17,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping
 
-from ogmem.commit import events
+from ogmem.commit import events, supersede
 from ogmem.commit.archive_builder import ArchiveBuilder
 from ogmem.commit.identity import PreparedWrite
 from ogmem.commit.router import PolicyRouter
@@ -88,7 +88,10 @@ class BulkCreator:
         return [
             i
             for i, p in writes.items()
-            if p.fingerprint not in applied and p.target not in taken and wanted[p.target] == 1
+            if p.fingerprint not in applied
+            and p.target not in taken
+            and wanted[p.target] == 1
+            and not supersede.may_replace_entry(p.candidate, p.memory_type)
         ]
 
     def _plan(self, prepared: PreparedWrite) -> WritePlan:

@@ -3,6 +3,11 @@
 The LLM answer is validated (JSON object, three non-empty strings within the type's limits);
 anything else falls back to the deterministic merge, which never loses the incoming text and
 records why it was used.
+
+Each merge also says how the new information relates to the old (``relation``): "adds" (the
+merged node holds both) or "supersedes" (the old fact stopped holding: the writer keeps it as
+a closed fact, see supersede.py). The LLM decides; without one, or when its answer lacks it,
+the deterministic rule of ``supersede.states_replacement`` does.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass
 from importlib import resources
 from string import Template
 
+from ogmem.commit import supersede
 from ogmem.core import errors
 from ogmem.core.models import CandidateMemory, ContextNode
 from ogmem.core.ports import LLMClient
@@ -27,11 +33,13 @@ MERGE_JSON_SCHEMA = {
         "abstract": {"type": "string"},
         "overview": {"type": "string"},
         "content": {"type": "string"},
+        "relation": {"type": "string", "enum": ["adds", "supersedes"]},
     },
-    "required": ["abstract", "overview", "content"],
+    "required": ["abstract", "overview", "content", "relation"],
     "additionalProperties": False,
 }
 DEFAULT_LIMITS = {"abstract": 300, "overview": 2000, "content": 20000}
+ADDS, SUPERSEDES = "adds", "supersedes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +50,7 @@ class MergedFields:
     method: str  # "llm" | "deterministic"
     reason: str = ""
     tokens: int = 0
+    relation: str = ADDS  # ADDS | SUPERSEDES
 
 
 def field_limits(memory_type: MemoryType) -> dict[str, int]:
@@ -87,16 +96,35 @@ def _validated(answer: dict[str, object], limits: dict[str, int]) -> dict[str, s
     return fields
 
 
+def _relation(answer: dict[str, object], fallback: str) -> str:
+    """The answer's relation; an answer without one gets the deterministic rule's."""
+    value = answer.get("relation")
+    if value is None:
+        return fallback
+    if value not in (ADDS, SUPERSEDES):
+        raise errors.LLMResponseError(f"merge answer: relation must be adds or supersedes: {value}")
+    return str(value)
+
+
 def llm_merge(
     llm: LLMClient, memory_type: MemoryType, existing: ContextNode, incoming: CandidateMemory
 ) -> MergedFields:
-    """Ask the LLM for the merged levels; raises errors.LLMError on any unusable answer."""
+    """Ask the LLM for the merged levels and the relation; raises errors.LLMError on any
+    unusable answer."""
     response = llm.complete(
         [{"role": "user", "content": _prompt(memory_type, existing, incoming)}],
         json_schema=MERGE_JSON_SCHEMA,
     )
-    fields = _validated(jsonparse.extract_json_object(response.text), field_limits(memory_type))
-    return MergedFields(**fields, method="llm", tokens=response.usage.total_tokens)
+    answer = jsonparse.extract_json_object(response.text)
+    fields = _validated(answer, field_limits(memory_type))
+    relation = _relation(answer, _rule(existing, incoming))
+    return MergedFields(
+        **fields, method="llm", tokens=response.usage.total_tokens, relation=relation
+    )
+
+
+def _rule(existing: ContextNode, incoming: CandidateMemory) -> str:
+    return SUPERSEDES if supersede.states_replacement(incoming, existing) else ADDS
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -119,8 +147,19 @@ def _union_text(old: str, new: str, limit: int) -> str:
 def deterministic_merge(
     memory_type: MemoryType, existing: ContextNode, incoming: CandidateMemory, reason: str
 ) -> MergedFields:
-    """Newest abstract; overview and content keep every distinct paragraph, old first."""
+    """Newest abstract; overview and content keep every distinct paragraph, old first. A
+    candidate that replaces the fact (the rule of ``supersede.states_replacement``) keeps its
+    own text only: the old one stays in the closed fact."""
     limits = field_limits(memory_type)
+    if _rule(existing, incoming) == SUPERSEDES:
+        return MergedFields(
+            abstract=(incoming.abstract.strip() or existing.abstract)[: limits["abstract"]],
+            overview=(incoming.overview.strip() or incoming.abstract.strip())[: limits["overview"]],
+            content=incoming.content.strip()[: limits["content"]],
+            method="deterministic",
+            reason=reason,
+            relation=SUPERSEDES,
+        )
     return MergedFields(
         abstract=(incoming.abstract.strip() or existing.abstract)[: limits["abstract"]],
         overview=_union_text(existing.overview, incoming.overview, limits["overview"]),

@@ -19,7 +19,7 @@ from dataclasses import replace
 from functools import partial
 from typing import TypeVar
 
-from ogmem.commit import events
+from ogmem.commit import events, supersede
 from ogmem.commit.archive_builder import ArchiveBuilder
 from ogmem.commit.bulk import BulkCreator
 from ogmem.commit.identity import PreparedWrite, operation_fingerprint
@@ -267,6 +267,11 @@ class ContextWriter:
             self._delete_node(ctx, plan.target_uri, plan.existing, fingerprint)
             return None
         node = self._builder.build(candidate, plan, ctx, memory_type)
+        replacing = supersede.write_replacing(
+            self._store, candidate, memory_type, plan, node, fingerprint
+        )
+        if replacing is not None:
+            return replacing
         emitted = events.write_events(node, (plan.expected_version or 0) + 1, memory_type)
         return self._store.write_node_with_outbox(
             node, emitted, expected_version=plan.expected_version,
@@ -358,7 +363,8 @@ class ContextWriter:
             if node.status is not NodeStatus.ARCHIVED:
                 return node
             metadata = {k: v for k, v in node.metadata.items() if k != "archived_at"}
-            active = node.evolve(status=NodeStatus.ACTIVE, metadata=metadata)
+            kept = None if node.expired(utcnow()) else node.expires_at  # restored: kept again
+            active = node.evolve(status=NodeStatus.ACTIVE, metadata=metadata, expires_at=kept)
             return self._store.write_node_with_outbox(
                 active, events.upsert_events(active.evolve(version=node.version + 1),
                                              refresh_directory=True),

@@ -129,6 +129,10 @@ class CandidateMemory:
     operation: Literal["write", "archive", "delete"] = "write"
     origin: str = "direct"  # how it was made: "direct" (an API call), "llm", "raw"
     metadata: Mapping[str, Any] = field(default_factory=dict)  # the caller's own, kept as given
+    # since when the fact holds; a candidate that states it replaces an earlier fact at its
+    # address instead of merging into it (the deterministic rule, ogmem.commit.supersede)
+    valid_from: datetime | None = None
+    expires_at: datetime | None = None  # None: the memory type's ttl, if it has one
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +152,19 @@ class ContextNode:
     version: int = 0
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
+    # when the fact held (None: since always / still), apart from when it was recorded; a
+    # superseded fact has valid_to set (see ogmem.commit.supersede)
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    expires_at: datetime | None = None  # archived by the worker after; never searched after
+
+    def valid_at(self, moment: datetime) -> bool:
+        """Whether the fact held at ``moment``: valid_from <= moment < valid_to."""
+        started = self.valid_from is None or self.valid_from <= moment
+        return started and (self.valid_to is None or moment < self.valid_to)
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
     def evolve(self, **changes: Any) -> ContextNode:
         return replace(self, **changes)

@@ -98,6 +98,7 @@ class Store(Protocol):
         events: Sequence[OutboxEvent],
         archived_at: datetime,
         fingerprint: str | None = None,
+        action: str = "archive",
     ) -> ContextNode: ...
 
     def delete_node(
@@ -129,6 +130,14 @@ class Store(Protocol):
     ) -> list[OutboxEvent]: ...
 
     def outbox_counts(self, account_id: str) -> dict[str, int]: ...
+
+    def expired(self, account_id: str, now: datetime, limit: int) -> list[tuple[str, int]]:
+        """(uri, version) of up to ``limit`` active nodes whose ``expires_at`` <= ``now``."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Writes of this thread inside commit together or not at all (nested: a savepoint)."""
+        ...
 
     def group_commit(self) -> AbstractContextManager[None]:
         """Many writes of this thread under one commit; each write stays atomic on its own."""

@@ -146,6 +146,10 @@ class NodeStore(Protocol):
         """Every account with nodes (maintenance walks them; each step filters on one)."""
         ...
 
+    def expired(self, account_id: str, now: datetime, limit: int) -> list[tuple[str, int]]:
+        """(uri, version) of up to ``limit`` active nodes whose ``expires_at`` <= ``now``."""
+        ...
+
     # -- bulk export and import (``ogmem copy``) ------------------------------------------
 
     def export_nodes(self, account_id: str, after_uri: str, limit: int) -> list[ContextNode]:
@@ -319,6 +323,10 @@ class IndexStore(Protocol):
 
     def searches_per_day(self, account_id: str, since: datetime) -> dict[str, int]:
         """Searches that found anything, per UTC day ("YYYY-MM-DD") from ``since`` on."""
+        ...
+
+    def last_recalls(self, account_id: str, uris: Sequence[str]) -> dict[str, datetime]:
+        """When each of ``uris`` was last returned by a search (absent: never)."""
         ...
 
 

@@ -47,6 +47,7 @@ LINGER_S = 0.05
 RETENTION = timedelta(days=7)
 PURGE_EVERY = timedelta(minutes=10)
 PURGE_LIMIT = 10_000  # per transaction: a big backlog is purged over several idle moments
+EXPIRE_EVERY = timedelta(minutes=1)  # search hides expired memories already; this archives them
 CONTEXT_EVENTS = {EventType.UPSERT_CONTEXT, EventType.ARCHIVE_CONTEXT, EventType.DELETE_CONTEXT}
 
 Handler = Callable[[str, list[str]], object]
@@ -110,6 +111,7 @@ class OutboxWorker:
         clock: Callable[[], datetime] = utcnow,
         session_committer: Callable[[str, str, str], object] | None = None,
         retention: timedelta = RETENTION,
+        expirer: Callable[[datetime], int] | None = None,
     ) -> None:
         self.worker_id = worker_id or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._outbox = outbox
@@ -124,6 +126,8 @@ class OutboxWorker:
         self._session_committer = session_committer
         self._retention = retention
         self._next_purge: datetime | None = None  # the first idle moment purges
+        self._expirer = expirer
+        self._next_expiry: datetime | None = None
         self._clock = clock
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -297,8 +301,15 @@ class OutboxWorker:
         return purged
 
     def _housekeep(self) -> None:
-        """When idle, now and then: purge finished events. Never stops the worker."""
+        """When idle, now and then: archive expired memories, purge finished events. Never
+        stops the worker."""
         now = self._clock()
+        if self._expirer is not None and (self._next_expiry is None or now >= self._next_expiry):
+            self._next_expiry = now + EXPIRE_EVERY
+            try:
+                self._expirer(now)
+            except Exception:
+                logger.exception("expiry sweep failed")
         if self._next_purge is not None and now < self._next_purge:
             return
         self._next_purge = now + PURGE_EVERY

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ogmem.core import errors
-from ogmem.core.models import ContextNode
+from ogmem.core.models import ContextNode, utcnow
 from ogmem.retrieval.search import SearchHit
 
 DETAILED = 3
@@ -35,7 +35,14 @@ class _Entry:
 
 def _lines(entry: _Entry) -> list[str]:
     body = [f"  {line}" for line in entry.body.splitlines() if line.strip()]
-    return [f"- {entry.node.abstract}", *body]
+    return [f"- {entry.node.abstract}{_until(entry.node)}", *body]
+
+
+def _until(node: ContextNode) -> str:
+    """A superseded fact says so: the agent must not take it for the present."""
+    if node.valid_to is None or node.valid_to > utcnow():
+        return ""
+    return f" (until {node.valid_to.date().isoformat()})"
 
 
 def _render(entries: list[_Entry]) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -18,11 +19,13 @@ from ogmem.core.models import (
     NodeStatus,
     RequestContext,
     SearchFilter,
+    utcnow,
 )
 from ogmem.core.ports import Embedder, Store
 from ogmem.core.storage import IndexStore, RecordHit, VectorIndex
 from ogmem.index.query_vectors import QueryVectors
 from ogmem.index.records import LEVELS
+from ogmem.retrieval.decay import Decay
 from ogmem.retrieval.keywords import keyword_terms
 from ogmem.retrieval.neighbours import neighbour_bonus
 from ogmem.retrieval.recall import RecallLog
@@ -32,6 +35,7 @@ from ogmem.retrieval.relevance import (
     relevance,
     similarity_relevance,
 )
+from ogmem.retrieval.validity import Timeline, widened
 
 RRF_K = 60
 DIRECTORY_WEIGHT = 0.1
@@ -55,6 +59,9 @@ class SearchHit:
     context_type: ContextType = ContextType.MEMORY
     status: NodeStatus = NodeStatus.ACTIVE
     rank_score: float = 0.0
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    superseded: bool = False  # its validity ended by the moment asked (validity.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +135,7 @@ class Searcher:
         *,
         directory_weight: float = DIRECTORY_WEIGHT,
         recall: RecallLog | None = None,
+        decay: Decay | None = None,
     ) -> None:
         self._store = store
         self._index = index
@@ -135,6 +143,7 @@ class Searcher:
         self._queries = QueryVectors(embedder)
         self._directory_weight = directory_weight
         self._recall = recall
+        self._timeline = Timeline(index, decay)
         # where this embedder's related and unrelated pairs part (relevance.py)
         self._midpoint = float(getattr(embedder, "similarity_midpoint", SIMILARITY_MIDPOINT))
 
@@ -149,11 +158,13 @@ class Searcher:
         include_archived: bool = False,
         include_sessions: bool = False,
         query_vector: npt.NDArray[np.float32] | None = None,
+        as_of: datetime | None = None,
         min_score: float = 0.0,
     ) -> SearchResult:
         """``include_sessions``: also session archives (raw transcripts; left out by default,
         where they would repeat the memories drawn from them, and keep a forgotten memory's
         words). ``query_vector``: the query's embedding, for callers that already computed it.
+        ``as_of``: what held then comes first (default: now; see validity.py).
         ``min_score``: leave out hits less relevant than this (0 to 1)."""
         if not query.strip():
             raise errors.InvalidInput("query is empty")
@@ -174,8 +185,12 @@ class Searcher:
         vector = self._queries.vector(query) if query_vector is None else query_vector
         terms = keyword_terms(query)
         fused = self._retrieve(terms, vector, ctx.account_id, search_filter, limit)
-        wanted = _Wanted(KeywordMatcher(terms), limit, min_score)
+        wanted = _Wanted(KeywordMatcher(terms), widened(limit), min_score, asked=limit)
         hits, nodes = self._rank(ctx.account_id, fused, wanted)
+        hits = self._timeline.arrange(
+            ctx.account_id, hits, nodes, as_of=as_of, now=utcnow(), limit=limit
+        )
+        nodes = {h.uri: nodes[h.uri] for h in hits}
         if self._recall is not None:
             self._recall.record(ctx.account_id, query, [(h.uri, h.score) for h in hits])
         took = (time.perf_counter() - started) * 1000
@@ -215,7 +230,7 @@ class Searcher:
         scored.sort(key=lambda item: (-item[0], item[1]))
         hits: list[SearchHit] = []
         kept: dict[str, ContextNode] = {}
-        for number, page in enumerate(_pages(scored, wanted.limit)):
+        for number, page in enumerate(_pages(scored, wanted.asked)):
             # a node keyword search did not find has no keyword share: its similarity alone
             # tells whether it can reach min_score, before reading it
             candidates = [
@@ -289,8 +304,9 @@ def _with_neighbours(candidates: list[_Scored], nodes: dict[str, ContextNode]) -
 @dataclass(frozen=True, slots=True)
 class _Wanted:
     keywords: KeywordMatcher
-    limit: int
+    limit: int  # hits to rank: a few more than asked, as some may sink or drop (validity)
     min_score: float
+    asked: int  # the caller's limit, which sizes the first page of candidates
 
 
 def _text(node: ContextNode) -> str:

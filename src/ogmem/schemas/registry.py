@@ -16,6 +16,7 @@ import re
 import string
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -24,10 +25,10 @@ from typing import Any
 import yaml
 
 from ogmem.core import errors, models, uri
+from ogmem.schemas import durations, yaml_fields
 
 # Aliased: MemoryType has an attribute called ``fields``.
 from ogmem.schemas import fields as schema_fields
-from ogmem.schemas import yaml_fields
 
 OPERATION_MODES = ("upsert", "add_only")
 OWNER_SCOPES = ("user", "agent")
@@ -46,7 +47,7 @@ _REQUIRED_KEYS = (
     "filename",
     "extraction",
 )
-_TYPE_KEYS = (*_REQUIRED_KEYS, "single_node", "context_type", "fields")
+_TYPE_KEYS = (*_REQUIRED_KEYS, "single_node", "context_type", "fields", "ttl")
 # "remember_" + name must fit the 64 characters OpenAI allows for a function name.
 _TYPE_NAME = re.compile(r"[a-z][a-z0-9_]{0,54}")
 _LITERAL = re.compile(r"[A-Za-z0-9._-]*")
@@ -68,6 +69,9 @@ class MemoryType:
     fields: tuple[schema_fields.FieldSpec, ...]
     guidance: str
     source: str
+    # how long a memory of this type is kept once written (None: until removed); a memory's
+    # own expires_at overrides it
+    ttl: timedelta | None = None
 
     def directory_segments(self) -> tuple[str, ...]:
         """The directory below the owner root (``users/{user}`` or ``agents/{agent}``)."""
@@ -275,9 +279,19 @@ def parse_type(data: object, *, source: str) -> MemoryType:
         ),
         guidance=extraction.text("guidance"),
         source=source,
+        ttl=_parse_ttl(doc),
     )
     _check_addressing(doc, memory_type)
     return memory_type
+
+
+def _parse_ttl(doc: yaml_fields.YamlSection) -> timedelta | None:
+    if "ttl" not in doc.data:
+        return None
+    try:
+        return durations.parse_duration(str(doc.data["ttl"]))
+    except ValueError as exc:
+        raise doc.error(f"ttl: {exc}", "ttl") from exc
 
 
 def _parse_directory(doc: yaml_fields.YamlSection) -> str:

@@ -6,6 +6,7 @@ synchronous and thread-safe. No handler catches errors; ``server.errors`` maps t
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Path, Query, Response
@@ -32,6 +33,9 @@ SessionP = Annotated[str, Path(min_length=1, max_length=128, pattern=IDENT)]
 UriQ = Annotated[str, Query(min_length=1, max_length=m.MAX_URI_CHARS)]
 OptUriQ = Annotated[str | None, Query(min_length=1, max_length=m.MAX_URI_CHARS)]
 VersionQ = Annotated[int | None, Query(ge=0)]
+AsOfQ = Annotated[
+    datetime | None, Query(description="The fact the node held then (ISO time); default now.")
+]
 Responses = dict[int | str, dict[str, Any]]  # FastAPI's type of a route's extra responses
 ERRORS: Responses = {
     s: {"model": out.ErrorOut, "description": d}
@@ -116,6 +120,7 @@ def _api(engine: Engine) -> APIRouter:
         found = engine.search(
             body.query, ctx, categories=body.categories, limit=body.limit,
             include_sessions=body.include_sessions, min_score=body.min_score,
+            as_of=body.as_of,
         )  # fmt: skip
         return out.SearchOut.model_validate(found)
 
@@ -141,9 +146,9 @@ def _api(engine: Engine) -> APIRouter:
         return answer
 
     @api.get("/fs/read", tags=["fs"])
-    def read(uri: UriQ, user_id: UserQ, caller: Caller) -> out.NodeEnvelope:
+    def read(uri: UriQ, user_id: UserQ, caller: Caller, as_of: AsOfQ = None) -> out.NodeEnvelope:
         caller.check_uri(uri)
-        node = engine.read(uri, caller.context(user_id))
+        node = engine.read(uri, caller.context(user_id), as_of=as_of)
         return out.NodeEnvelope(node=out.NodeOut.model_validate(node))
 
     @api.get("/fs/ls", tags=["fs"])

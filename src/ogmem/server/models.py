@@ -101,6 +101,11 @@ class SearchIn(_Who):
     min_score: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
         default=0.0, description="Leave out hits whose relevance (`score`, 0 to 1) is lower."
     )
+    as_of: datetime | None = Field(
+        default=None,
+        description="What held then comes first (ISO time; default now: superseded facts "
+        "come after the current ones, marked).",
+    )
 
 
 class ComposeIn(_Who):
@@ -160,6 +165,14 @@ class MemoryIn(_In):
         description="archive (no longer true) or delete (forget) the node this category and "
         "routing key address.",
     )
+    valid_from: datetime | None = Field(
+        default=None,
+        description="Since when the fact holds (ISO time). A later valid_from than the fact "
+        "at the same address replaces it; the old one is kept, closed (README).",
+    )
+    expires_at: datetime | None = Field(
+        default=None, description="When to forget it (ISO time); default: its type's ttl."
+    )
 
     def to_candidate(self, registry: SchemaRegistry | None = None) -> CandidateMemory:
         return CandidateMemory(
@@ -177,6 +190,8 @@ class MemoryIn(_In):
             attributes=self.attributes,
             operation=self.operation,
             metadata=self.metadata,
+            valid_from=self.valid_from,
+            expires_at=self.expires_at,
         )
 
 

@@ -57,6 +57,9 @@ class HitOut(_Out):
     score: float
     level: int
     why: str
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    superseded: bool = False
 
 
 class SearchOut(_Out):
@@ -105,6 +108,9 @@ class NodeOut(_Out):
     version: int
     created_at: datetime
     updated_at: datetime
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    expires_at: datetime | None = None
 
 
 class NodeEnvelope(BaseModel):

@@ -105,6 +105,9 @@ def node_params(node: ContextNode) -> dict[str, Any]:
         "version": node.version,
         "created_at": node.created_at,
         "updated_at": node.updated_at,
+        "valid_from": node.valid_from,
+        "valid_to": node.valid_to,
+        "expires_at": node.expires_at,
     }
 
 
@@ -123,6 +126,9 @@ def node_from_row(row: Row) -> ContextNode:
         version=row["version"],
         created_at=_required_time(row["created_at"]),
         updated_at=_required_time(row.get("updated_at") or row["written_at"]),
+        valid_from=load_time(row.get("valid_from")),
+        valid_to=load_time(row.get("valid_to")),
+        expires_at=load_time(row.get("expires_at")),
     )
 
 

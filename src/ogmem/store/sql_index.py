@@ -216,5 +216,11 @@ class SqlIndexStore:
         found = self._db.fetch_all("searches_per_day", account_id=account_id, since=since)
         return {str(r["day"]): int(r["n"]) for r in found}
 
+    def last_recalls(self, account_id: str, uris: Sequence[str]) -> dict[str, datetime]:
+        found = self._db.fetch_all("last_recalls", account_id=account_id, uris=list(uris))
+        return {
+            row["uri"]: rows.load_time(row["last_recalled_at"]) or datetime.min for row in found
+        }
+
     def recall_signals(self, account_id: str, uri: str) -> list[dict[str, Any]]:
         return self._db.fetch_all("recall_signals_of_uri", account_id=account_id, uri=uri)

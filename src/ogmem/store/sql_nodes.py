@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from ogmem.core import errors
@@ -140,6 +141,10 @@ class SqlNodeStore:
 
     def move_applied(self, account_id: str, src: str, dst: str) -> None:
         self._db.execute("move_applied", account_id=account_id, src=src, dst=dst)
+
+    def expired(self, account_id: str, now: datetime, limit: int) -> list[tuple[str, int]]:
+        found = self._db.fetch_all("expired_nodes", account_id=account_id, now=now, limit=limit)
+        return [(row["uri"], int(row["version"])) for row in found]
 
     def account_ids(self) -> list[str]:
         found = self._db.fetch_all("account_ids", after_account_id="")

@@ -9,15 +9,18 @@ SELECT version FROM context_nodes WHERE account_id = :account_id AND uri = :uri;
 
 -- name: insert_node
 INSERT INTO context_nodes (account_id, uri, context_type, category, owner_space, abstract,
-    overview, content, metadata, status, version, created_at, updated_at)
+    overview, content, metadata, status, version, created_at, updated_at, valid_from, valid_to,
+    expires_at)
 VALUES (:account_id, :uri, :context_type, :category, :owner_space, :abstract, :overview,
-    :content, :metadata, :status, :version, :created_at, :updated_at);
+    :content, :metadata, :status, :version, :created_at, :updated_at, :valid_from, :valid_to,
+    :expires_at);
 
 -- name: update_node
 UPDATE context_nodes
 SET context_type = :context_type, category = :category, owner_space = :owner_space,
     abstract = :abstract, overview = :overview, content = :content, metadata = :metadata,
-    status = :status, version = :version, updated_at = :updated_at
+    status = :status, version = :version, updated_at = :updated_at, valid_from = :valid_from,
+    valid_to = :valid_to, expires_at = :expires_at
 WHERE account_id = :account_id AND uri = :uri AND version = :expected_version;
 
 -- name: delete_node
@@ -36,9 +39,10 @@ UPDATE context_node_versions SET uri = :dst WHERE account_id = :account_id AND u
 
 -- name: insert_version
 INSERT INTO context_node_versions (account_id, uri, version, action, context_type, category,
-    owner_space, abstract, overview, content, metadata, status, created_at, written_at)
+    owner_space, abstract, overview, content, metadata, status, created_at, written_at,
+    valid_from, valid_to, expires_at)
 SELECT account_id, uri, version, :action, context_type, category, owner_space, abstract,
-    overview, content, metadata, status, created_at, updated_at
+    overview, content, metadata, status, created_at, updated_at, valid_from, valid_to, expires_at
 FROM context_nodes WHERE account_id = :account_id AND uri = :uri;
 
 -- name: history
@@ -468,9 +472,11 @@ ORDER BY uri, version;
 
 -- name: import_version
 INSERT INTO context_node_versions (account_id, uri, version, action, context_type, category,
-    owner_space, abstract, overview, content, metadata, status, created_at, written_at)
+    owner_space, abstract, overview, content, metadata, status, created_at, written_at,
+    valid_from, valid_to, expires_at)
 VALUES (:account_id, :uri, :version, :action, :context_type, :category, :owner_space,
-    :abstract, :overview, :content, :metadata, :status, :created_at, :written_at)
+    :abstract, :overview, :content, :metadata, :status, :created_at, :written_at, :valid_from,
+    :valid_to, :expires_at)
 ON CONFLICT (account_id, uri, version) DO NOTHING;
 
 -- name: export_applied
@@ -582,3 +588,19 @@ FROM (
 )
 WHERE instr(rest, '/') > 0
 ORDER BY name;
+
+-- ---- validity and expiry -------------------------------------------------------------------
+
+-- name: expired_nodes
+-- What the worker archives: active nodes whose expires_at has passed (the partial index
+-- nodes_expiring keeps this a range scan over the few nodes that expire at all).
+SELECT uri, version FROM context_nodes
+WHERE account_id = :account_id AND status = 'ACTIVE' AND expires_at IS NOT NULL
+    AND expires_at <= :now
+ORDER BY expires_at LIMIT :limit;
+
+-- name: last_recalls
+-- Decay: when each URI was last returned first-ten by a search, and how often.
+SELECT uri, max(recalled_at) AS last_recalled_at, count(*) AS n FROM recall_signals
+WHERE account_id = :account_id AND uri IN (SELECT value FROM json_each(:uris))
+GROUP BY uri;
