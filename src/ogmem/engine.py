@@ -232,6 +232,7 @@ class Engine(EngineOperations):
         history, sessions, messages, session archives, index and full-text rows, recall
         signals, idempotency records, the user's API keys and the outbox events naming them
         (``ogmem.erase``). Vector caches reload the account before their next search."""
+        self.flush()  # buffered recall signals naming the user are written, then erased too
         return erase_user(self.backend, ctx.account_id, ctx.user_id)
 
     def move(

@@ -132,3 +132,4 @@ def test_a_loaded_vector_cache_forgets_the_user(store: Path) -> None:
         assert ERASED_TOMBSTONE not in matrix.slot_of
         dead = ~matrix.alive[: len(matrix.keys)]
         assert dead.any() and not matrix.vectors[: len(matrix.keys)][dead].any()
+    assert _rows_naming(store, ERASED) == {}  # the search's buffered recall signals too
