@@ -15,8 +15,8 @@ def _remember(api: Api, user: str) -> None:
     body = {"user_id": user, "memories": [PREFERENCE]}
     response = api.client.post("/api/v1/memories", json=body, headers=api.a)
     assert response.json()["results"][0]["status"] == "written", response.text
-    turn = {"session_id": f"s-{user}", "user_id": user,
-            "messages": [{"role": "user", "content": "Hello there", "message_id": "m1"}]}  # fmt: skip
+    message = {"role": "user", "content": "Hello there", "message_id": "m1"}
+    turn = {"session_id": f"s-{user}", "user_id": user, "messages": [message]}
     assert api.client.post("/api/v1/after_turn", json=turn, headers=api.a).status_code == 200
 
 
