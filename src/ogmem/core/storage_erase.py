@@ -29,6 +29,9 @@ class UriSpan:
     def upper(self) -> str:
         return self.uri + "0"  # "0" follows "/" bytewise: the first URI past the subtree
 
+    def holds(self, uri: str) -> bool:
+        return uri == self.uri or self.lower < uri < self.upper
+
 
 class EraseStore(Protocol):
     """Deletes rows kind by kind, each call scoped by account; returns how many went (of each
