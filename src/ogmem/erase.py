@@ -36,10 +36,13 @@ class EraseReport:
         return sum(self.counts.values())
 
 
-def _names(event: OutboxEvent, root: str) -> bool:
-    """Whether the event names the root URI itself or a URI below it (``users/al`` is not
-    named by ``users/alice``): the root followed by anything but a segment character."""
-    pattern = re.compile(re.escape(root) + r"(?![A-Za-z0-9._-])")
+def _naming(root: str) -> re.Pattern[str]:
+    """The root URI itself or a URI below it (``users/al`` is not named by ``users/alice``):
+    the root followed by anything but a segment character."""
+    return re.compile(re.escape(root) + r"(?![A-Za-z0-9._-])")
+
+
+def _names(event: OutboxEvent, pattern: re.Pattern[str]) -> bool:
     texts = (event.uri, json.dumps(dict(event.payload)), event.last_error or "")
     return any(pattern.search(text) for text in texts)
 
@@ -59,6 +62,7 @@ def erase_user(backend: Backend, account_id: str, user_id: str) -> EraseReport:
         counts |= erase.delete_index(account_id, span)
         counts |= erase.delete_sessions(account_id, user_id)
         counts["api keys"] = erase.delete_keys(account_id, user_id)
-        named = [e.id for e in erase.events_containing(account_id, root) if _names(e, root)]
+        pattern = _naming(root)
+        named = [e.id for e in erase.events_containing(account_id, root) if _names(e, pattern)]
         counts["outbox events"] = erase.delete_events(account_id, [i for i in named if i])
     return EraseReport(account_id, user_id, counts)

@@ -113,11 +113,14 @@ def export_file(
     scope = CopyScope(account_id, user_id, sessions=sessions, index=False, events=False,
                       keys=False)  # fmt: skip
     partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8") as out:
-        out.write(json.dumps(encode(header)) + "\n")
-        sink = cast(Backend, _FileSink(out))
-        report = StoreCopy(backend, sink, IMPORT_MODEL, write=True, scope=scope).run()
-    os.replace(partial, path)
+    try:
+        with partial.open("w", encoding="utf-8") as out:
+            out.write(json.dumps(encode(header)) + "\n")
+            sink = cast(Backend, _FileSink(out))
+            report = StoreCopy(backend, sink, IMPORT_MODEL, write=True, scope=scope).run()
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return report
 
 
