@@ -12,6 +12,7 @@ from types import FrameType
 
 from bench import (
     decay_bench,
+    erase_bench,
     hnsw_bench,
     http_bench,
     ingest_bench,
@@ -39,6 +40,7 @@ BENCHES = {
     "pg_worker": worker_bench.pg_main,
     "pg_http": http_bench.pg_main,
     "ui": ui_bench.main,
+    "erase": erase_bench.main,
 }
 
 

@@ -14,7 +14,16 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from ogmem import cli_add, cli_common, cli_copy, cli_root, cli_server, cli_sessions, wiring
+from ogmem import (
+    cli_add,
+    cli_common,
+    cli_copy,
+    cli_data,
+    cli_root,
+    cli_server,
+    cli_sessions,
+    wiring,
+)
 from ogmem.cli_common import AccountOpt, AgentOpt, JsonOpt, UserOpt
 from ogmem.core import errors
 from ogmem.core.models import ContextNode, RequestContext
@@ -299,6 +308,9 @@ app.command()(cli_copy.copy)
 app.command()(cli_server.mcp)
 app.add_typer(cli_server.keys_app, name="keys")
 app.command()(cli_add.add)
+app.command("forget-user")(cli_data.forget_user)
+app.command()(cli_data.export)
+app.command("import")(cli_data.import_)
 
 
 def main() -> None:

@@ -278,6 +278,10 @@ class Client:
             "uri": uri, "user_id": user_id, "expected_version": expected_version,
         })  # fmt: skip
 
+    def forget_user(self, user_id: str) -> Json:
+        """Erase the user (``Engine.forget_user``); ``counts``: rows gone per kind."""
+        return self._request("DELETE", f"{API}/users/{segment(user_id)}")
+
     # -- the tree -----------------------------------------------------------------------------
 
     def read(self, uri: str, user_id: str, as_of: datetime | None = None) -> Json:

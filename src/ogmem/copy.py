@@ -16,6 +16,10 @@ and tombstones (every copied record is a change), recall signals (statistics of 
 store's searches).
 
 After the copy a second pass compares every kind again without writing: the verification.
+
+A CopyScope narrows the walk to one account, one user of it (the URIs at and below the user's
+root, the user's sessions and their messages) and the kinds asked for; ``ogmem export`` and
+``ogmem import`` (``ogmem.export``) walk with it between a store and a file.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ogmem.commit.events import upsert_events
+from ogmem.core import uri as uris
 from ogmem.core.models import ContextNode, NodeVersion, SessionState, StoredMessage
-from ogmem.core.storage import Backend, ExportedRecord, StoredRecord
+from ogmem.core.storage import Backend, ExportedRecord, StoredRecord, UriSpan
 from ogmem.outbox import store_events
 
 PAGE = 500
@@ -35,6 +40,25 @@ KINDS = (
     "nodes", "history", "idempotency records", "index records", "nodes to re-index", "sessions",
     "messages", "outbox events", "api keys",
 )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class CopyScope:
+    """What a copy walks: every account or one (``account_id``), in it every user or one
+    (``user_id``), and which kinds besides nodes, their history and idempotency records."""
+
+    account_id: str | None = None
+    user_id: str | None = None
+    sessions: bool = True  # and their messages
+    index: bool = True
+    events: bool = True
+    keys: bool = True
+
+    def span(self, account: str) -> UriSpan | None:
+        """The URIs of the scope's user in ``account``; None: every URI."""
+        if self.user_id is None:
+            return None
+        return UriSpan(str(uris.user_root(account, self.user_id)))
 
 
 @dataclass
@@ -81,25 +105,41 @@ def _same_message(a: StoredMessage, b: StoredMessage) -> bool:
 class StoreCopy:
     """One pass over the source: ``write`` False only compares (the verification)."""
 
-    def __init__(self, source: Backend, dest: Backend, model_id: str, *, write: bool) -> None:
+    def __init__(
+        self,
+        source: Backend,
+        dest: Backend,
+        model_id: str,
+        *,
+        write: bool,
+        scope: CopyScope = CopyScope(),
+    ) -> None:
         self._src = source
         self._dst = dest
         self._model_id = model_id
         self._write = write
+        self._scope = scope
+        self._user_sessions: set[str] = set()  # with a user scope: the user's session ids
         self.report = CopyReport()
 
     def run(self) -> CopyReport:
-        accounts = sorted(
-            set(self._src.nodes.account_ids()) | set(self._src.sessions.account_ids())
-        )
-        for account in accounts:
+        for account in self._accounts():
             self._nodes_of(account)
             self._applied_of(account)
-            skipped = self._sessions_of(account)
-            self._messages_of(account, skipped)
-            self._events_of(account)
-        self._keys()
+            if self._scope.sessions:
+                self._user_sessions = set()
+                skipped = self._sessions_of(account)
+                self._messages_of(account, skipped)
+            if self._scope.events:
+                self._events_of(account)
+        if self._scope.keys:
+            self._keys()
         return self.report
+
+    def _accounts(self) -> list[str]:
+        if self._scope.account_id is not None:
+            return [self._scope.account_id]
+        return sorted(set(self._src.nodes.account_ids()) | set(self._src.sessions.account_ids()))
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
@@ -118,13 +158,20 @@ class StoreCopy:
     # -- nodes, their history and index records -------------------------------------------------
 
     def _nodes_of(self, account: str) -> None:
-        after = ""
+        span = self._scope.span(account)
+        after = "" if span is None else span.uri[:-1]  # sorts just before the user's URIs
         while page := self._src.nodes.export_nodes(account, after, PAGE):
             after = page[-1].uri
-            with self._dst.uow.transaction():
-                kept = self._node_page(account, page)
-                self._history_page(account, [n.uri for n in kept])
-                self._index_page(account, kept)
+            if span is not None:
+                page = [node for node in page if span.holds(node.uri)]
+            if page:
+                with self._dst.uow.transaction():
+                    kept = self._node_page(account, page)
+                    self._history_page(account, [n.uri for n in kept])
+                    if self._scope.index:
+                        self._index_page(account, kept)
+            if span is not None and after >= span.upper:
+                break
 
     def _node_page(self, account: str, page: list[ContextNode]) -> list[ContextNode]:
         """Write the missing nodes; the nodes that are not in conflict."""
@@ -212,9 +259,12 @@ class StoreCopy:
     # -- idempotency records, sessions, messages, events, keys ------------------------------------
 
     def _applied_of(self, account: str) -> None:
-        after = ""
+        after, span = "", self._scope.span(account)
         while page := self._src.nodes.export_applied(account, after, PAGE):
             after = page[-1].fingerprint
+            page = [op for op in page if span is None or span.holds(op.uri)]
+            if not page:
+                continue
             there = self._dst.nodes.applied_among(account, [op.fingerprint for op in page])
             missing = [op for op in page if op.fingerprint not in there]
             if missing and self._write:
@@ -228,6 +278,9 @@ class StoreCopy:
             after = page[-1].session_id
             missing: list[SessionState] = []
             for state in page:
+                if self._scope.user_id not in (None, state.user_id):
+                    continue
+                self._user_sessions.add(state.session_id)
                 other = self._dst.sessions.get(account, state.session_id)
                 if other is None:
                     missing.append(state)
@@ -247,7 +300,7 @@ class StoreCopy:
             after = page[-1][1].id
             missing: list[tuple[str, StoredMessage]] = []
             for session_id, group in _by_session(page):
-                if session_id in skipped_sessions:
+                if session_id in skipped_sessions or not self._in_scope(session_id):
                     continue
                 ids = [str(m.message.message_id) for m in group]
                 there = self._dst.sessions.messages_by_id(account, session_id, ids)
@@ -264,6 +317,9 @@ class StoreCopy:
             if missing and self._write:
                 self._dst.sessions.import_messages(account, missing)
             self._count("messages", written=len(missing))
+
+    def _in_scope(self, session_id: str) -> bool:
+        return self._scope.user_id is None or session_id in self._user_sessions
 
     def _events_of(self, account: str) -> None:
         after = 0

@@ -26,6 +26,7 @@ from ogmem.core.models import (
 from ogmem.core.ports import DirEntry, Embedder, LLMClient
 from ogmem.core.storage import Backend
 from ogmem.engine_operations import EngineOperations
+from ogmem.erase import EraseReport, erase_user
 from ogmem.extraction.base import Extractor
 from ogmem.extraction.raw import DEFAULT_ROLES, RawExtractor
 from ogmem.index.directories import DirectorySummarizer
@@ -236,6 +237,14 @@ class Engine(EngineOperations):
         self.forgetter.redact_sources(node)
         self.worker.wake()
         return node
+
+    def forget_user(self, ctx: RequestContext) -> EraseReport:
+        """Erase ``ctx.user_id`` of ``ctx.account_id`` in one transaction: memories and their
+        history, sessions, messages, session archives, index and full-text rows, recall
+        signals, idempotency records, the user's API keys and the outbox events naming them
+        (``ogmem.erase``). Vector caches reload the account before their next search."""
+        self.flush()  # buffered recall signals naming the user are written, then erased too
+        return erase_user(self.backend, ctx.account_id, ctx.user_id)
 
     def move(
         self, src: str, dst: str, ctx: RequestContext, expected_version: int | None = None

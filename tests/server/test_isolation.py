@@ -125,7 +125,11 @@ def _walk(api: Api, who: Intruder | None = None) -> list[tuple[str, str, httpx.R
         ("GET", "/docs/oauth2-redirect", lambda: c.get("/docs/oauth2-redirect", headers=b)),
         ("GET", "/redoc", lambda: c.get("/redoc", headers=b)),
     ]  # fmt: skip
-    return [(method, path, call()) for method, path, call in [*calls, *_console_calls(api, who)]]
+    # last: it erases the key's own user (B's alice, or the user key's own user and its key)
+    erase = ("DELETE", "/api/v1/users/{user_id}",
+             lambda: c.delete(f"/api/v1/users/{who.user}", headers=b))  # fmt: skip
+    walk = [*calls, *_console_calls(api, who), erase]
+    return [(method, path, call()) for method, path, call in walk]
 
 
 def _console_calls(api: Api, who: Intruder) -> list[tuple[str, str, Any]]:

@@ -191,6 +191,13 @@ def test_fs_writes(client: Client, recorder: Recorder) -> None:
     assert recorder.query == {"uri": "ctx://a/y", "user_id": "alice", "expected_version": "3"}
 
 
+def test_forget_user_deletes_the_user_by_its_path(client: Client, recorder: Recorder) -> None:
+    client.forget_user("al ice")
+    assert (recorder.last.method, recorder.last.url.raw_path) == (
+        "DELETE", b"/api/v1/users/al%20ice",
+    )  # fmt: skip
+
+
 def test_outbox_stats_and_empty_body(recorder: Recorder) -> None:
     recorder.answer = lambda _: httpx.Response(204)
     with client_for(recorder) as client:

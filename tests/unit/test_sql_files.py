@@ -28,6 +28,10 @@ CROSS_ACCOUNT = {
     "ensure_vector_index": "DDL: the HNSW index of a vector dimension, no data",
     "tables_with_unique_keys": "the connector reads the catalog, no data",
     "listen_for_events": "the wake-up channel, no data",
+    "secure_delete": "a setting of the writing connection (erase), no data",
+    "secure_delete_on": "a setting of the writing connection (erase), no data",
+    "secure_delete_off": "a setting of the writing connection (erase), no data",
+    "merge_full_text": "merges the full-text index's segments (erase); reads out no row",
 }
 
 

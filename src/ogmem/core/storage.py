@@ -30,6 +30,8 @@ from ogmem.core.models import (
     OutboxEvent,
     SearchFilter,
 )
+from ogmem.core.storage_erase import EraseStore as EraseStore
+from ogmem.core.storage_erase import UriSpan as UriSpan
 from ogmem.core.storage_sessions import KeyRecord as KeyRecord
 from ogmem.core.storage_sessions import KeyStore as KeyStore
 from ogmem.core.storage_sessions import NewMessage as NewMessage
@@ -358,6 +360,7 @@ class Backend:
     sessions: SessionStore
     keys: KeyStore
     vector_index: VectorIndexFactory
+    erase: EraseStore
     wake_on_events: Callable[[Callable[[], None]], Callable[[], None]] | None = None
     """Given a callback, call it whenever another process writes outbox events (PostgreSQL
     LISTEN); returns a function that stops listening. None: no cross-process wake-ups."""

@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ogmem.core.models import SearchFilter
-from ogmem.core.storage import IndexedVector, IndexStore, RecordHit
+from ogmem.core.storage import IndexChanges, IndexedVector, IndexStore, RecordHit
+from ogmem.core.storage_erase import ERASED_TOMBSTONE
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ class _AccountMatrix:
         slot = self.slot_of.pop(key, None)
         if slot is not None:
             self.alive[slot] = False
+            self.vectors[slot] = 0.0  # an erased user's vectors must not linger in memory
             self.keys[slot] = None
             self.free.append(slot)
             if self.changed is not None:
@@ -172,6 +174,8 @@ class NumpyVectorIndex:
         if self._index.clock(account_id) == matrix.seq:
             return matrix
         changes = self._index.changes_since(account_id, matrix.seq)
+        if ERASED_TOMBSTONE in changes.removed:
+            changes = self._reload(account_id, matrix)
         for key in changes.removed:
             matrix.remove(key)
         skipped = 0
@@ -189,6 +193,14 @@ class NumpyVectorIndex:
         matrix.seq = changes.clock
         matrix.generation += 1
         return matrix
+
+    def _reload(self, account_id: str, matrix: _AccountMatrix) -> IndexChanges:
+        """Every record of the account, and as removed every cached key not among them:
+        after an erase, whose tombstone does not say which records went."""
+        changes = self._index.changes_since(account_id, 0)
+        kept = {(record.uri, record.level) for record in changes.written}
+        changes.removed.extend(key for key in matrix.slot_of if key not in kept)
+        return changes
 
 
 def exact_search(

@@ -17,6 +17,7 @@ from ogmem.server import models_out as out
 
 Caller = auth.Caller
 EventP = Annotated[int, Path(ge=1, le=2**63 - 1)]  # a SQL BIGINT
+UserP = Annotated[str, Path(min_length=1, max_length=128)]
 StatusQ = Annotated[EventStatus | None, Query()]
 LimitQ = Annotated[int, Query(ge=1, le=1000)]
 
@@ -32,6 +33,12 @@ class EventOut(BaseModel):
 
 class EventsOut(BaseModel):
     events: list[EventOut]
+
+
+class ErasedOut(BaseModel):
+    user_id: str
+    counts: dict[str, int]
+    """How many rows of each kind went (0 everywhere: there was nothing of this user)."""
 
 
 def event_out(event: OutboxEvent) -> EventOut:
@@ -67,5 +74,13 @@ def router(engine: Engine, body_responses: dict[int | str, dict[str, Any]]) -> A
     @api.post("/outbox/events/{event_id}/retry", tags=["operations"], status_code=204)
     def retry(event_id: EventP, caller: Caller) -> None:
         engine.retry_event(event_id, account_context(caller))
+
+    @api.delete("/users/{user_id}", tags=["users"])
+    def forget_user(user_id: UserP, caller: Caller) -> ErasedOut:
+        """Erase everything about the user (memories and their history, sessions, messages,
+        index rows, the user's API keys, the outbox events naming them), in one transaction.
+        An account key erases any user of its account; a user-bound key only its own user."""
+        report = engine.forget_user(caller.context(user_id))
+        return ErasedOut(user_id=user_id, counts=report.counts)
 
     return api

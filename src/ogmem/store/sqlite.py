@@ -10,6 +10,7 @@ from ogmem.store.sql_nodes import SqlNodeStore
 from ogmem.store.sql_outbox import SqlOutboxStore
 from ogmem.store.sql_sessions import SqlSessionStore
 from ogmem.store.sqlite_db import SqliteDatabase
+from ogmem.store.sqlite_erase import SqliteEraseStore
 from ogmem.store.sqlite_index import SqliteIndexStore
 
 
@@ -44,4 +45,5 @@ def open_sqlite(path: str) -> Backend:
         sessions=SqlSessionStore(db),
         keys=SqlKeyStore(db),
         vector_index=vector_index,
+        erase=SqliteEraseStore(db),
     )

@@ -293,6 +293,18 @@ class SqliteDatabase:
             self.execute("store_probe_write", now=utcnow(), size=PROBE_BYTES)
             self.execute("store_probe_clear")
 
+    def truncate_log(self) -> bool:
+        """Checkpoint the write-ahead log into the file and empty it, so that pages a
+        transaction replaced leave no copy there; False when a reader kept it from finishing
+        (the log is then reused from its start by a later checkpoint)."""
+        if self.path == ":memory:":
+            return True
+        with self._lock, self._translated_writes():
+            if self._depth:
+                raise errors.StoreError("truncate_log() inside a transaction")
+            (busy, _, _) = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone().values()
+            return not busy
+
     # -- running named queries --------------------------------------------------------------
 
     def execute(self, query: str, /, **params: Any) -> int:

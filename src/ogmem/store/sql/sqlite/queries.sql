@@ -604,3 +604,71 @@ ORDER BY expires_at LIMIT :limit;
 SELECT uri, max(recalled_at) AS last_recalled_at, count(*) AS n FROM recall_signals
 WHERE account_id = :account_id AND uri IN (SELECT value FROM json_each(:uris))
 GROUP BY uri;
+
+-- ---- erasing a user (ogmem.erase): the rows of URIs at and below the user's root ----------
+
+-- name: erase_nodes
+DELETE FROM context_nodes
+WHERE account_id = :account_id AND (uri = :uri OR (uri > :lower AND uri < :upper));
+
+-- name: erase_node_versions
+DELETE FROM context_node_versions
+WHERE account_id = :account_id AND (uri = :uri OR (uri > :lower AND uri < :upper));
+
+-- name: erase_applied_ops
+DELETE FROM applied_ops
+WHERE account_id = :account_id AND (uri = :uri OR (uri > :lower AND uri < :upper));
+
+-- name: erase_index_records
+DELETE FROM index_records
+WHERE account_id = :account_id AND (uri = :uri OR (uri > :lower AND uri < :upper));
+
+-- name: erase_index_tombstones
+DELETE FROM index_tombstones
+WHERE account_id = :account_id AND (uri = :uri OR (uri > :lower AND uri < :upper));
+
+-- name: erase_recall_signals
+DELETE FROM recall_signals
+WHERE account_id = :account_id AND (uri = :uri OR (uri > :lower AND uri < :upper));
+
+-- name: insert_erased_tombstone
+-- Names no record: the caches of the account reload it (core.storage_erase.ERASED_TOMBSTONE).
+INSERT INTO index_tombstones (account_id, uri, level, seq) VALUES (:account_id, '', -1, :seq);
+
+-- name: erase_session_messages
+DELETE FROM session_messages
+WHERE account_id = :account_id AND session_id IN (
+    SELECT session_id FROM sessions WHERE account_id = :account_id AND user_id = :user_id
+);
+
+-- name: erase_sessions
+DELETE FROM sessions WHERE account_id = :account_id AND user_id = :user_id;
+
+-- name: erase_user_keys
+DELETE FROM api_keys WHERE account_id = :account_id AND user_id = :user_id;
+
+-- name: events_containing
+-- Any status, finished ones too: a payload or an error can quote what is erased.
+SELECT * FROM outbox_events
+WHERE account_id = :account_id
+    AND (instr(uri, :text) > 0 OR instr(payload, :text) > 0
+        OR instr(coalesce(last_error, ''), :text) > 0)
+ORDER BY id;
+
+-- name: erase_events
+DELETE FROM outbox_events WHERE account_id = :account_id AND id = :id;
+
+-- name: secure_delete
+PRAGMA secure_delete;
+
+-- name: secure_delete_on
+-- Deleted content is overwritten with zeros (pages of this connection only; restored after).
+PRAGMA secure_delete = ON;
+
+-- name: secure_delete_off
+PRAGMA secure_delete = OFF;
+
+-- name: merge_full_text
+-- Rewrites the full-text index into one segment: the terms of deleted rows stay in older
+-- segments (behind delete markers) until such a merge.
+INSERT INTO index_fts (index_fts) VALUES ('optimize');
