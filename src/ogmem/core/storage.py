@@ -30,6 +30,7 @@ from ogmem.core.models import (
     OutboxEvent,
     SearchFilter,
 )
+from ogmem.core.storage_dreams import DreamStore
 from ogmem.core.storage_sessions import KeyRecord as KeyRecord
 from ogmem.core.storage_sessions import KeyStore as KeyStore
 from ogmem.core.storage_sessions import NewMessage as NewMessage
@@ -349,6 +350,7 @@ class Backend:
     index: IndexStore
     sessions: SessionStore
     keys: KeyStore
+    dreams: DreamStore
     vector_index: VectorIndexFactory
     wake_on_events: Callable[[Callable[[], None]], Callable[[], None]] | None = None
     """Given a callback, call it whenever another process writes outbox events (PostgreSQL
