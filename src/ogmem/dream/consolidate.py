@@ -37,9 +37,7 @@ def _absorptions(nodes: Sequence[ContextNode], pairs: Sequence[Pair]) -> dict[in
         first, second = pair.first, pair.second
         if first in absorbed or second in absorbed or (first in survivors and second in survivors):
             continue
-        if second in survivors or (
-            first not in survivors and _older(nodes[second], nodes[first])
-        ):
+        if second in survivors or (first not in survivors and _older(nodes[second], nodes[first])):
             first, second = second, first
         survivors.setdefault(first, []).append(pair)
         absorbed.add(second)
