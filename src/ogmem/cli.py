@@ -17,6 +17,7 @@ from ogmem import cli_add, cli_common, cli_copy, cli_root, cli_server, cli_sessi
 from ogmem.cli_common import AccountOpt, AgentOpt, JsonOpt, UserOpt
 from ogmem.core import errors
 from ogmem.core.models import ContextNode, RequestContext
+from ogmem.dream import cli as dream_cli
 from ogmem.engine import Engine
 from ogmem.index.worker import WorkerStats
 from ogmem.settings import Settings
@@ -265,6 +266,7 @@ app.command()(cli_copy.copy)
 app.command()(cli_server.mcp)
 app.add_typer(cli_server.keys_app, name="keys")
 app.command()(cli_add.add)
+app.command()(dream_cli.dream)
 
 
 def main() -> None:
