@@ -11,6 +11,7 @@
 | OGMEM_VECTOR_INDEX | exact, hnsw (extra `ann`: a graph for accounts >= 20k records) or pgvector |
 |   | (PostgreSQL only); unset: the store's default (SQLite: exact, PostgreSQL: pgvector) |
 | OGMEM_METRICS_PORT, OGMEM_METRICS_HOST | `ogmem serve`'s /metrics address (off; 127.0.0.1) |
+| OGMEM_DREAM_AFTER | queue a user's dream after N new memories: "200", "event=200,*=50" (off) |
 | OGMEM_MAX_BODY_BYTES, OGMEM_BODY_TIMEOUT_S, ... | the server's limits (ogmem/limits.py) |
 """
 
@@ -25,6 +26,7 @@ from typing import Any
 import platformdirs
 
 from ogmem.core import errors
+from ogmem.dream.trigger import parse_thresholds
 from ogmem.limits import ServerLimits
 
 ENV_PREFIX = "OGMEM_"
@@ -44,6 +46,7 @@ class Settings:
     limits: ServerLimits = field(default_factory=ServerLimits)
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    dream_after: Mapping[str, int] = field(default_factory=dict)  # type -> new memories
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +68,7 @@ class Settings:
             limits=_limits(get),
             metrics_port=_number(get, "METRICS_PORT", int),
             metrics_host=get("METRICS_HOST") or "127.0.0.1",
+            dream_after=parse_thresholds(get("DREAM_AFTER")),
         )
 
     @property

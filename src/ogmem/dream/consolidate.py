@@ -30,7 +30,9 @@ def _groups(nodes: Sequence[ContextNode]) -> dict[tuple[str, str], list[int]]:
 
 
 def _absorptions(nodes: Sequence[ContextNode], pairs: Sequence[Pair]) -> dict[int, list[Pair]]:
-    """survivor index -> the pairs whose other memory it absorbs, best pairs first."""
+    """survivor index -> the pairs whose other memory it absorbs, best pairs first. A pair
+    that would make a survivor absorb an older memory is left for a later run (the survivor
+    absorbed others already, which need not be like that older memory)."""
     survivors: dict[int, list[Pair]] = {}
     absorbed: set[int] = set()
     for pair in pairs:
@@ -39,6 +41,8 @@ def _absorptions(nodes: Sequence[ContextNode], pairs: Sequence[Pair]) -> dict[in
             continue
         if second in survivors or (first not in survivors and _older(nodes[second], nodes[first])):
             first, second = second, first
+        if _older(nodes[second], nodes[first]):
+            continue
         survivors.setdefault(first, []).append(pair)
         absorbed.add(second)
     return survivors
