@@ -11,6 +11,7 @@ from datetime import date
 from types import FrameType
 
 from bench import (
+    dream_bench,
     hnsw_bench,
     http_bench,
     ingest_bench,
@@ -35,6 +36,7 @@ BENCHES = {
     "pg_worker": worker_bench.pg_main,
     "pg_http": http_bench.pg_main,
     "ui": ui_bench.main,
+    "dream": dream_bench.main,
 }
 
 

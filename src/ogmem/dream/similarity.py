@@ -2,22 +2,29 @@
 
 Either test alone is too loose. Embeddings call "I moved to Berlin" and "I moved to Munich"
 close; shared words call two different trips to the same beach close. A paraphrase passes
-both: its meaning is near (cosine) and it reuses most of the content words (Jaccard over
-words without stop words, plurals folded). The thresholds are measured by ``make bench``
-(``dream_dedupe_precision`` / ``_recall``, bench/dream_bench.py).
+both: its meaning is near (cosine) and it reuses most of the content words. Words are
+weighted by how rare they are among the memories compared (IDF): "thanks, Gina, your words
+mean a lot" and "thanks, Melanie, your words mean a lot" share many words, but common ones;
+the names, rare, tell them apart. PRIOR_DOCS smooths the weights, so that among a handful of
+memories every word weighs about the same (plain Jaccard). The thresholds were chosen on
+``make bench``'s set (``dream_dedupe_precision`` / ``_recall``, bench/dream_bench.py) and
+checked on another part of LoCoMo (docs/decisions.md).
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-EMBEDDING_THRESHOLD = 0.80
-TEXT_THRESHOLD = 0.40
+EMBEDDING_THRESHOLD = 0.75
+TEXT_THRESHOLD = 0.50
+PRIOR_DOCS = 100  # as if the words were also absent from this many other memories
 ROW_BLOCK = 512  # rows of the similarity matrix computed at once (memory stays ~ n * 512)
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -61,11 +68,24 @@ def content_words(text: str) -> frozenset[str]:
     return frozenset(w for w in words if w not in STOP_WORDS)
 
 
-def text_similarity(first: frozenset[str], second: frozenset[str]) -> float:
-    """Jaccard of two word sets; 0 when either is empty (nothing to compare)."""
+def rarity(word_sets: Sequence[frozenset[str]]) -> dict[str, float]:
+    """word -> its IDF weight among ``word_sets``, smoothed by PRIOR_DOCS."""
+    counts = Counter(word for words in word_sets for word in words)
+    total = len(word_sets) + PRIOR_DOCS
+    return {word: math.log(total / (count + 0.5)) for word, count in counts.items()}
+
+
+def text_similarity(
+    first: frozenset[str], second: frozenset[str], weights: Mapping[str, float] | None = None
+) -> float:
+    """Weighted Jaccard of two word sets (plain without ``weights``); 0 when either is
+    empty (nothing to compare)."""
     if not first or not second:
         return 0.0
-    return len(first & second) / len(first | second)
+    if weights is None:
+        return len(first & second) / len(first | second)
+    shared = sum(weights.get(w, 1.0) for w in first & second)
+    return shared / sum(weights.get(w, 1.0) for w in first | second)
 
 
 def similar_pairs(
@@ -74,6 +94,7 @@ def similar_pairs(
     """Every pair (i < j) similar by both measures, best first. ``vectors`` are
     L2-normalised rows (cosine = dot product), one per text."""
     words = [content_words(text) for text in texts]
+    weights = rarity(words)
     pairs: list[Pair] = []
     for start in range(0, len(texts), ROW_BLOCK):
         block = vectors[start : start + ROW_BLOCK] @ vectors.T
@@ -82,7 +103,7 @@ def similar_pairs(
             first = start + row
             if col <= first:
                 continue
-            text = text_similarity(words[first], words[col])
+            text = text_similarity(words[first], words[col], weights)
             if text >= thresholds.text:
                 pairs.append(Pair(first, col, float(block[row, col]), text))
     pairs.sort(key=lambda p: (-p.score, p.first, p.second))
