@@ -9,6 +9,8 @@ dream_dedupe_precision: of the pairs it merged (survivor, absorbed), the share t
 planted pair (turns that happen to say the same thing count against it); dream_dedupe_recall:
 of the planted pairs, the share merged. dream_s_per_1k_memories: the run's seconds (plan:
 vectors from the index, pairs, then every merge through the writer) per 1,000 memories.
+dream_locomo_R@10_before / _after: LoCoMo's raw-mode R@10 (bench/locomo_bench.py's metric)
+on one store, before and after a dream run for each conversation's user.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bench.paraphrase import paraphrase
 from ogmem.core.models import Message, RequestContext
 from ogmem.dream.models import StepKind
 from ogmem.engine import Engine
+from ogmem.eval import locomo, locomo_data
 from ogmem.index.embedders import MiniLMEmbedder
 
 MEMORIES = 600
@@ -84,11 +87,30 @@ def measure(engine: Engine) -> dict[str, float]:
     }
 
 
+def locomo_before_after(engine: Engine) -> dict[str, float]:
+    """LoCoMo in raw mode: R@10 of its questions, a dream run for every conversation's
+    user, R@10 again on the same store."""
+    conversations = locomo_data.load(corpus.LOCOMO)
+    locomo.ingest_all(engine, conversations)
+    before = locomo.recall_now(engine, conversations, (10,))["R@10"]
+    merged = 0
+    for conversation in conversations:
+        ctx = RequestContext(locomo.ACCOUNT, conversation.sample_id)
+        merged += engine.dreaming.dreamer.run(ctx, trigger="bench").counts().get("merge", 0)
+    engine.drain()  # the archived duplicates leave the index
+    after = locomo.recall_now(engine, conversations, (10,))["R@10"]
+    return {"dream_locomo_R@10_before": before, "dream_locomo_R@10_after": after,
+            "dream_locomo_merges": merged}  # fmt: skip
+
+
 def main() -> dict[str, float]:
+    embedder = MiniLMEmbedder()
     with tempfile.TemporaryDirectory(prefix="ogmem-bench-") as tmp:
-        store = Path(tmp) / "dream.sqlite"
-        with Engine.open(store, embedder=MiniLMEmbedder(), worker=False) as engine:
-            return measure(engine)
+        with Engine.open(Path(tmp) / "dream.sqlite", embedder=embedder, worker=False) as engine:
+            figures = measure(engine)
+        with Engine.open(Path(tmp) / "locomo.sqlite", embedder=embedder, worker=False) as engine:
+            figures.update(locomo_before_after(engine))
+    return figures
 
 
 if __name__ == "__main__":

@@ -43,7 +43,8 @@ def _counts(run: DreamRun) -> str:
 def _print_run(run: DreamRun) -> None:
     """One block per step; URIs whole on their own lines (a table would cut them)."""
     what = "plan (dry run: nothing written)" if run.dry_run else f"run {run.run_id}"
-    _say(f"dream {what} for {run.user_id}: {run.status.value}, {_counts(run)} applied")
+    done = f"{len(run.steps)} steps planned" if run.dry_run else f"{_counts(run)} applied"
+    _say(f"dream {what} for {run.user_id}: {run.status.value}, {done}")
     if run.error:
         _say(f"note: {run.error}")
     if not run.steps:
