@@ -77,3 +77,14 @@ def test_runs_are_scoped_by_key(api: Api) -> None:
     assert undo.status_code == 404
     bad = api.client.post("/api/v1/dream", json={"user_id": "alice", "dry": 1}, headers=api.a)
     assert bad.status_code == 422
+
+
+def test_a_user_key_may_not_dream_over_its_agents_shared_memories(api: Api) -> None:
+    key = api.keys.create("A", "alice", name="alice-coder", agents=("coder",))[1]
+    body = {"user_id": "alice", "agent_id": "coder", "wait": True}
+    refused = api.client.post("/api/v1/dream", json=body, headers=api.auth(key))
+    assert refused.status_code == 403 and "whole account" in refused.text
+    planned = api.client.post("/api/v1/dream", json={**body, "dry_run": True},
+                              headers=api.auth(key))  # fmt: skip
+    assert planned.status_code == 200
+    assert api.client.post("/api/v1/dream", json=body, headers=api.a).status_code == 200

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
+from ogmem.core import uri
 from ogmem.core.models import RequestContext
 from ogmem.dream.models import DreamRun
 from ogmem.engine import Engine
@@ -80,6 +81,12 @@ def run_out(run: DreamRun) -> RunOut:
     )  # fmt: skip
 
 
+def _touched(run: DreamRun, steps: list[int] | None) -> set[str]:
+    """The URIs the chosen steps wrote (numbers the run lacks are the undo's to refuse)."""
+    chosen = range(len(run.steps)) if steps is None else [n for n in steps if n < len(run.steps)]
+    return {change.uri for n in chosen for change in run.steps[n].changes}
+
+
 def router(engine: Engine, body_responses: dict[int | str, dict[str, Any]]) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["dream"])
     dreamer = engine.dreaming.dreamer
@@ -92,6 +99,8 @@ def router(engine: Engine, body_responses: dict[int | str, dict[str, Any]]) -> A
         and learn patterns (with ``agent_id``). Queued as a job unless ``wait`` or
         ``dry_run``."""
         ctx = caller.context(body.user_id, body.agent_id)
+        if body.agent_id and not body.dry_run:  # merges may archive the agent's memories
+            caller.check_uri(str(uri.agent_root(ctx.account_id, body.agent_id)), change=True)
         if not (body.wait or body.dry_run):
             engine.dreaming.trigger.request(ctx, "api")
             response.status_code = 202
@@ -111,6 +120,8 @@ def router(engine: Engine, body_responses: dict[int | str, dict[str, Any]]) -> A
     def undo(run_id: RunP, body: UndoIn, caller: Caller) -> RunOut:
         """Undo a run's applied steps (or those named): every node put back as it was."""
         ctx: RequestContext = caller.context(body.user_id, body.agent_id)
+        for touched in _touched(dreamer.get(ctx, run_id), body.steps):
+            caller.check_uri(touched, change=True)  # undo writes them: the key must reach them
         return run_out(dreamer.undo(ctx, run_id, body.steps))
 
     return api
