@@ -8,6 +8,7 @@ from ogmem.core.models import NodeStatus
 from ogmem.core.storage import Backend
 from ogmem.core.storage_dreams import DreamRecord
 from tests.conftest import make_node, nodes_of
+from tests.raw import raw_rows
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -64,3 +65,18 @@ def test_new_memories_are_counted_per_category_below_a_uri(backend: Backend) -> 
     )
     assert backend.dreams.new_memory_counts("acme", root, None) == {"event": 1, "preference": 1}
     assert backend.dreams.new_memory_counts("globex", root, None) == {}
+
+
+def test_postgres_keeps_runs_under_row_level_security(pg: Backend, pg_url: str) -> None:
+    import psycopg
+
+    pg.dreams.save_run(_run("r1"))
+    assert raw_rows(pg, "SELECT count(*) AS n FROM dream_runs") == [{"n": 1}]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("SET ROLE ogmem_app")  # the application's role, no account set
+        assert conn.execute("SELECT count(*) FROM dream_runs").fetchall() == [(0,)]
+        conn.execute("BEGIN")
+        conn.execute("SELECT set_config('ogmem.account_id', 'acme', true)")
+        assert conn.execute("SELECT count(*) FROM dream_runs").fetchall() == [(1,)]
+        conn.execute("ROLLBACK")
+    assert pg.dreams.find_run("acme", "r1") is not None
