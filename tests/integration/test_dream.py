@@ -130,3 +130,17 @@ def test_enough_new_memories_of_a_type_queue_a_dream(engine_url: str) -> None:
         engine.remember([_event("I adopted a cat named Miso", "cat", "m4")], CTX)
         engine.drain()  # one new event since the run: below the threshold
         assert len(engine.dreaming.dreamer.history(CTX)) == 1
+
+
+def test_a_step_whose_memories_changed_since_the_plan_fails_alone(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second, _ = _seed(engine)
+    planned = engine.dreaming.dreamer.plan(CTX)
+    engine.archive(second, CTX)  # written between the plan and the step
+    monkeypatch.setattr(engine.dreaming.dreamer.planner, "plan", lambda ctx: planned)
+    run = engine.dreaming.dreamer.run(CTX)
+    assert run.status.value == "done" and run.steps[0].status == "failed"
+    assert "no longer active since the plan" in str(run.steps[0].error)
+    assert engine.read(first, CTX).version == 1  # nothing half-written
+    assert engine.dreaming.dreamer.history(CTX)[0].steps[0].status == "failed"

@@ -1,14 +1,16 @@
 """Applying planned steps through the write pipeline, and undoing applied ones.
 
 Every node change goes through ``ContextWriter`` (a new version, its outbox events and an
-idempotency record in one transaction); a step's changes and the run's record commit
-together (``Dreamer`` wraps each step in one transaction), so a step is applied and recorded,
-or neither.
+idempotency record in one transaction); a step's changes and the run's record (``record``)
+commit together, so a step is applied and recorded, or neither. A merge asks the LLM (when
+one is configured) before that transaction: SQLite's write lock is not held over a model's
+answer. The versions read before are checked by the writes, so a memory written meanwhile
+fails the step (a conflict), it is not overwritten.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ogmem.commit import merge
@@ -23,11 +25,12 @@ from ogmem.core.models import (
     utcnow,
 )
 from ogmem.core.ports import LLMClient, Store
+from ogmem.core.storage import UnitOfWork
 from ogmem.dream import correct
 from ogmem.dream.models import Change, Step, StepKind
 from ogmem.schemas.registry import SchemaRegistry
 
-POINTERS = ("absorbed_into", "superseded_by", "archived_at", "dream_run", "undone_by")
+Record = Callable[[Step], None]
 
 
 def _union(first: Sequence[Any], second: Sequence[Any]) -> list[Any]:
@@ -38,9 +41,11 @@ class Pipeline:
     """The writes of one run: each change is a new version, fingerprinted by run and node."""
 
     def __init__(
-        self, writer: ContextWriter, store: Store, ctx: RequestContext, run_id: str
-    ) -> None:
-        self.writer, self.store, self.ctx, self.run_id = writer, store, ctx, run_id
+        self, writer: ContextWriter, store: Store, uow: UnitOfWork, ctx: RequestContext,
+        run_id: str,
+    ) -> None:  # fmt: skip
+        self.writer, self.store, self.uow = writer, store, uow
+        self.ctx, self.run_id = ctx, run_id
 
     def read(self, node_uri: str) -> ContextNode:
         return self.store.read_node(self.ctx.account_id, node_uri)
@@ -69,21 +74,20 @@ class Applier:
         self._registry = registry
         self._llm = llm
 
-    def apply(self, pipeline: Pipeline, step: Step) -> Step:
+    def apply(self, pipeline: Pipeline, step: Step, record: Record) -> Step:
+        """Apply ``step`` and ``record`` it in one transaction; the step as applied."""
         if step.kind is StepKind.MERGE:
-            changes = self._merge(pipeline, step)
-        elif step.kind is StepKind.SUPERSEDE:
-            older, newer = pipeline.read(step.absorbed[0]), pipeline.read(step.survivor)
-            changes = correct.resolve_contradiction(pipeline, older, newer)
-        else:
-            return self._pattern(pipeline, step)
-        return step.evolve(changes=tuple(changes), status="applied")
+            return self._merge(pipeline, step, record)
+        if step.kind is StepKind.SUPERSEDE:
+            older, newer = _active(pipeline, [step.absorbed[0], step.survivor])
+            with pipeline.uow.transaction():
+                changes = correct.resolve_contradiction(pipeline, older, newer)
+                return _recorded(step.evolve(changes=tuple(changes), status="applied"), record)
+        with pipeline.uow.transaction():  # a pattern merged into an existing one asks the LLM
+            return _recorded(self._pattern(pipeline, step), record)
 
-    def _merge(self, pipeline: Pipeline, step: Step) -> list[Change]:
-        survivor = pipeline.read(step.survivor)
-        absorbed = [pipeline.read(u) for u in step.absorbed]
-        if any(n.status is not NodeStatus.ACTIVE for n in (survivor, *absorbed)):
-            raise errors.Conflict("a memory of this merge is no longer active")
+    def _merge(self, pipeline: Pipeline, step: Step, record: Record) -> Step:
+        survivor, *absorbed = _active(pipeline, [step.survivor, *step.absorbed])
         merged = survivor
         for node in absorbed:
             merged = self._merged(merged, node)
@@ -92,9 +96,10 @@ class Applier:
             "absorbed": _union(survivor.metadata.get("absorbed", []), step.absorbed),
             "dream_run": pipeline.run_id,
         }
-        changes = [pipeline.rewrite(survivor, merged.evolve(metadata=metadata), "dream-merge")]
-        changes += [pipeline.archive_into(n, "absorbed_into", survivor.uri) for n in absorbed]
-        return changes
+        with pipeline.uow.transaction():
+            changes = [pipeline.rewrite(survivor, merged.evolve(metadata=metadata), "dream-merge")]
+            changes += [pipeline.archive_into(n, "absorbed_into", survivor.uri) for n in absorbed]
+            return _recorded(step.evolve(changes=tuple(changes), status="applied"), record)
 
     def _merged(self, survivor: ContextNode, node: ContextNode) -> ContextNode:
         """The survivor with ``node`` merged in (the LLM's merge if configured, else every
@@ -128,6 +133,20 @@ class Applier:
         before = (result.plan.expected_version if result.plan else None) or 0
         change = Change(result.node.uri, before, result.node.version)
         return step.evolve(survivor=result.node.uri, changes=(change,), status="applied")
+
+
+def _active(pipeline: Pipeline, uris: Sequence[str]) -> list[ContextNode]:
+    """The memories of a step as they are now; each must still be active."""
+    nodes = [pipeline.read(u) for u in uris]
+    gone = [n.uri for n in nodes if n.status is not NodeStatus.ACTIVE]
+    if gone:
+        raise errors.Conflict(f"no longer active since the plan: {', '.join(gone)}")
+    return nodes
+
+
+def _recorded(step: Step, record: Record) -> Step:
+    record(step)
+    return step
 
 
 def undo(pipeline: Pipeline, step: Step) -> list[Change]:

@@ -77,19 +77,20 @@ class Dreamer:
         return run
 
     def _apply(self, ctx: RequestContext, run: DreamRun, step: Step) -> DreamRun:
-        """Apply one step and record it in one transaction; a step that cannot apply (its
+        """Apply one step, recorded in its transaction; a step that cannot apply (its
         memories changed since the plan, the writer refused) is recorded as failed."""
-        pipeline = Pipeline(self._writer, self._store, ctx, run.run_id)
+        pipeline = Pipeline(self._writer, self._store, self._uow, ctx, run.run_id)
+
+        def record(done: Step) -> None:
+            self._dreams.save_run(run.evolve(steps=(*run.steps, done)).record())
+
         try:
-            with self._uow.transaction():
-                done = self._applier.apply(pipeline, step)
-                ran = run.evolve(steps=(*run.steps, done))
-                self._dreams.save_run(ran.record())
-                return ran
+            done = self._applier.apply(pipeline, step, record)
         except (errors.Conflict, errors.NotFound, errors.InvalidInput) as exc:
             logger.info("dream %s: step on %s failed: %s", run.run_id, step.survivor, exc)
-            failed = step.evolve(status="failed", error=f"{type(exc).__name__}: {exc}")
-            return run.evolve(steps=(*run.steps, failed))
+            done = step.evolve(status="failed", error=f"{type(exc).__name__}: {exc}")
+            record(done)
+        return run.evolve(steps=(*run.steps, done))
 
     # -- history ------------------------------------------------------------------------------
 
@@ -116,7 +117,7 @@ class Dreamer:
         """
         run = self.get(ctx, run_id)
         chosen = self._undoable(run, steps)
-        pipeline = Pipeline(self._writer, self._store, ctx, run.run_id)
+        pipeline = Pipeline(self._writer, self._store, self._uow, ctx, run.run_id)
         for number in sorted(chosen, reverse=True):
             with self._uow.transaction():
                 undo(pipeline, run.steps[number])
