@@ -95,14 +95,12 @@ def dream(
             engine.dreaming.trigger.request(ctx, "cli")
             console.print(f"dream of {ctx.user_id} queued: a worker runs it", highlight=False)
             return
-        engine.drain()  # embedded: index what is pending, so the plan sees current vectors
-        if undo:
-            run = dreamer.undo(ctx, undo, step)
-        elif show:
-            run = dreamer.get(ctx, show)
+        if show or dry_run:  # reads only (a memory not indexed yet is embedded for the plan)
+            run = dreamer.get(ctx, show) if show else dreamer.run(ctx, dry_run=True)
         else:
-            run = dreamer.run(ctx, trigger="cli", dry_run=dry_run)
-        engine.drain()  # and what the run wrote, so search sees it at once
+            engine.drain()  # embedded: index what is pending, so the plan sees current vectors
+            run = dreamer.undo(ctx, undo, step) if undo else dreamer.run(ctx, trigger="cli")
+            engine.drain()  # and what the run wrote, so search sees it at once
     if as_json:
         cli_common.print_json(run_json(run))
     else:
