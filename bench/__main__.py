@@ -12,6 +12,7 @@ from types import FrameType
 
 from bench import (
     decay_bench,
+    dream_bench,
     erase_bench,
     hnsw_bench,
     http_bench,
@@ -41,6 +42,7 @@ BENCHES = {
     "pg_http": http_bench.pg_main,
     "ui": ui_bench.main,
     "erase": erase_bench.main,
+    "dream": dream_bench.main,
 }
 
 

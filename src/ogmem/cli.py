@@ -27,6 +27,7 @@ from ogmem import (
 from ogmem.cli_common import AccountOpt, AgentOpt, JsonOpt, UserOpt
 from ogmem.core import errors
 from ogmem.core.models import ContextNode, RequestContext
+from ogmem.dream import cli as dream_cli
 from ogmem.engine import Engine
 from ogmem.index.worker import WorkerStats
 from ogmem.retrieval.relevance import COMPOSE_MIN_SCORE
@@ -311,6 +312,7 @@ app.command()(cli_add.add)
 app.command("forget-user")(cli_data.forget_user)
 app.command()(cli_data.export)
 app.command("import")(cli_data.import_)
+app.command()(dream_cli.dream)
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from ogmem.core.models import (
 )
 from ogmem.core.ports import DirEntry, Embedder, LLMClient
 from ogmem.core.storage import Backend
+from ogmem.dream import setup as dream_setup
 from ogmem.engine_operations import EngineOperations
 from ogmem.erase import EraseReport, erase_user
 from ogmem.extraction.base import Extractor
@@ -90,6 +91,7 @@ class Engine(EngineOperations):
         raw_roles: Sequence[str] = DEFAULT_ROLES,
         vector_index: str | None = None,
         decay: Decay | None = None,
+        dream_after: Mapping[str, int] | None = None,
     ) -> None:
         self.backend = backend
         self._stop_listening: Callable[[], None] | None = None
@@ -111,9 +113,14 @@ class Engine(EngineOperations):
             SessionArchiver(self.store, llm),
         )  # fmt: skip
         self.expirer = Expirer(self.store)
+        self.dreaming = dream_setup.build(
+            backend, self.store, self.writer, self.outbox, self.registry, self.embedder, llm,
+            dream_after or {}, wake=lambda: self.worker.wake(),
+        )  # fmt: skip
         self.worker = OutboxWorker(
             self.outbox, self.sync, DirectorySummarizer(self.store, llm),
             session_committer=self.committer.run, expirer=self.expirer.run,
+            dreamer=self.dreaming.dreamer.run_event, on_indexed=self.dreaming.trigger.due,
         )  # fmt: skip
         self.sessions = SessionService(
             self.store, self._sessions, self.outbox, self.committer,
@@ -139,10 +146,13 @@ class Engine(EngineOperations):
         raw_roles: Sequence[str] = DEFAULT_ROLES,
         vector_index: str | None = None,
         decay: Decay | None = None,
+        dream_after: Mapping[str, int] | None = None,
     ) -> Engine:
         """Open (creating and migrating if needed) the store at ``store``: a SQLite path (or
         ``sqlite:///path``, ``:memory:``), or a ``postgresql://`` URL (extra ``postgres``).
 
+        ``dream_after`` (memory type, or "*" for any, to a count): a user's dream is queued
+        once they have that many new memories of a type (``ogmem.dream``); none: on request.
         ``worker=True`` runs the outbox worker in a background thread; with ``False`` call
         ``drain()`` (tests, scripts) or run ``ogmem worker`` in another process. Without an
         ``llm``, extraction runs in raw mode: each message of ``raw_roles`` becomes an event.
@@ -159,6 +169,7 @@ class Engine(EngineOperations):
                 raw_roles=raw_roles,
                 vector_index=vector_index,
                 decay=decay,
+                dream_after=dream_after,
             )
         except BaseException:
             backend.close()  # a bad setting must not leave the store open

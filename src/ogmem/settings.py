@@ -12,6 +12,7 @@
 |   | (PostgreSQL only); unset: the store's default (SQLite: exact, PostgreSQL: pgvector) |
 | OGMEM_DECAY_HALF_LIFE_DAYS | the decay ranking weight (off when unset; retrieval/decay.py) |
 | OGMEM_METRICS_PORT, OGMEM_METRICS_HOST | `ogmem serve`'s /metrics address (off; 127.0.0.1) |
+| OGMEM_DREAM_AFTER | queue a user's dream after N new memories: "200", "event=200,*=50" (off) |
 | OGMEM_MAX_BODY_BYTES, OGMEM_BODY_TIMEOUT_S, ... | the server's limits (ogmem/limits.py) |
 """
 
@@ -26,6 +27,7 @@ from typing import Any
 import platformdirs
 
 from ogmem.core import errors
+from ogmem.dream.trigger import parse_thresholds
 from ogmem.limits import ServerLimits
 
 ENV_PREFIX = "OGMEM_"
@@ -46,6 +48,7 @@ class Settings:
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
     decay_half_life_days: float | None = None  # None: no decay weight in search
+    dream_after: Mapping[str, int] = field(default_factory=dict)  # type -> new memories
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -68,6 +71,7 @@ class Settings:
             metrics_port=_number(get, "METRICS_PORT", int),
             metrics_host=get("METRICS_HOST") or "127.0.0.1",
             decay_half_life_days=_number(get, "DECAY_HALF_LIFE_DAYS", float),
+            dream_after=parse_thresholds(get("DREAM_AFTER")),
         )
 
     @property

@@ -37,7 +37,7 @@ from tests.raw import raw_rows
 TABLES = (
     "context_nodes", "context_node_versions", "outbox_events", "applied_ops", "index_records",
     "index_clock", "index_tombstones", "recall_signals", "sessions", "session_messages",
-    "api_keys",
+    "api_keys", "dream_runs",
 )  # fmt: skip
 
 

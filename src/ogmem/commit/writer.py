@@ -371,6 +371,25 @@ class ContextWriter:
                 expected_version=node.version, action="restore",
             )  # fmt: skip
 
+    def rewrite(
+        self, node: ContextNode, ctx: RequestContext, *, expected_version: int,
+        fingerprint: str | None = None, action: str = "rewrite",
+    ) -> ContextNode:  # fmt: skip
+        """Write ``node`` (an existing node with new fields, status or metadata) as the next
+        version of the one at ``expected_version``: how maintenance (dreaming, its undo)
+        changes nodes through the pipeline (version, outbox, idempotency in one transaction)."""
+        target = own_uri(node.uri, ctx)
+        version = expected_version + 1
+        if node.status is NodeStatus.ARCHIVED:
+            emitted = events.archive_events(ctx.account_id, target, version)
+        else:
+            emitted = events.upsert_events(node.evolve(version=version), refresh_directory=True)
+        with self._locks.for_key(ctx.account_id, target):
+            return self._store.write_node_with_outbox(
+                node, emitted, expected_version=expected_version,
+                fingerprint=fingerprint, action=action,
+            )  # fmt: skip
+
     @staticmethod
     def _check_version(node: ContextNode, expected_version: int | None) -> None:
         if expected_version is not None and node.version != expected_version:

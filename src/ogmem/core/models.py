@@ -68,6 +68,7 @@ class EventType(enum.StrEnum):
     ARCHIVE_CONTEXT = "ARCHIVE_CONTEXT"
     DELETE_CONTEXT = "DELETE_CONTEXT"
     COMMIT_SESSION = "COMMIT_SESSION"
+    DREAM = "DREAM"  # a dream run for one user (ogmem.dream)
 
 
 class EventStatus(enum.StrEnum):

@@ -30,6 +30,7 @@ from ogmem.core.models import (
     OutboxEvent,
     SearchFilter,
 )
+from ogmem.core.storage_dreams import DreamStore
 from ogmem.core.storage_erase import EraseStore as EraseStore
 from ogmem.core.storage_erase import UriSpan as UriSpan
 from ogmem.core.storage_sessions import KeyRecord as KeyRecord
@@ -359,6 +360,7 @@ class Backend:
     index: IndexStore
     sessions: SessionStore
     keys: KeyStore
+    dreams: DreamStore
     vector_index: VectorIndexFactory
     erase: EraseStore
     wake_on_events: Callable[[Callable[[], None]], Callable[[], None]] | None = None

@@ -213,6 +213,24 @@ def _covered(
     return covered, took, [h.uri for h in hits], _ranked_sessions(provenance)
 
 
+def recall_now(
+    engine: Engine, conversations: Sequence[Conversation], ks: Sequence[int] = DEFAULT_KS
+) -> dict[str, float]:
+    """The overall figures of every question over what the store holds now, no ingest: the
+    same store compared before and after a change to it (a dream run)."""
+    ks = tuple(sorted(set(ks)))
+    overall = _Tally()
+    for conversation in conversations:
+        ctx = RequestContext(ACCOUNT, conversation.sample_id)
+        for question in conversation.questions:
+            if question.category not in CATEGORIES or not question.evidence:
+                continue
+            covered, _, _, sessions = _covered(engine, ctx, question, ks)
+            overall.add(covered, question.evidence)
+            overall.add_sessions(sessions, question.evidence)
+    return overall.figures(ks)
+
+
 def evaluate(
     engine: Engine,
     conversations: Sequence[Conversation],

@@ -84,6 +84,8 @@ Group = tuple[str, str, str]  # (account, uri, kind)
 def _kind(event: OutboxEvent) -> str:
     if event.type is EventType.UPSERT_DIRECTORY:
         return "directory"
+    if event.type is EventType.DREAM:
+        return "dream"
     return "session" if event.type is EventType.COMMIT_SESSION else "context"
 
 
@@ -112,6 +114,8 @@ class OutboxWorker:
         session_committer: Callable[[str, str, str], object] | None = None,
         retention: timedelta = RETENTION,
         expirer: Callable[[datetime], int] | None = None,
+        dreamer: Callable[[OutboxEvent], object] | None = None,
+        on_indexed: Callable[[str, list[str]], object] | None = None,
     ) -> None:
         self.worker_id = worker_id or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._outbox = outbox
@@ -125,6 +129,8 @@ class OutboxWorker:
         self._linger = linger
         self._session_committer = session_committer
         self._retention = retention
+        self._dreamer = dreamer  # runs a DREAM event's job (ogmem.dream)
+        self._on_indexed = on_indexed  # told which URIs of an account were indexed
         self._next_purge: datetime | None = None  # the first idle moment purges
         self._expirer = expirer
         self._next_expiry: datetime | None = None
@@ -182,6 +188,14 @@ class OutboxWorker:
                     self._refresh_directory, account_id, directory, group, stats
                 )
                 self._process(group, stats, refresh)
+        for (_, _, kind), group in groups.items():
+            if kind == "dream":  # last: it reads the memories this batch indexed
+                self._process(group, stats, functools.partial(self._dream, group[-1]))
+
+    def _dream(self, event: OutboxEvent) -> None:
+        if self._dreamer is None:
+            raise RuntimeError("this worker has no dreamer")
+        self._dreamer(event)
 
     def _commit_session(
         self, account_id: str, group: list[OutboxEvent], stats: WorkerStats
@@ -239,6 +253,16 @@ class OutboxWorker:
             stats.embedded_texts += outcome.embedded_texts
             stats.unchanged += outcome.unchanged
             self._finish_all([group for _, group in entries], stats)
+            self._indexed(account_id, [uri for uri, _ in entries])
+
+    def _indexed(self, account_id: str, uris: list[str]) -> None:
+        """Tell the listener (the dream trigger); its failure never fails the indexing."""
+        if self._on_indexed is None:
+            return
+        try:
+            self._on_indexed(account_id, uris)
+        except Exception:
+            logger.exception("after-index hook failed for account %s", account_id)
 
     def _process(
         self, group: list[OutboxEvent], stats: WorkerStats, handler: Callable[[], object]

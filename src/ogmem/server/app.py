@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from ogmem import console
 from ogmem.core import errors
 from ogmem.core.models import RequestContext, WriteResult
+from ogmem.dream import routes as dream_routes
 from ogmem.engine import Engine
 from ogmem.limits import AuthFailureLimiter, ServerLimits
 from ogmem.server import auth, extra_routes, metrics
@@ -240,6 +241,7 @@ def create_app(
     server_errors.install(app)
     app.include_router(_api(engine))
     app.include_router(extra_routes.router(engine, BODY), responses=ERRORS)
+    app.include_router(dream_routes.router(engine, BODY), responses=ERRORS)
     console.mount(app, engine)  # the web console at /ui: same Engine, same keys
 
     @app.get("/healthz", tags=["operations"])

@@ -21,6 +21,7 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ogmem.core.models import SessionStatus
+from ogmem.dream.metrics import DreamCollector
 from ogmem.engine import Engine
 
 
@@ -69,6 +70,7 @@ class Metrics:
             ["method", "route"], registry=self.registry,
         )  # fmt: skip
         self.registry.register(StoreCollector(engine, worker_expected))
+        self.registry.register(DreamCollector(engine.backend.dreams, engine.outbox))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -15,6 +15,7 @@ from ogmem.store import postgres_migrate
 from ogmem.store.postgres_db import PostgresDatabase, translated, vector_adapters
 from ogmem.store.postgres_index import PgVectorIndex, PostgresIndexStore
 from ogmem.store.postgres_listen import Listener
+from ogmem.store.sql_dreams import SqlDreamStore
 from ogmem.store.sql_erase import SqlEraseStore
 from ogmem.store.sql_keys import SqlKeyStore
 from ogmem.store.sql_nodes import SqlNodeStore
@@ -92,6 +93,7 @@ def open_postgres(url: str) -> Backend:
         index=index,
         sessions=SqlSessionStore(db),
         keys=SqlKeyStore(db),
+        dreams=SqlDreamStore(db),
         vector_index=vector_index,
         erase=SqlEraseStore(db),
         wake_on_events=listeners.listen,

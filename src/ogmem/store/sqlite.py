@@ -5,6 +5,7 @@ from __future__ import annotations
 from ogmem import extras
 from ogmem.core import errors
 from ogmem.core.storage import Backend, VectorIndex
+from ogmem.store.sql_dreams import SqlDreamStore
 from ogmem.store.sql_keys import SqlKeyStore
 from ogmem.store.sql_nodes import SqlNodeStore
 from ogmem.store.sql_outbox import SqlOutboxStore
@@ -44,6 +45,7 @@ def open_sqlite(path: str) -> Backend:
         index=index,
         sessions=SqlSessionStore(db),
         keys=SqlKeyStore(db),
+        dreams=SqlDreamStore(db),
         vector_index=vector_index,
         erase=SqliteEraseStore(db),
     )

@@ -672,3 +672,36 @@ PRAGMA secure_delete = OFF;
 -- Rewrites the full-text index into one segment: the terms of deleted rows stay in older
 -- segments (behind delete markers) until such a merge.
 INSERT INTO index_fts (index_fts) VALUES ('optimize');
+
+-- ---- dream runs (ogmem.dream) -----------------------------------------------------------------
+
+-- name: save_dream_run
+-- A run is saved when it starts and again when it ends or a step of it is undone.
+INSERT INTO dream_runs (account_id, run_id, user_id, trigger, status, started_at, finished_at,
+    steps, error)
+VALUES (:account_id, :run_id, :user_id, :trigger, :status, :started_at, :finished_at,
+    :steps, :error)
+ON CONFLICT (account_id, run_id) DO UPDATE SET
+    status = excluded.status, finished_at = excluded.finished_at, steps = excluded.steps,
+    error = excluded.error;
+
+-- name: find_dream_run
+SELECT * FROM dream_runs WHERE account_id = :account_id AND run_id = :run_id;
+
+-- name: list_dream_runs
+-- An empty user id lists the runs of every user of the account.
+SELECT * FROM dream_runs
+WHERE account_id = :account_id AND (CAST(:user_id AS text) = '' OR user_id = :user_id)
+ORDER BY started_at DESC, run_id DESC LIMIT :limit;
+
+-- name: count_new_memories
+-- Active memories (no directory summaries) below a URI created after a time, per category:
+-- a dream is due once one category has enough.
+SELECT category, count(*) AS n FROM context_nodes
+WHERE account_id = :account_id AND uri > :lower AND uri < :upper
+    AND context_type = 'MEMORY' AND status = 'ACTIVE' AND created_at > :since
+GROUP BY category ORDER BY category;
+
+-- name: dream_run_totals
+SELECT status, count(*) AS n FROM dream_runs WHERE account_id = :account_id
+GROUP BY status ORDER BY status;
