@@ -47,6 +47,7 @@ def fill(engine: Engine, who: Person, neighbour: Person | None = None) -> None:
     engine.commit(ctx.session_id or "", ctx, wait=True)
     engine.drain()
     engine.search(word, ctx)  # recall signals
+    engine.dreaming.dreamer.run(ctx)  # a dream run's record names the user's memories
     assert gone.uri is not None
     engine.delete(gone.uri, ctx)  # a tombstone of its index records
     engine.drain()

@@ -62,6 +62,7 @@ def erase_user(backend: Backend, account_id: str, user_id: str) -> EraseReport:
         counts |= erase.delete_index(account_id, span)
         counts |= erase.delete_sessions(account_id, user_id)
         counts["api keys"] = erase.delete_keys(account_id, user_id)
+        counts["dream runs"] = erase.delete_dream_runs(account_id, user_id)
         pattern = _naming(root)
         named = [e.id for e in erase.events_containing(account_id, root) if _names(e, pattern)]
         counts["outbox events"] = erase.delete_events(account_id, [i for i in named if i])

@@ -73,11 +73,17 @@ def test_a_contradiction_supersedes_the_older_memory_and_undo_restores_it(engine
     [step] = [s for s in run.steps if s.kind is StepKind.SUPERSEDE]
     assert (step.survivor, step.absorbed, step.status) == (munich, (berlin,), "applied")
     assert "moved to Munich" in step.reason
-    older = engine.read(berlin, CTX)
-    assert older.status is NodeStatus.ARCHIVED and older.metadata["superseded_by"] == munich
-    assert engine.read(munich, CTX).status is NodeStatus.ACTIVE
+    older, newer = engine.read(berlin, CTX), engine.read(munich, CTX)
+    # closed, not lost: the older fact held until the newer one was recorded
+    assert older.status is NodeStatus.ACTIVE and older.metadata["superseded_by"] == munich
+    assert older.valid_to == newer.valid_from == newer.created_at
+    assert newer.metadata["supersedes"] == [berlin] and newer.valid_to is None
+    hits = engine.search("where does the user live?", CTX, limit=5).hits
+    assert [h.uri for h in hits if h.uri in (berlin, munich)] == [munich, berlin]
     _dreaming(engine, llm).dreamer.undo(CTX, run.run_id)
-    assert engine.read(berlin, CTX).status is NodeStatus.ACTIVE
+    restored = engine.read(berlin, CTX)
+    assert restored.valid_to is None and "superseded_by" not in restored.metadata
+    assert engine.read(munich, CTX).valid_from is None
 
 
 def test_repeated_events_become_a_pattern_citing_them(engine: Engine) -> None:

@@ -64,6 +64,10 @@ class EraseStore(Protocol):
         """API keys bound to the user."""
         ...
 
+    def delete_dream_runs(self, account_id: str, user_id: str) -> int:
+        """The records of the user's dream runs (they name the user's memories)."""
+        ...
+
     def events_containing(self, account_id: str, text: str) -> list[OutboxEvent]:
         """Events of any status whose URI, payload or error contains ``text`` (a superset:
         the caller decides which of them name what it erases)."""

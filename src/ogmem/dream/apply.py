@@ -81,7 +81,7 @@ class Applier:
         if step.kind is StepKind.SUPERSEDE:
             older, newer = _active(pipeline, [step.absorbed[0], step.survivor])
             with pipeline.uow.transaction():
-                changes = correct.resolve_contradiction(pipeline, older, newer)
+                changes = correct.resolve_contradiction(pipeline, older, newer, step.reason)
                 return _recorded(step.evolve(changes=tuple(changes), status="applied"), record)
         with pipeline.uow.transaction():  # a pattern merged into an existing one asks the LLM
             return _recorded(self._pattern(pipeline, step), record)
@@ -167,6 +167,8 @@ def undo(pipeline: Pipeline, step: Step) -> list[Change]:
         restored = current.evolve(
             abstract=previous.abstract, overview=previous.overview, content=previous.content,
             status=previous.status, metadata=previous.metadata,
+            valid_from=previous.valid_from, valid_to=previous.valid_to,
+            expires_at=previous.expires_at,
         )  # fmt: skip
         changes.append(pipeline.rewrite(current, restored, "dream-undo"))
     return changes

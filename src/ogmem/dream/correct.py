@@ -1,9 +1,10 @@
 """Correction (with an LLM): contradicting memories of one owner, the older superseded.
 
 ``resolve_contradiction`` is the one place that decides what superseding does to the
-nodes: for now it archives the older memory with a ``superseded_by`` pointer to the newer.
-When memories carry validity in time, it is the function to rewire (close the older fact's
-validity instead).
+nodes: the write pipeline's own ``supersede`` (commit/supersede.py) closes the older fact's
+validity where the newer one's begins, both written in one transaction with their outbox
+events. The older memory stays ACTIVE and readable (``as_of``); search ranks it after the
+facts valid now and marks it superseded.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ogmem.commit.supersede import supersede
 from ogmem.core.models import ContextNode
 from ogmem.core.ports import LLMClient
 from ogmem.dream import asking
@@ -21,10 +23,19 @@ if TYPE_CHECKING:  # apply imports this module; the pipeline is only a parameter
 
 
 def resolve_contradiction(
-    pipeline: Pipeline, older: ContextNode, newer: ContextNode
+    pipeline: Pipeline, older: ContextNode, newer: ContextNode, reason: str = ""
 ) -> list[Change]:
-    """Supersede ``older`` by ``newer``: the older memory archived, pointing at the newer."""
-    return [pipeline.archive_into(older, "superseded_by", newer.uri)]
+    """Supersede ``older`` by ``newer``: the older fact held until the newer one began (its
+    ``valid_from``, else when it was recorded)."""
+    fingerprint = f"dream:{pipeline.run_id}:supersede:{newer.uri}:{newer.version}"
+    done = supersede(
+        pipeline.store, older, newer, at=newer.valid_from or newer.created_at, reason=reason,
+        fingerprint=fingerprint, action="dream-supersede",
+    )  # fmt: skip
+    return [
+        Change(older.uri, older.version, done.older.version),
+        Change(newer.uri, newer.version, done.newer.version),
+    ]
 
 
 def _owners(nodes: Sequence[ContextNode]) -> dict[str, list[ContextNode]]:

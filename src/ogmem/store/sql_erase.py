@@ -57,6 +57,9 @@ class SqlEraseStore:
     def delete_keys(self, account_id: str, user_id: str) -> int:
         return self._db.execute("erase_user_keys", account_id=account_id, user_id=user_id)
 
+    def delete_dream_runs(self, account_id: str, user_id: str) -> int:
+        return self._db.execute("erase_dream_runs", account_id=account_id, user_id=user_id)
+
     def events_containing(self, account_id: str, text: str) -> list[OutboxEvent]:
         found = self._db.fetch_all("events_containing", account_id=account_id, text=text)
         return [rows.event_from_row(r) for r in found]

@@ -647,6 +647,9 @@ DELETE FROM sessions WHERE account_id = :account_id AND user_id = :user_id;
 -- name: erase_user_keys
 DELETE FROM api_keys WHERE account_id = :account_id AND user_id = :user_id;
 
+-- name: erase_dream_runs
+DELETE FROM dream_runs WHERE account_id = :account_id AND user_id = :user_id;
+
 -- name: events_containing
 -- Any status, finished ones too: a payload or an error can quote what is erased.
 SELECT * FROM outbox_events
