@@ -82,6 +82,7 @@ class Engine(EngineOperations):
         worker: bool = True,
         raw_roles: Sequence[str] = DEFAULT_ROLES,
         vector_index: str | None = None,
+        vector_cache_mb: int | None = None,
     ) -> None:
         self.backend = backend
         self._stop_listening: Callable[[], None] | None = None
@@ -95,7 +96,7 @@ class Engine(EngineOperations):
         self.writer = ContextWriter(self.store, self.registry, llm)
         dimensions, model = self.embedder.dimensions, self.embedder.model_id
         kind = vector_index or backend.default_vector_index  # None: the backend's own default
-        self.vectors = backend.vector_index(kind, dimensions, model)
+        self.vectors = backend.vector_index(kind, dimensions, model, cache_mb=vector_cache_mb)
         self.sync = IndexSync(self.store, self.index, self.embedder)
         self._sessions = Sessions(backend.sessions)
         self.committer = SessionCommitter(
@@ -129,6 +130,7 @@ class Engine(EngineOperations):
         worker: bool = True,
         raw_roles: Sequence[str] = DEFAULT_ROLES,
         vector_index: str | None = None,
+        vector_cache_mb: int | None = None,
     ) -> Engine:
         """Open (creating and migrating if needed) the store at ``store``: a SQLite path (or
         ``sqlite:///path``, ``:memory:``), or a ``postgresql://`` URL (extra ``postgres``).
@@ -147,6 +149,7 @@ class Engine(EngineOperations):
                 worker=worker,
                 raw_roles=raw_roles,
                 vector_index=vector_index,
+                vector_cache_mb=vector_cache_mb,
             )
         except BaseException:
             backend.close()  # a bad setting must not leave the store open

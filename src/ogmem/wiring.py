@@ -75,5 +75,5 @@ def open_engine(settings: Settings, *, worker: bool = False) -> Engine:
     """The engine the settings describe; ``worker`` starts the in-process indexer thread."""
     return Engine.open(
         settings.store, llm=llm_from(settings), embedder=embedder_from(settings), worker=worker,
-        vector_index=settings.vector_index,
+        vector_index=settings.vector_index, vector_cache_mb=settings.vector_cache_mb,
     )  # fmt: skip

@@ -189,6 +189,14 @@ class SqlIndexStore:
             removed=[(row["uri"], int(row["level"])) for row in removed],
         )
 
+    def owner_vectors(self, account_id: str, owner_space: str) -> list[IndexedVector]:
+        found = self._db.fetch_all("owner_records", account_id=account_id, owner_space=owner_space)
+        return [_indexed(row) for row in found]
+
+    def owner_spaces(self, account_id: str) -> list[str]:
+        found = self._db.fetch_all("owner_spaces_of_account", account_id=account_id)
+        return [row["owner_space"] for row in found]
+
     def lagging_nodes(self, account_id: str) -> list[tuple[str, int]]:
         found = self._db.fetch_all("lagging_nodes", account_id=account_id)
         return [(r["uri"], int(r["version"])) for r in found]

@@ -245,6 +245,21 @@ WHERE account_id = :account_id AND uri = :uri AND level = :level;
 SELECT uri, level, owner_space, category, context_type, status, embedding AS vector, model_id
 FROM index_records WHERE account_id = :account_id AND seq > :seq;
 
+-- name: owner_records
+-- One owner's records, as the vector cache loads them (index_records_by_owner).
+SELECT uri, level, owner_space, category, context_type, status, embedding AS vector, model_id
+FROM index_records WHERE account_id = :account_id AND owner_space = :owner_space;
+
+-- name: owner_spaces_of_account
+SELECT DISTINCT owner_space FROM index_records WHERE account_id = :account_id
+ORDER BY owner_space;
+
+-- name: owner_records_count
+-- How many records the owners hold (index_records_by_owner): few enough, and PgVectorIndex
+-- scores them all instead of walking the HNSW graph of the whole table.
+SELECT count(*) AS n FROM index_records
+WHERE account_id = :account_id AND owner_space = ANY(:owner_spaces::text[]);
+
 -- name: tombstones_since
 SELECT uri, level FROM index_tombstones WHERE account_id = :account_id AND seq > :seq;
 

@@ -237,6 +237,15 @@ WHERE account_id = :account_id AND uri = :uri AND level = :level;
 SELECT uri, level, owner_space, category, context_type, status, vector, model_id
 FROM index_records WHERE account_id = :account_id AND seq > :seq;
 
+-- name: owner_records
+-- One owner's records, as the vector cache loads them (index_records_by_owner).
+SELECT uri, level, owner_space, category, context_type, status, vector, model_id
+FROM index_records WHERE account_id = :account_id AND owner_space = :owner_space;
+
+-- name: owner_spaces_of_account
+SELECT DISTINCT owner_space FROM index_records WHERE account_id = :account_id
+ORDER BY owner_space;
+
 -- name: tombstones_since
 SELECT uri, level FROM index_tombstones WHERE account_id = :account_id AND seq > :seq;
 
