@@ -46,6 +46,6 @@ def test_a_user_in_a_crowded_account_finds_its_own_top_memory(backend: Backend) 
         assert best not in [hit.uri for hit in nearest_of_account], kind
         assert all("/users/other" in hit.uri for hit in nearest_of_account), kind
         found = vectors.search(ACCOUNT, query, SearchFilter(owner_spaces=("user:me",)), 10)
-        assert [hit.uri for hit in found][0] == best, kind
+        assert found[0].uri == best, kind
         assert {hit.uri for hit in found} <= set(my_uris) and len(found) == 10, kind
         assert np.isclose(found[0].score, float(mine[7] @ query), atol=1e-5), kind
