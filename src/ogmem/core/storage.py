@@ -342,6 +342,11 @@ class VectorIndex(Protocol):
         limit: int,
     ) -> list[RecordHit]: ...
 
+    def forget_owner(self, account_id: str, owner_space: str) -> None:
+        """Drop whatever the index keeps in memory of the owner (a user erased: its vectors
+        must not outlive its records); the next search reads the store. No-op without a cache."""
+        ...
+
 
 class VectorIndexFactory(Protocol):
     """(kind, dimensions, model id) -> the backend's vector index of that kind; ``cache_mb``:

@@ -87,6 +87,9 @@ class PgVectorIndex:
             found = self._db.fetch_all("vector_search_exact", dims=self._dims, **params)
         return _hits(found, "score")
 
+    def forget_owner(self, account_id: str, owner_space: str) -> None:
+        """Nothing to drop: the vectors live only in the database."""
+
     def _few_owner_records(self, account_id: str, search_filter: SearchFilter) -> bool:
         if search_filter.owner_spaces is None:
             return False  # account-wide: the graph is the way

@@ -34,15 +34,18 @@ def filter_token(kind: str, value: str) -> str:
 
 def scope_text(record: IndexRecord) -> str:
     """What the full-text "scope" column holds: the (account, owner) token and one token per
-    filter column, so that a keyword search ranks only the records its filter allows."""
-    return " ".join(
-        (
-            scope_token(record.account_id, record.owner_space),
-            filter_token("k", record.context_type.value),
-            filter_token("x", record.status.value),
-            filter_token("c", record.category),
-        )
+    filter column, so that a keyword search ranks only the records its filter allows; then
+    the filter tokens again, each prefixed with the owner's token. A search of some owners
+    matches those: FTS5's BM25 counts the records holding each token of the query, and a token
+    every record of the database holds (``k`` + MEMORY) made each search cost what the whole
+    database holds; an owner's token counts only that owner's records."""
+    owner = scope_token(record.account_id, record.owner_space)
+    filters = (
+        filter_token("k", record.context_type.value),
+        filter_token("x", record.status.value),
+        filter_token("c", record.category),
     )
+    return " ".join((owner, *filters, *(owner + token for token in filters)))
 
 
 def filter_params(search_filter: SearchFilter) -> dict[str, list[str] | None]:

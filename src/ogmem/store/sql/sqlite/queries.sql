@@ -279,7 +279,8 @@ SELECT DISTINCT account_id, owner_space FROM index_records WHERE scope = ''
 -- name: set_scope
 -- the (account, owner) token, then the filter tokens as sql_index.scope_text writes them
 UPDATE index_records SET scope = :scope || ' k' || hex(context_type) || ' x' || hex(status)
-    || ' c' || hex(category)
+    || ' c' || hex(category) || ' ' || :scope || 'k' || hex(context_type) || ' ' || :scope
+    || 'x' || hex(status) || ' ' || :scope || 'c' || hex(category)
 WHERE account_id = :account_id AND owner_space = :owner_space AND scope = '';
 
 -- name: lagging_nodes
