@@ -96,5 +96,6 @@ class PgVectorIndex:
         (row,) = self._db.fetch_all(
             "owner_records_count", account_id=account_id,
             owner_spaces=[str(owner) for owner in search_filter.owner_spaces],
+            most=self._exact_owner_records,
         )  # fmt: skip
         return int(row["n"]) <= self._exact_owner_records

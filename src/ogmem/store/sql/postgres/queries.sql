@@ -255,10 +255,12 @@ SELECT DISTINCT owner_space FROM index_records WHERE account_id = :account_id
 ORDER BY owner_space;
 
 -- name: owner_records_count
--- How many records the owners hold (index_records_by_owner): few enough, and PgVectorIndex
--- scores them all instead of walking the HNSW graph of the whole table.
-SELECT count(*) AS n FROM index_records
-WHERE account_id = :account_id AND owner_space = ANY(:owner_spaces::text[]);
+-- How many records the owners hold, counted up to :most + 1 (index_records_by_owner): few
+-- enough, and PgVectorIndex scores them all instead of walking the HNSW graph of the table.
+SELECT count(*) AS n FROM (
+    SELECT 1 FROM index_records
+    WHERE account_id = :account_id AND owner_space = ANY(:owner_spaces::text[])
+    LIMIT :most + 1) AS owned;
 
 -- name: tombstones_since
 SELECT uri, level FROM index_tombstones WHERE account_id = :account_id AND seq > :seq;
