@@ -138,6 +138,8 @@ class Engine(EngineOperations):
         ``worker=True`` runs the outbox worker in a background thread; with ``False`` call
         ``drain()`` (tests, scripts) or run ``ogmem worker`` in another process. Without an
         ``llm``, extraction runs in raw mode: each message of ``raw_roles`` becomes an event.
+        ``vector_cache_mb``: the in-process vector cache's budget (None: 512; least recently
+        searched users and agents beyond it are dropped).
         """
         backend = open_backend(store)
         try:

@@ -81,9 +81,11 @@ class PgVectorIndex:
             "limit": limit,
             **filter_params(search_filter),
         }
-        exact = self._few_owner_records(account_id, search_filter)
-        found = [] if exact else self._db.fetch_all(self._query, **params)
-        if exact or len(found) < limit:
+        if self._few_owner_records(account_id, search_filter):
+            found = self._db.fetch_all("vector_search_owners", dims=self._dims, **params)
+            return _hits(found, "score")
+        found = self._db.fetch_all(self._query, **params)
+        if len(found) < limit:
             found = self._db.fetch_all("vector_search_exact", dims=self._dims, **params)
         return _hits(found, "score")
 

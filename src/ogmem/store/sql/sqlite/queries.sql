@@ -262,7 +262,7 @@ WHERE r.account_id = :account_id
 ORDER BY f.rank;
 
 -- name: keyword_search_filtered
-SELECT r.uri, r.level, bm25(index_fts) AS bm25
+SELECT r.uri, r.level, bm25(index_fts, 1.0, 0.0, 1.0) AS bm25
 FROM index_fts JOIN index_records AS r ON r.id = index_fts.rowid
 WHERE index_fts MATCH :match AND r.account_id = :account_id
     AND (:owner_spaces IS NULL OR r.owner_space IN (SELECT value FROM json_each(:owner_spaces)))

@@ -15,3 +15,9 @@ SET scope = scope
     || ' ' || substr(scope, 1, instr(scope, ' ') - 1) || 'x' || hex(status)
     || ' ' || substr(scope, 1, instr(scope, ' ') - 1) || 'c' || hex(category)
 WHERE scope != '' AND instr(scope, ' ') > 0;
+
+-- BM25 weighs the scope column 0 (columns: text, scope, terms): its tokens filter, they are no
+-- words. An owner's tokens are rare in a crowded store, so their inverse document frequency is
+-- high and, weighted, they favoured the owner's shortest records over the best-matching ones.
+-- keyword_search_filtered passes the same weights to bm25() itself.
+INSERT INTO index_fts (index_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0, 1.0)');
