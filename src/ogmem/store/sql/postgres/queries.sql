@@ -7,10 +7,16 @@
 -- name: configure_connection
 -- Run once on every pooled connection: work as the application role (which owns nothing and
 -- obeys the policies), times in UTC, and an HNSW candidate list long enough for the depth a
--- hybrid search asks for (pgvector filters after the graph walk).
+-- hybrid search asks for (pgvector filters after the graph walk). Custom plans always: the
+-- filters are written "(:x IS NULL OR col = ANY(:x))", which only a plan made for the values
+-- can fold into an index condition, and the generic plan of a prepared statement (psycopg
+-- prepares one after 5 runs) costed "account_id = $1" at the average account's size, which
+-- 10,000 small accounts make tiny: a user of a crowded account was searched by scanning the
+-- whole account (bench/scale_bench.py: 1 s at 100k records instead of ~0.1 s alone).
 SET ROLE ogmem_app;
 SET TIME ZONE 'UTC';
 SET hnsw.ef_search = 400;
+SET plan_cache_mode = force_custom_plan;
 
 -- name: set_account
 -- The account row-level security lets this transaction read and write (transaction-local:
