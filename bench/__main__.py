@@ -1,9 +1,12 @@
 """``make bench`` / ``python -m bench [NAME ...]``: runs every benchmark (or those named), prints
 the figures, writes bench/results.json. The ``pg_*`` ones run on a PostgreSQL server that the
-run starts itself (bench/pg.py); their figures start with ``pg_``."""
+run starts itself (bench/pg.py); their figures start with ``pg_``. ``scale`` and ``pg_scale``
+(bench/scale_bench.py: hours at their default size) run only when named, with their sizes as
+options: ``python -m bench scale --users 100 --small-accounts 1000``."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import signal
 import sys
@@ -20,6 +23,7 @@ from bench import (
     locomo_bench,
     locomo_replay_bench,
     results,
+    scale_bench,
     search_bench,
     ui_bench,
     worker_bench,
@@ -43,7 +47,10 @@ BENCHES = {
     "ui": ui_bench.main,
     "erase": erase_bench.main,
     "dream": dream_bench.main,
+    "scale": scale_bench.main,
+    "pg_scale": scale_bench.pg_main,
 }
+OPT_IN = {"scale", "pg_scale"}  # far longer than the rest: only when named
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -51,14 +58,20 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def main(selected: list[str]) -> None:
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("names", nargs="*")
+    scale_bench.add_arguments(parser)
+    options = parser.parse_args(argv)
+    scale_bench.configure(options)
+    selected: list[str] = options.names
     unknown = [name for name in selected if name not in BENCHES]
     if unknown:
         raise SystemExit(f"unknown bench {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
     logging.basicConfig(level=logging.ERROR)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     print(f"ogmem bench, {date.today().isoformat()}, {results.machine()}", flush=True)
-    for name in selected or list(BENCHES):
+    for name in selected or [name for name in BENCHES if name not in OPT_IN]:
         print(f"{name}:", flush=True)
         figures = BENCHES[name]()
         if name == "writer":

@@ -18,8 +18,9 @@ from ogmem.index.records import records_for
 CHUNK = 5_000
 
 
-def memory_uri(account: str, user: str, number: int) -> str:
-    return f"ctx://{account}/users/{user}/memories/events/e{number}"
+def memory_uri(account: str, user: str, number: int, kind: str = "user") -> str:
+    """``kind``: "user", or "agent" for an agent's memories."""
+    return f"ctx://{account}/{kind}s/{user}/memories/events/e{number}"
 
 
 def load(
@@ -30,16 +31,18 @@ def load(
     vectors: npt.NDArray[np.float32],
     *,
     first: int = 0,
+    kind: str = "user",
 ) -> None:
-    """One event memory per text (abstract = content = the text), indexed with its vector."""
+    """One event memory per text (abstract = content = the text), indexed with its vector;
+    ``kind`` "agent" makes them the memories of the agent named ``user``."""
     for start in range(0, len(texts), CHUNK):
         nodes = [
             ContextNode(
                 account_id=account,
-                uri=memory_uri(account, user, first + start + offset),
+                uri=memory_uri(account, user, first + start + offset, kind),
                 context_type=ContextType.MEMORY,
                 category="event",
-                owner_space=f"user:{user}",
+                owner_space=f"{kind}:{user}",
                 abstract=text,
                 content=text,
             )

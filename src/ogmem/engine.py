@@ -92,6 +92,7 @@ class Engine(EngineOperations):
         vector_index: str | None = None,
         decay: Decay | None = None,
         dream_after: Mapping[str, int] | None = None,
+        vector_cache_mb: int | None = None,
     ) -> None:
         self.backend = backend
         self._stop_listening: Callable[[], None] | None = None
@@ -105,7 +106,7 @@ class Engine(EngineOperations):
         self.writer = ContextWriter(self.store, self.registry, llm)
         dimensions, model = self.embedder.dimensions, self.embedder.model_id
         kind = vector_index or backend.default_vector_index  # None: the backend's own default
-        self.vectors = backend.vector_index(kind, dimensions, model)
+        self.vectors = backend.vector_index(kind, dimensions, model, cache_mb=vector_cache_mb)
         self.sync = IndexSync(self.store, self.index, self.embedder)
         self._sessions = Sessions(backend.sessions)
         self.committer = SessionCommitter(
@@ -147,6 +148,7 @@ class Engine(EngineOperations):
         vector_index: str | None = None,
         decay: Decay | None = None,
         dream_after: Mapping[str, int] | None = None,
+        vector_cache_mb: int | None = None,
     ) -> Engine:
         """Open (creating and migrating if needed) the store at ``store``: a SQLite path (or
         ``sqlite:///path``, ``:memory:``), or a ``postgresql://`` URL (extra ``postgres``).
@@ -157,6 +159,8 @@ class Engine(EngineOperations):
         ``drain()`` (tests, scripts) or run ``ogmem worker`` in another process. Without an
         ``llm``, extraction runs in raw mode: each message of ``raw_roles`` becomes an event.
         ``decay``: weight search scores by age and recall (off by default; retrieval/decay.py).
+        ``vector_cache_mb``: the in-process vector cache's budget (None: 512; least recently
+        searched users and agents beyond it are dropped).
         """
         backend = open_backend(store)
         try:
@@ -170,6 +174,7 @@ class Engine(EngineOperations):
                 vector_index=vector_index,
                 decay=decay,
                 dream_after=dream_after,
+                vector_cache_mb=vector_cache_mb,
             )
         except BaseException:
             backend.close()  # a bad setting must not leave the store open

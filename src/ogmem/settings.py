@@ -11,6 +11,8 @@
 | OGMEM_VECTOR_INDEX | exact, hnsw (extra `ann`: a graph for accounts >= 20k records) or pgvector |
 |   | (PostgreSQL only); unset: the store's default (SQLite: exact, PostgreSQL: pgvector) |
 | OGMEM_DECAY_HALF_LIFE_DAYS | the decay ranking weight (off when unset; retrieval/decay.py) |
+| OGMEM_VECTOR_CACHE_MB | memory for the in-process vector cache (exact, hnsw), default 512: |
+|   | beyond it the least recently searched owners' vectors are dropped (read again when needed) |
 | OGMEM_METRICS_PORT, OGMEM_METRICS_HOST | `ogmem serve`'s /metrics address (off; 127.0.0.1) |
 | OGMEM_DREAM_AFTER | queue a user's dream after N new memories: "200", "event=200,*=50" (off) |
 | OGMEM_MAX_BODY_BYTES, OGMEM_BODY_TIMEOUT_S, ... | the server's limits (ogmem/limits.py) |
@@ -44,6 +46,7 @@ class Settings:
     embedder: str = "minilm"
     embedder_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
     vector_index: str | None = None  # None: the store's default
+    vector_cache_mb: int | None = None  # None: ogmem.index.owner_cache.DEFAULT_BUDGET_MB
     limits: ServerLimits = field(default_factory=ServerLimits)
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
@@ -67,6 +70,7 @@ class Settings:
             embedder=get("EMBEDDER") or "minilm",
             embedder_options=_embedder_options(get),
             vector_index=get("VECTOR_INDEX"),
+            vector_cache_mb=_number(get, "VECTOR_CACHE_MB", int),
             limits=_limits(get),
             metrics_port=_number(get, "METRICS_PORT", int),
             metrics_host=get("METRICS_HOST") or "127.0.0.1",

@@ -16,7 +16,7 @@ def test_an_unknown_bench_is_named_with_the_choices() -> None:
 
 def test_every_postgres_bench_is_selectable_and_named_pg() -> None:
     postgres = [name for name in bench_main.BENCHES if name.startswith("pg_")]
-    assert postgres == ["pg_writer", "pg_ingest", "pg_search", "pg_worker", "pg_http"]
+    assert postgres == ["pg_writer", "pg_ingest", "pg_search", "pg_worker", "pg_http", "pg_scale"]
 
 
 def test_stress_runs_sqlite_by_default_and_both_stores_with_all() -> None:

@@ -305,6 +305,15 @@ class IndexStore(Protocol):
 
     def changes_since(self, account_id: str, clock: int) -> IndexChanges: ...
 
+    def owner_vectors(self, account_id: str, owner_space: str) -> list[IndexedVector]:
+        """Every record of one owner of the account (any model), read through an index on
+        (account, owner): the cost follows the owner's records, not the account's."""
+        ...
+
+    def owner_spaces(self, account_id: str) -> list[str]:
+        """The owner spaces that hold records in the account, sorted."""
+        ...
+
     def keyword_search(
         self, account_id: str, words: Sequence[str], search_filter: SearchFilter, limit: int
     ) -> list[RecordHit]:
@@ -344,9 +353,19 @@ class VectorIndex(Protocol):
         limit: int,
     ) -> list[RecordHit]: ...
 
+    def forget_owner(self, account_id: str, owner_space: str) -> None:
+        """Drop whatever the index keeps in memory of the owner (a user erased: its vectors
+        must not outlive its records); the next search reads the store. No-op without a cache."""
+        ...
 
-VectorIndexFactory = Callable[[str, int, str], VectorIndex]
-"""(kind, dimensions, model id) -> the backend's vector index of that kind."""
+
+class VectorIndexFactory(Protocol):
+    """(kind, dimensions, model id) -> the backend's vector index of that kind; ``cache_mb``:
+    the memory budget of an in-process vector cache (None: its default)."""
+
+    def __call__(
+        self, kind: str, dimensions: int, model_id: str, *, cache_mb: int | None = None
+    ) -> VectorIndex: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,11 @@
 """HnswVectorIndex: approximate cosine search (a usearch HNSW graph) for large accounts.
 
-Exact search reads every vector of the account: ~7 ms at 100k x 384 on this 2-core machine,
-bound by memory bandwidth. An HNSW graph visits a few thousand of them instead. Accounts with
-fewer than ``exact_below`` live records keep the exact product; above it the account's graph
-follows the same cache as the exact index (NumpyVectorIndex's per-account matrix, caught up from
-the store's index clock), keyed by the matrix's slot numbers. A slot written or removed since
-the graph last took it is "pending": it is scored exactly at search time until the graph has it
+Exact search reads every vector of an owner: ~7 ms at 100k x 384 on this 2-core machine, bound
+by memory bandwidth. An HNSW graph visits a few thousand of them instead. Owners with fewer
+than ``exact_below`` live records keep the exact product; above it the owner's graph follows
+the same cache as the exact index (NumpyVectorIndex's per-owner matrix, caught up from the
+store's index clock), keyed by the matrix's slot numbers. A slot written or removed since the
+graph last took it is "pending": it is scored exactly at search time until the graph has it
 (removed, then added again if alive), so a search never misses a fresh record.
 
 The graph stores i8 vectors (a third of f32's memory, faster, same recall once re-ranked):
@@ -35,6 +35,8 @@ import numpy.typing as npt
 from ogmem.core.models import SearchFilter
 from ogmem.core.storage import IndexStore, RecordHit
 from ogmem.index import vectors
+from ogmem.index.matrix import OwnerMatrix, exact_search
+from ogmem.index.owner_cache import OwnerKey
 
 if TYPE_CHECKING:
     from usearch.index import Index
@@ -64,7 +66,7 @@ class HnswParams:
 
 @dataclass
 class _Follower:
-    """One account's graph and its upkeep; guarded by the account lock."""
+    """One owner's graph and its upkeep; guarded by the cache lock."""
 
     graph: Index | None = None
     upkeep: threading.Thread | None = None  # the one thread building or patching the graph
@@ -72,13 +74,15 @@ class _Follower:
     build_seconds: float | None = None
 
 
-class HnswVectorIndex:
-    """The VectorIndex port: exact below ``exact_below`` live records, HNSW above.
+class HnswVectorIndex(vectors.NumpyVectorIndex):
+    """The VectorIndex port: exact below ``exact_below`` live records of an owner, HNSW above.
 
+    A graph follows one owner's matrix of the cache (an owner of a crowded account searches
+    its own records, exactly unless it holds many) and goes when the cache drops the matrix.
     ``background``: build the graph and patch it with new writes in a thread, searching exactly
     (or scoring the pending records exactly) meanwhile; False does that work inside the search
-    that finds it due (tests, benchmarks). The graph is built when an account reaches
-    ``exact_below`` live records and dropped when it falls under half of that, so an account
+    that finds it due (tests, benchmarks). The graph is built when an owner reaches
+    ``exact_below`` live records and dropped when it falls under half of that, so an owner
     hovering at the threshold is not rebuilt over and over.
     """
 
@@ -91,83 +95,100 @@ class HnswVectorIndex:
         exact_below: int = EXACT_BELOW,
         params: HnswParams | None = None,
         background: bool = True,
+        cache_mb: int | None = None,
     ) -> None:
-        # the exact index owns the per-account matrices, their catch-up and their locks
-        self._exact = vectors.NumpyVectorIndex(index, dimensions, model_id)
+        super().__init__(index, dimensions, model_id, cache_mb=cache_mb)
         self._dimensions = dimensions
         self._exact_below = exact_below
         self._keep_above = exact_below // 2
         self._params = params or HnswParams()
         self._background = background
-        self._followers: dict[str, _Follower] = {}
+        self._followers: dict[OwnerKey, _Follower] = {}
+        self.cache.on_drop.append(self._forget_owner_graph)
 
-    def search(
+    def search_owner(
         self,
         account_id: str,
+        owner_space: str,
         query: npt.NDArray[np.float32],
         search_filter: SearchFilter,
         limit: int,
     ) -> list[RecordHit]:
-        with self._lock(account_id):
-            matrix = self._exact._refreshed(account_id)
-            graph = self._graph_in_step(account_id, matrix)
+        key = (account_id, owner_space)
+        with self.cache.lock:
+            matrix = self.cache.matrix(account_id, owner_space)
+            graph = self._graph_in_step(key, matrix)
             hits = None
-            if graph is not None and limit > 0:
-                query = np.asarray(query, dtype=np.float32)
+            if graph is not None:
                 hits = self._approximate(graph, matrix, query, search_filter, limit)
-            if hits is None:  # small account, graph not ready, or too selective a filter
-                hits = vectors.exact_search(matrix, query, search_filter, limit)
+            if hits is None:  # small owner, graph not ready, or too selective a filter
+                hits = exact_search(matrix, query, search_filter, limit)
             return hits
 
     def build(self, account_id: str) -> bool:
-        """Catch up, then build and patch the account's graph now, in this thread (warm-up,
-        benchmarks); waits for a running upkeep first. True when searches use the graph."""
+        """Catch up, then build and patch the graphs of the account's owners now, in this
+        thread (warm-up, benchmarks); waits for running upkeep first. True when searches of
+        some owner use a graph."""
+        built = False
+        for owner in self.owners_to_search(account_id, SearchFilter()):
+            built = self._build_owner((account_id, owner)) or built
+        return built
+
+    def uses_graph(self, account_id: str) -> bool:
+        """Whether the searches of some owner of the account go through its graph (as of the
+        last catch-up)."""
+        with self.cache.lock:
+            for (account, owner), follower in self._followers.items():
+                matrix = self.cache.peek(account, owner)
+                if account != account_id or follower.graph is None or matrix is None:
+                    continue
+                if len(matrix.slot_of) >= self._exact_below:
+                    return True
+            return False
+
+    def build_seconds(self, account_id: str) -> float | None:
+        """How long the last graph build of an owner of the account took (None: never)."""
+        with self.cache.lock:
+            times = [
+                follower.build_seconds
+                for (account, _), follower in self._followers.items()
+                if account == account_id and follower.build_seconds is not None
+            ]
+            return max(times) if times else None
+
+    def _build_owner(self, key: OwnerKey) -> bool:
         while True:
-            with self._lock(account_id):
-                matrix = self._exact._refreshed(account_id)
-                follower = self._follower(account_id)
+            with self.cache.lock:
+                matrix = self.cache.matrix(*key)
+                follower = self._follower(key)
                 upkeep = follower.upkeep
                 if upkeep is None:
                     live = len(matrix.slot_of)
                     if live < self._exact_below or follower.failed:
                         return False
                     if follower.graph is None:
-                        self._build_inline(account_id, matrix, follower)
+                        self._build_inline(key, matrix, follower)
                     assert follower.graph is not None
                     _patch(follower.graph, matrix, None, self._params.build_threads)
                     return True
             upkeep.join()
 
-    def uses_graph(self, account_id: str) -> bool:
-        """Whether the account's searches go through its graph (as of the last catch-up)."""
-        with self._lock(account_id):
-            follower = self._followers.get(account_id)
-            matrix = self._exact._accounts.get(account_id)
-            return (
-                follower is not None
-                and follower.graph is not None
-                and matrix is not None
-                and len(matrix.slot_of) >= self._exact_below
-            )
+    # -- keeping the graph in step (every method below runs under the cache lock) ----------
 
-    def build_seconds(self, account_id: str) -> float | None:
-        """How long the account's last graph build took (None: never built)."""
-        with self._lock(account_id):
-            follower = self._followers.get(account_id)
-            return None if follower is None else follower.build_seconds
+    def _follower(self, key: OwnerKey) -> _Follower:
+        return self._followers.setdefault(key, _Follower())
 
-    # -- keeping the graph in step (every method below runs under the account lock) --------
+    def _forget_owner_graph(self, key: OwnerKey) -> None:
+        """The cache dropped the owner's matrix: its graph goes too (a running upkeep keeps
+        its own reference and finishes on the old matrix, harmlessly)."""
+        self._followers.pop(key, None)
 
-    def _lock(self, account_id: str) -> threading.Lock:
-        return self._exact._lock(account_id)
-
-    def _follower(self, account_id: str) -> _Follower:
-        return self._followers.setdefault(account_id, _Follower())
-
-    def _graph_in_step(self, account_id: str, matrix: vectors._AccountMatrix) -> Index | None:
+    def _graph_in_step(self, key: OwnerKey, matrix: OwnerMatrix) -> Index | None:
         """The graph to search, or None for the exact product; starts upkeep when due."""
-        follower = self._follower(account_id)
         live = len(matrix.slot_of)
+        if live < self._keep_above and key not in self._followers:
+            return None  # the common case, a small owner: no follower to keep
+        follower = self._follower(key)
         if live < self._keep_above or follower.failed:
             _forget(follower, matrix)
             return None
@@ -176,80 +197,74 @@ class HnswVectorIndex:
             if follower.graph is not None and pending > REBUILD_SHARE * live:
                 follower.graph = None  # a fresh graph is cheaper than that many patches
             if follower.graph is None and live >= self._exact_below:
-                self._start_build(account_id, matrix, follower)
+                self._start_build(key, matrix, follower)
             elif follower.graph is not None and pending:
-                self._start_patching(account_id, matrix, follower)
+                self._start_patching(key, matrix, follower)
         return follower.graph if live >= self._exact_below else None
 
-    def _start_build(
-        self, account_id: str, matrix: vectors._AccountMatrix, follower: _Follower
-    ) -> None:
+    def _start_build(self, key: OwnerKey, matrix: OwnerMatrix, follower: _Follower) -> None:
         if not self._background:
-            self._build_inline(account_id, matrix, follower)
+            self._build_inline(key, matrix, follower)
             assert follower.graph is not None
             _patch(follower.graph, matrix, None, self._params.build_threads)
             return
         slots, source = _snapshot(matrix)
-        self._spawn(account_id, matrix, follower, (slots, source))
+        self._spawn(key, matrix, follower, (slots, source))
 
-    def _start_patching(
-        self, account_id: str, matrix: vectors._AccountMatrix, follower: _Follower
-    ) -> None:
+    def _start_patching(self, key: OwnerKey, matrix: OwnerMatrix, follower: _Follower) -> None:
         if not self._background:
             assert follower.graph is not None
             _patch(follower.graph, matrix, None, self._params.build_threads)
             return
-        self._spawn(account_id, matrix, follower, None)
+        self._spawn(key, matrix, follower, None)
 
-    def _build_inline(
-        self, account_id: str, matrix: vectors._AccountMatrix, follower: _Follower
-    ) -> None:
+    def _build_inline(self, key: OwnerKey, matrix: OwnerMatrix, follower: _Follower) -> None:
         slots, source = _snapshot(matrix)
         graph, seconds = self._filled(slots, source)
         follower.graph, follower.build_seconds = graph, seconds
-        logger.info("built the HNSW graph of %s: %d records in %.1f s", account_id,
-                    len(slots), seconds)  # fmt: skip
+        logger.info("built the HNSW graph of %s: %d records in %.1f s", key, len(slots),
+                    seconds)  # fmt: skip
 
     def _spawn(
         self,
-        account_id: str,
-        matrix: vectors._AccountMatrix,
+        key: OwnerKey,
+        matrix: OwnerMatrix,
         follower: _Follower,
         build: tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]] | None,
     ) -> None:
         follower.upkeep = threading.Thread(
             target=self._upkeep,
-            args=(account_id, matrix, follower, build),
-            name=f"ogmem-hnsw-{account_id}",
+            args=(key, matrix, follower, build),
+            name=f"ogmem-hnsw-{key[0]}-{key[1]}",
             daemon=True,  # a half-built graph is only a cache: never hold up the exit for it
         )
         follower.upkeep.start()
 
-    # -- the upkeep thread: takes the account lock only for short steps --------------------
+    # -- the upkeep thread: takes the cache lock only for short steps ----------------------
 
     def _upkeep(
         self,
-        account_id: str,
-        matrix: vectors._AccountMatrix,
+        key: OwnerKey,
+        matrix: OwnerMatrix,
         follower: _Follower,
         build: tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]] | None,
     ) -> None:
         try:
             if build is not None:
                 graph, seconds = self._filled(*build)  # off the lock: searches go on exactly
-                with self._lock(account_id):
+                with self.cache.lock:
                     follower.graph, follower.build_seconds = graph, seconds
-                logger.info("built the HNSW graph of %s: %d records in %.1f s", account_id,
+                logger.info("built the HNSW graph of %s: %d records in %.1f s", key,
                             len(build[0]), seconds)  # fmt: skip
             while True:
-                with self._lock(account_id):
+                with self.cache.lock:
                     current = follower.graph
                     if current is None or not _patch(current, matrix, PATCH_BATCH, 1):
                         follower.upkeep = None  # in the same hold: no change can slip by
                         return
         except Exception:
-            logger.exception("HNSW upkeep of %s failed; its searches stay exact", account_id)
-            with self._lock(account_id):
+            logger.exception("HNSW upkeep of %s failed; its searches stay exact", key)
+            with self.cache.lock:
                 follower.upkeep, follower.failed = None, True
                 _forget(follower, matrix)
 
@@ -276,7 +291,7 @@ class HnswVectorIndex:
     def _approximate(
         self,
         graph: Index,
-        matrix: vectors._AccountMatrix,
+        matrix: OwnerMatrix,
         query: npt.NDArray[np.float32],
         search_filter: SearchFilter,
         limit: int,
@@ -334,7 +349,7 @@ def _initialise_system_cxx_locale() -> None:
 
 
 def _snapshot(
-    matrix: vectors._AccountMatrix,
+    matrix: OwnerMatrix,
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
     """The live slots and the vector array to build from; from now on every slot written or
     removed is pending, so a row overwritten while the build reads it is put right afterwards."""
@@ -343,7 +358,7 @@ def _snapshot(
     return slots, matrix.vectors
 
 
-def _patch(graph: Index, matrix: vectors._AccountMatrix, most: int | None, threads: int) -> bool:
+def _patch(graph: Index, matrix: OwnerMatrix, most: int | None, threads: int) -> bool:
     """Take up to ``most`` (None: all) pending slots into the graph; False if none was left."""
     changed = matrix.changed
     if not changed:
@@ -357,7 +372,7 @@ def _patch(graph: Index, matrix: vectors._AccountMatrix, most: int | None, threa
     return True
 
 
-def _forget(follower: _Follower, matrix: vectors._AccountMatrix) -> None:
+def _forget(follower: _Follower, matrix: OwnerMatrix) -> None:
     """Drop the graph, unless an upkeep thread still works on it (the next search drops it)."""
     if follower.upkeep is None:
         follower.graph = None

@@ -67,20 +67,24 @@ def open_postgres(url: str) -> Backend:
     db.on_close.append(listeners.stop_all)
     index = PostgresIndexStore(db)
 
-    def vector_index(kind: str, dimensions: int, model_id: str) -> VectorIndex:
-        """pgvector's HNSW index in the database by default; "exact" keeps an in-memory matrix
-        per account in the process (as SQLite), "hnsw" a graph in the process (extra `ann`)."""
+    def vector_index(
+        kind: str, dimensions: int, model_id: str, *, cache_mb: int | None = None
+    ) -> VectorIndex:
+        """pgvector's HNSW index in the database by default; "exact" keeps in-memory matrices
+        per owner in the process (as SQLite), "hnsw" a graph in the process (extra `ann`)."""
         from ogmem.index import vectors
 
         if kind == "pgvector":
             return PgVectorIndex(db, dimensions, model_id)
         if kind == "exact":
-            return vectors.NumpyVectorIndex(index, dimensions, model_id)
+            return vectors.NumpyVectorIndex(index, dimensions, model_id, cache_mb=cache_mb)
         if kind == "hnsw":
             extras.require("ann", "OGMEM_VECTOR_INDEX=hnsw")
             from ogmem.index import hnsw
 
-            graph: VectorIndex = hnsw.HnswVectorIndex(index, dimensions, model_id)
+            graph: VectorIndex = hnsw.HnswVectorIndex(
+                index, dimensions, model_id, cache_mb=cache_mb
+            )
             return graph
         raise errors.ConfigurationError(
             f"unknown vector index {kind!r}; use 'pgvector', 'exact' or 'hnsw'"

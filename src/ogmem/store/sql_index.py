@@ -34,15 +34,18 @@ def filter_token(kind: str, value: str) -> str:
 
 def scope_text(record: IndexRecord) -> str:
     """What the full-text "scope" column holds: the (account, owner) token and one token per
-    filter column, so that a keyword search ranks only the records its filter allows."""
-    return " ".join(
-        (
-            scope_token(record.account_id, record.owner_space),
-            filter_token("k", record.context_type.value),
-            filter_token("x", record.status.value),
-            filter_token("c", record.category),
-        )
+    filter column, so that a keyword search ranks only the records its filter allows; then
+    the filter tokens again, each prefixed with the owner's token. A search of some owners
+    matches those: FTS5's BM25 counts the records holding each token of the query, and a token
+    every record of the database holds (``k`` + MEMORY) made each search cost what the whole
+    database holds; an owner's token counts only that owner's records."""
+    owner = scope_token(record.account_id, record.owner_space)
+    filters = (
+        filter_token("k", record.context_type.value),
+        filter_token("x", record.status.value),
+        filter_token("c", record.category),
     )
+    return " ".join((owner, *filters, *(owner + token for token in filters)))
 
 
 def filter_params(search_filter: SearchFilter) -> dict[str, list[str] | None]:
@@ -188,6 +191,14 @@ class SqlIndexStore:
             written=[_indexed(row) for row in written],
             removed=[(row["uri"], int(row["level"])) for row in removed],
         )
+
+    def owner_vectors(self, account_id: str, owner_space: str) -> list[IndexedVector]:
+        found = self._db.fetch_all("owner_records", account_id=account_id, owner_space=owner_space)
+        return [_indexed(row) for row in found]
+
+    def owner_spaces(self, account_id: str) -> list[str]:
+        found = self._db.fetch_all("owner_spaces_of_account", account_id=account_id)
+        return [row["owner_space"] for row in found]
 
     def lagging_nodes(self, account_id: str) -> list[tuple[str, int]]:
         found = self._db.fetch_all("lagging_nodes", account_id=account_id)

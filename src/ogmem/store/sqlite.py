@@ -23,18 +23,22 @@ def open_sqlite(path: str) -> Backend:
         db.close()
         raise
 
-    def vector_index(kind: str, dimensions: int, model_id: str) -> VectorIndex:
-        """Exact search over an in-memory matrix per account by default; "hnsw" (extra
-        `ann`) switches large accounts to a graph."""
+    def vector_index(
+        kind: str, dimensions: int, model_id: str, *, cache_mb: int | None = None
+    ) -> VectorIndex:
+        """Exact search over in-memory matrices (one per owner, within ``cache_mb``) by
+        default; "hnsw" (extra `ann`) switches large owners to a graph."""
         from ogmem.index import vectors
 
         if kind == "exact":
-            return vectors.NumpyVectorIndex(index, dimensions, model_id)
+            return vectors.NumpyVectorIndex(index, dimensions, model_id, cache_mb=cache_mb)
         if kind == "hnsw":
             extras.require("ann", "OGMEM_VECTOR_INDEX=hnsw")
             from ogmem.index import hnsw
 
-            graph: VectorIndex = hnsw.HnswVectorIndex(index, dimensions, model_id)
+            graph: VectorIndex = hnsw.HnswVectorIndex(
+                index, dimensions, model_id, cache_mb=cache_mb
+            )
             return graph
         raise errors.ConfigurationError(f"unknown vector index {kind!r}; use 'exact' or 'hnsw'")
 

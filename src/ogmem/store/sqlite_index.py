@@ -24,16 +24,19 @@ def scoped_match(words: Sequence[str], account_id: str, search_filter: SearchFil
     reader's scopes and the filter's types, statuses and categories (tokens of the scope
     column, see sql_index.scope_text)."""
     clauses = []
+    # with owners named, their own filter tokens (short lists: BM25 counts each token's records)
+    prefixes = [""]
     if search_filter.owner_spaces is not None:
-        owners = [scope_token(account_id, owner) for owner in search_filter.owner_spaces]
-        clauses.append(_any_of(owners or ["scopenone"]))
+        prefixes = [scope_token(account_id, owner) for owner in search_filter.owner_spaces]
+        clauses.append(_any_of(prefixes or ["scopenone"]))
     for kind, values in (
         ("k", search_filter.context_types),
         ("x", search_filter.statuses),
         ("c", search_filter.categories),
     ):
         if values is not None:
-            clauses.append(_any_of([filter_token(kind, str(v)) for v in values] or ["nonone"]))
+            tokens = [p + filter_token(kind, str(v)) for p in prefixes for v in values]
+            clauses.append(_any_of(tokens or ["nonone"]))
     text = "{text terms} : (" + " OR ".join(f'"{w}"' for w in words) + ")"
     return " AND ".join([*(f"scope : ({clause})" for clause in clauses), text])
 

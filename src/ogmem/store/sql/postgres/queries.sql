@@ -7,10 +7,16 @@
 -- name: configure_connection
 -- Run once on every pooled connection: work as the application role (which owns nothing and
 -- obeys the policies), times in UTC, and an HNSW candidate list long enough for the depth a
--- hybrid search asks for (pgvector filters after the graph walk).
+-- hybrid search asks for (pgvector filters after the graph walk). Custom plans always: the
+-- filters are written "(:x IS NULL OR col = ANY(:x))", which only a plan made for the values
+-- can fold into an index condition, and the generic plan of a prepared statement (psycopg
+-- prepares one after 5 runs) costed "account_id = $1" at the average account's size, which
+-- 10,000 small accounts make tiny: a user of a crowded account was searched by scanning the
+-- whole account (bench/scale_bench.py: 1 s at 100k records instead of ~0.1 s alone).
 SET ROLE ogmem_app;
 SET TIME ZONE 'UTC';
 SET hnsw.ef_search = 400;
+SET plan_cache_mode = force_custom_plan;
 
 -- name: set_account
 -- The account row-level security lets this transaction read and write (transaction-local:
@@ -249,6 +255,23 @@ WHERE account_id = :account_id AND uri = :uri AND level = :level;
 SELECT uri, level, owner_space, category, context_type, status, embedding AS vector, model_id
 FROM index_records WHERE account_id = :account_id AND seq > :seq;
 
+-- name: owner_records
+-- One owner's records, as the vector cache loads them (index_records_by_owner).
+SELECT uri, level, owner_space, category, context_type, status, embedding AS vector, model_id
+FROM index_records WHERE account_id = :account_id AND owner_space = :owner_space;
+
+-- name: owner_spaces_of_account
+SELECT DISTINCT owner_space FROM index_records WHERE account_id = :account_id
+ORDER BY owner_space;
+
+-- name: owner_records_count
+-- How many records the owners hold, counted up to :most + 1 (index_records_by_owner): few
+-- enough, and PgVectorIndex scores them all instead of walking the HNSW graph of the table.
+SELECT count(*) AS n FROM (
+    SELECT 1 FROM index_records
+    WHERE account_id = :account_id AND owner_space = ANY(:owner_spaces::text[])
+    LIMIT :most + 1) AS owned;
+
 -- name: tombstones_since
 SELECT uri, level FROM index_tombstones WHERE account_id = :account_id AND seq > :seq;
 
@@ -282,6 +305,21 @@ SELECT uri, level, 1 - (embedding <=> :query::vector) AS score
 FROM index_records
 WHERE dims = :dims AND account_id = :account_id AND model_id = :model_id
     AND (:owner_spaces::text[] IS NULL OR owner_space = ANY(:owner_spaces::text[]))
+    AND (:categories::text[] IS NULL OR category = ANY(:categories::text[]))
+    AND (:context_types::text[] IS NULL OR context_type = ANY(:context_types::text[]))
+    AND (:statuses::text[] IS NULL OR status = ANY(:statuses::text[]))
+ORDER BY score DESC, id
+LIMIT :limit;
+
+-- name: vector_search_owners
+-- The same, for owners who hold few records: their records, through index_records_by_owner.
+-- The owner condition is plain (no "IS NULL OR"): psycopg prepares a statement run often, and
+-- PostgreSQL's generic plan of the form above cannot use the index, so it scanned the whole
+-- account (100k records: ~1 s).
+SELECT uri, level, 1 - (embedding <=> :query::vector) AS score
+FROM index_records
+WHERE account_id = :account_id AND owner_space = ANY(:owner_spaces::text[])
+    AND dims = :dims AND model_id = :model_id
     AND (:categories::text[] IS NULL OR category = ANY(:categories::text[]))
     AND (:context_types::text[] IS NULL OR context_type = ANY(:context_types::text[]))
     AND (:statuses::text[] IS NULL OR status = ANY(:statuses::text[]))

@@ -241,6 +241,15 @@ WHERE account_id = :account_id AND uri = :uri AND level = :level;
 SELECT uri, level, owner_space, category, context_type, status, vector, model_id
 FROM index_records WHERE account_id = :account_id AND seq > :seq;
 
+-- name: owner_records
+-- One owner's records, as the vector cache loads them (index_records_by_owner).
+SELECT uri, level, owner_space, category, context_type, status, vector, model_id
+FROM index_records WHERE account_id = :account_id AND owner_space = :owner_space;
+
+-- name: owner_spaces_of_account
+SELECT DISTINCT owner_space FROM index_records WHERE account_id = :account_id
+ORDER BY owner_space;
+
 -- name: tombstones_since
 SELECT uri, level FROM index_tombstones WHERE account_id = :account_id AND seq > :seq;
 
@@ -257,7 +266,7 @@ WHERE r.account_id = :account_id
 ORDER BY f.rank;
 
 -- name: keyword_search_filtered
-SELECT r.uri, r.level, bm25(index_fts) AS bm25
+SELECT r.uri, r.level, bm25(index_fts, 1.0, 0.0, 1.0) AS bm25
 FROM index_fts JOIN index_records AS r ON r.id = index_fts.rowid
 WHERE index_fts MATCH :match AND r.account_id = :account_id
     AND (:owner_spaces IS NULL OR r.owner_space IN (SELECT value FROM json_each(:owner_spaces)))
@@ -274,7 +283,8 @@ SELECT DISTINCT account_id, owner_space FROM index_records WHERE scope = ''
 -- name: set_scope
 -- the (account, owner) token, then the filter tokens as sql_index.scope_text writes them
 UPDATE index_records SET scope = :scope || ' k' || hex(context_type) || ' x' || hex(status)
-    || ' c' || hex(category)
+    || ' c' || hex(category) || ' ' || :scope || 'k' || hex(context_type) || ' ' || :scope
+    || 'x' || hex(status) || ' ' || :scope || 'c' || hex(category)
 WHERE account_id = :account_id AND owner_space = :owner_space AND scope = '';
 
 -- name: lagging_nodes
