@@ -50,7 +50,7 @@ def test_records_scoped_late_or_upgraded_carry_the_owner_tokens(tmp_path: Path) 
         conn.execute("UPDATE index_records SET scope = ''")
     assert _found(path) == [URI] and _stored_scope(path) == scope_text(RECORD)
     # a record scoped before 0017 (owner token and plain filter tokens) is upgraded by it
-    upgrade = next(sql for number, _, sql in queries.migration_scripts("sqlite") if number == 18)
+    upgrade = next(sql for number, _, sql in queries.migration_scripts("sqlite") if number == 17)
     with sqlite3.connect(path) as conn:
         old = " ".join(scope_text(RECORD).split()[:4])
         conn.execute("UPDATE index_records SET scope = ?", (old,))
