@@ -122,14 +122,15 @@ def test_a_user_id_that_cannot_exist_is_refused(store: Path) -> None:
 
 def test_a_loaded_vector_cache_forgets_the_user(store: Path) -> None:
     with open_engine(str(store)) as engine:
-        engine.search(ERASED.canary, ERASED.ctx)  # loads the account's matrix
-        matrix = engine.vectors._accounts["acme"]  # type: ignore[attr-defined]
+        engine.search(ERASED.canary, ERASED.ctx)  # loads the user's matrix
+        cache = engine.vectors.cache  # type: ignore[attr-defined]
+        owner = f"user:{ERASED.user}"
+        matrix = cache.peek("acme", owner)
         assert any(key[0].startswith(ERASED.root + "/") for key in matrix.slot_of)
         engine.forget_user(ERASED.ctx)
         hits = engine.search(NEIGHBOUR.canary, NEIGHBOUR.ctx).hits
         assert hits and all(h.uri.startswith(NEIGHBOUR.root + "/") for h in hits)
-        assert not any(key[0].startswith(ERASED.root + "/") for key in matrix.slot_of)
-        assert ERASED_TOMBSTONE not in matrix.slot_of
-        dead = ~matrix.alive[: len(matrix.keys)]
-        assert dead.any() and not matrix.vectors[: len(matrix.keys)][dead].any()
+        assert cache.peek("acme", owner) is None  # dropped at the erase's tombstone
+        assert not matrix.vectors.any()  # and its vectors zeroed, not left in freed memory
+        assert engine.search(ERASED.canary, ERASED.ctx).hits == []
     assert _rows_naming(store, ERASED) == {}  # the search's buffered recall signals too

@@ -118,13 +118,20 @@ class OwnerCache:
         return self._lru.get((account_id, owner_space))
 
     def forget_owner(self, account_id: str, owner_space: str) -> None:
-        """Drop one owner's matrix (erasing a user; the next search reads the store again)."""
-        self._drop((account_id, owner_space))
+        """Drop one owner's matrix (erasing a user; the next search reads the store again),
+        its vectors zeroed first: freed memory keeps its bytes until it is reused."""
+        self._forget((account_id, owner_space))
 
     def forget_account(self, account_id: str) -> None:
         account = self._accounts.get(account_id)
         for owner in list(account.owners) if account is not None else []:
-            self._drop((account_id, owner))
+            self._forget((account_id, owner))
+
+    def _forget(self, key: OwnerKey) -> None:
+        matrix = self._lru.get(key)
+        if matrix is not None:
+            matrix.vectors[:] = 0.0
+        self._drop(key)
 
     def loaded(self) -> list[OwnerKey]:
         """The owners in the cache, least recently used first."""
