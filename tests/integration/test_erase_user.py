@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from ogmem.core import errors
-from ogmem.core.storage_erase import ERASED_TOMBSTONE
 from ogmem.engine import Engine
 from tests.erase_fill import CJK, Person, fill, open_engine
 
