@@ -95,6 +95,9 @@ def run_bare_inserts(directory: Path, rows: int) -> tuple[int, float]:
         conn.execute("DROP TABLE IF EXISTS bench_rows")
         conn.execute("CREATE TABLE bench_rows (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")
 
+        # the floor, not a product figure: one bare INSERT per transaction on the same
+        # machine, so writer_vs_bare_insert_ratio says what the writer adds to SQLite's own
+        # commit cost; the writer's figures above load through its ports
         def insert_all() -> None:
             for i in range(rows):
                 conn.execute("BEGIN IMMEDIATE")

@@ -9,24 +9,22 @@ from typing import Any
 
 from ogmem import plain
 from ogmem.commit.expiry import Expirer
-from ogmem.commit.writer import PARALLEL_WORKERS, ContextWriter, own_uri
-from ogmem.core import uri
+from ogmem.commit.writer import PARALLEL_WORKERS, ContextWriter
 from ogmem.core.models import (
     CandidateMemory,
     ContextNode,
     Message,
-    NodeStatus,
-    NodeVersion,
     RequestContext,
     SessionState,
     WriteResult,
     as_utc,
     utcnow,
 )
-from ogmem.core.ports import DirEntry, Embedder, LLMClient
+from ogmem.core.ports import Embedder, LLMClient
 from ogmem.core.storage import Backend
 from ogmem.dream import setup as dream_setup
 from ogmem.engine_operations import EngineOperations
+from ogmem.engine_reads import EngineReads
 from ogmem.erase import EraseReport, erase_user
 from ogmem.extraction.base import Extractor
 from ogmem.extraction.raw import DEFAULT_ROLES, RawExtractor
@@ -37,7 +35,6 @@ from ogmem.index.worker import OutboxWorker
 from ogmem.keys import Keys
 from ogmem.nodes import Nodes
 from ogmem.outbox import OutboxManager
-from ogmem.retrieval import validity
 from ogmem.retrieval.compose import DETAILED, ComposeResult, compose_block
 from ogmem.retrieval.decay import Decay
 from ogmem.retrieval.recall import RecallLog
@@ -66,7 +63,7 @@ def _extractor(
     return extractor
 
 
-class Engine(EngineOperations):
+class Engine(EngineReads, EngineOperations):
     """Wires store, index, schema registry, LLM, embedder, writer, worker and search.
 
     Example::
@@ -303,49 +300,6 @@ class Engine(EngineOperations):
     def list_sessions(self, ctx: RequestContext, *, all_users: bool = False) -> list[SessionState]:
         return self.sessions.list_sessions(ctx, all_users=all_users)
 
-    # -- reads --------------------------------------------------------------------------------
-
-    def read(
-        self, node_uri: str, ctx: RequestContext, *, as_of: datetime | None = None
-    ) -> ContextNode:
-        """The node at ``node_uri``; with ``as_of``, the fact it held then (validity.py)."""
-        target = own_uri(node_uri, ctx)
-        if as_of is None:
-            return self.store.read_node(ctx.account_id, target)
-        return validity.read_as_of(self.store, ctx.account_id, target, as_utc(as_of, "as_of"))
-
-    def ls(self, node_uri: str | None, ctx: RequestContext) -> list[DirEntry]:
-        return self.store.list_children(ctx.account_id, self._root_or(node_uri, ctx))
-
-    def tree(self, node_uri: str | None, ctx: RequestContext) -> list[ContextNode]:
-        return self.store.tree(ctx.account_id, self._root_or(node_uri, ctx))
-
-    def tree_counts(self, node_uri: str | None, ctx: RequestContext) -> dict[str, dict[str, int]]:
-        """category -> status -> count of the memories below ``node_uri`` (one grouped read)."""
-        return self.store.tree_counts(ctx.account_id, self._root_or(node_uri, ctx))
-
-    def tree_page(
-        self,
-        node_uri: str | None,
-        ctx: RequestContext,
-        *,
-        category: str | None = None,
-        status: NodeStatus | None = None,
-        limit: int = 200,
-    ) -> list[ContextNode]:
-        """The first ``limit`` nodes below ``node_uri`` by URI (``tree`` reads them all)."""
-        root = self._root_or(node_uri, ctx)
-        state = status.value if status else ""
-        return self.store.tree_page(ctx.account_id, root, category or "", state, limit)
-
-    def subdirectories(self, node_uri: str | None, ctx: RequestContext) -> list[DirEntry]:
-        """The directories directly below ``node_uri`` with their summaries (``ls`` without
-        the other nodes, which may be many)."""
-        return self.store.subdirectories(ctx.account_id, self._root_or(node_uri, ctx))
-
-    def history(self, node_uri: str, ctx: RequestContext) -> list[NodeVersion]:
-        return self.store.history(ctx.account_id, own_uri(node_uri, ctx))
-
     # -- retrieval ----------------------------------------------------------------------------
 
     def search(
@@ -414,7 +368,3 @@ class Engine(EngineOperations):
         )
 
     # -- operations -------------------------------------------------------------------------
-
-    @staticmethod
-    def _root_or(node_uri: str | None, ctx: RequestContext) -> str:
-        return own_uri(node_uri, ctx) if node_uri else str(uri.build(ctx.account_id))

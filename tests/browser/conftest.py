@@ -90,6 +90,7 @@ def browser() -> Iterator[Any]:
         reason = f"{missing} not found: install it with `{INSTALL}` to run the browser tests"
         if os.environ.get("CI"):
             pytest.fail(f"CI is set, so the browser tests must run: {reason}")
+        # outside CI a developer without Chromium still runs every other test; CI fails above
         pytest.skip(reason)
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +22,7 @@ from ogmem.commit import events, supersede
 from ogmem.commit.archive_builder import ArchiveBuilder
 from ogmem.commit.bulk import BulkCreator
 from ogmem.commit.identity import PreparedWrite, operation_fingerprint
+from ogmem.commit.outcomes import StripedLocks, failed_result, reported, result_of
 from ogmem.commit.router import PolicyRouter
 from ogmem.core import errors, uri
 from ogmem.core.models import (
@@ -43,26 +43,8 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 RETRY_DELAYS = (0.1, 0.2, 0.4)
-LOCK_STRIPES = 256
 PARALLEL_WORKERS = 4
 T = TypeVar("T")
-
-
-class _StripedLocks:
-    """Serialises writers of the same URI inside this process, so threads do not burn their
-    retries on conflicts with each other; optimistic versions still guard other processes."""
-
-    def __init__(self, stripes: int = LOCK_STRIPES) -> None:
-        self._locks = [threading.Lock() for _ in range(stripes)]
-
-    def for_key(self, account_id: str, target: str) -> threading.Lock:
-        return self._locks[hash((account_id, target)) % len(self._locks)]
-
-
-def _result(
-    candidate: CandidateMemory, status: WriteStatus, reason: str, **extra: object
-) -> WriteResult:
-    return WriteResult(candidate=candidate, status=status, reason=reason, **extra)  # type: ignore[arg-type]
 
 
 def _destination(text: str, node: ContextNode) -> str:
@@ -75,31 +57,6 @@ def _destination(text: str, node: ContextNode) -> str:
         space = f"ctx://{node.account_id}/{root[0]}/{root[1]}"
         raise errors.InvalidInput(f"destination must be {space}/<directory>/<name>, not {text}")
     return str(parsed)
-
-
-def _failed(candidate: CandidateMemory, exc: Exception, *, retryable: bool) -> WriteResult:
-    """``retryable``: the same candidate may pass later (a store hiccup, a conflict); bad
-    input never will."""
-    error = f"{type(exc).__name__}: {exc}"
-    return _result(candidate, WriteStatus.FAILED, "failed", error=error, retryable=retryable)
-
-
-def _reported(candidate: CandidateMemory, work: Callable[[], T], *, bugs: bool) -> T | WriteResult:
-    """Run ``work``; an ogmem error becomes the candidate's FAILED result (retryable unless
-    the input is bad). With ``bugs``, any other exception too: in a batch a bug must cost one
-    candidate, never the batch."""
-    try:
-        return work()
-    except errors.OgmemError as exc:
-        logger.warning("candidate %s/%s failed: %s", candidate.category, candidate.routing_key, exc)
-        return _failed(candidate, exc, retryable=not isinstance(exc, errors.InvalidInput))
-    except Exception as exc:
-        if not bugs:
-            raise
-        logger.exception(
-            "unexpected error writing %s/%s", candidate.category, candidate.routing_key
-        )
-        return _failed(candidate, exc, retryable=True)
 
 
 def own_uri(text: str, ctx: RequestContext) -> str:
@@ -134,14 +91,14 @@ class ContextWriter:
         self._max_attempts = max_attempts
         self._retry_delays = tuple(retry_delays) or (0.0,)
         self._sleep = sleep
-        self._locks = _StripedLocks()
+        self._locks = StripedLocks()
         self._bulk = BulkCreator(store, self._router, self._builder)
 
     # -- candidates ---------------------------------------------------------------------------
 
     def write_candidate(self, candidate: CandidateMemory, ctx: RequestContext) -> WriteResult:
         """Write one candidate; errors come back in the result, they are not raised."""
-        return _reported(candidate, partial(self._write, candidate, ctx), bugs=False)
+        return reported(candidate, partial(self._write, candidate, ctx), bugs=False)
 
     def write_candidates(
         self, candidates: Sequence[CandidateMemory], ctx: RequestContext
@@ -153,7 +110,7 @@ class ContextWriter:
         bulk first (see bulk.py); the rest one by one.
         """
         with self._store.group_commit():
-            prepared = [_reported(c, partial(self._prepare, c, ctx), bugs=True) for c in candidates]
+            prepared = [reported(c, partial(self._prepare, c, ctx), bugs=True) for c in candidates]
             ready = {i: p for i, p in enumerate(prepared) if isinstance(p, PreparedWrite)}
             created = self._bulk.create(ready, ctx)
             return [
@@ -164,7 +121,7 @@ class ContextWriter:
     def _write_ready(self, item: PreparedWrite | WriteResult, ctx: RequestContext) -> WriteResult:
         if isinstance(item, WriteResult):  # skipped or failed while being prepared
             return item
-        return _reported(item.candidate, partial(self._write_prepared, item, ctx), bugs=True)
+        return reported(item.candidate, partial(self._write_prepared, item, ctx), bugs=True)
 
     def write_candidates_parallel(
         self,
@@ -178,7 +135,7 @@ class ContextWriter:
             return [future.result() for future in futures]
 
     def _write_guarded(self, candidate: CandidateMemory, ctx: RequestContext) -> WriteResult:
-        return _reported(candidate, partial(self._write, candidate, ctx), bugs=True)
+        return reported(candidate, partial(self._write, candidate, ctx), bugs=True)
 
     def _write(self, candidate: CandidateMemory, ctx: RequestContext) -> WriteResult:
         prepared = self._prepare(candidate, ctx)
@@ -195,7 +152,7 @@ class ContextWriter:
         if memory_type.owner_scope == "agent" and not ctx.agent_id:
             reason = f"{memory_type.name} is agent-scoped and the request has no agent_id"
             logger.info("skipping %s/%s: %s", candidate.category, candidate.routing_key, reason)
-            return _result(candidate, WriteStatus.SKIPPED, reason)
+            return result_of(candidate, WriteStatus.SKIPPED, reason)
         memory_type.validate_candidate(candidate)
         fingerprint = operation_fingerprint(candidate, ctx)
         target = self._router.target_uri(candidate, ctx)
@@ -210,13 +167,13 @@ class ContextWriter:
                 f"duplicate: this candidate was already applied ({applied.action} of "
                 f"{applied.uri} v{applied.version} at {applied.applied_at.isoformat()})"
             )
-            return _result(candidate, WriteStatus.SKIPPED, reason)
+            return result_of(candidate, WriteStatus.SKIPPED, reason)
 
         def attempt(number: int) -> WriteResult:
             return self._attempt(candidate, ctx, memory_type, target, fingerprint, number)
 
         def exhausted(exc: errors.ConcurrentModificationError, attempts: int) -> WriteResult:
-            failed = _failed(candidate, exc, retryable=True)
+            failed = failed_result(candidate, exc, retryable=True)
             return replace(
                 failed, reason="gave up after concurrent modifications", attempts=attempts
             )
@@ -235,12 +192,14 @@ class ContextWriter:
     ) -> WriteResult:
         plan = self._router.plan(candidate, ctx, target)
         if plan.action is WriteAction.SKIP:
-            return _result(candidate, WriteStatus.SKIPPED, plan.reason, plan=plan, attempts=attempt)
+            return result_of(
+                candidate, WriteStatus.SKIPPED, plan.reason, plan=plan, attempts=attempt
+            )
         try:
             node = self._apply(candidate, ctx, memory_type, plan, fingerprint)
         except errors.DuplicateOperation as exc:
             reason = f"duplicate: applied concurrently by another writer ({exc})"
-            return _result(candidate, WriteStatus.SKIPPED, reason, plan=plan, attempts=attempt)
+            return result_of(candidate, WriteStatus.SKIPPED, reason, plan=plan, attempts=attempt)
         reason = plan.reason
         merge_info = node.metadata.get("merge") if node is not None else None
         if (
@@ -249,7 +208,7 @@ class ContextWriter:
             and merge_info.get("method") == "deterministic"
         ):
             reason += f"; merged deterministically: {merge_info.get('reason')}"
-        return _result(
+        return result_of(
             candidate, WriteStatus.WRITTEN, reason, plan=plan, node=node, attempts=attempt
         )
 
