@@ -29,6 +29,7 @@ from bench import (
     worker_bench,
     writer_bench,
 )
+from ogmem import threads
 
 BENCHES = {
     "writer": writer_bench.main,
@@ -64,6 +65,7 @@ def main(argv: list[str]) -> None:
     scale_bench.add_arguments(parser)
     options = parser.parse_args(argv)
     scale_bench.configure(options)
+    threads.limit_blas_threads()  # as `ogmem serve` and `ogmem worker` do (ogmem/threads.py)
     selected: list[str] = options.names
     unknown = [name for name in selected if name not in BENCHES]
     if unknown:

@@ -59,21 +59,49 @@ def create_key(env: dict[str, str], account: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/PID/stat after the command name: state is [0], the parent's pid [1], utime and
+    stime [11] and [12]."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def family(pid: int) -> list[int]:
+    """A live process and its descendants (``ogmem serve --processes N``'s children)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents.setdefault(int(_stat_fields(int(entry.name))[1]), []).append(
+                    int(entry.name)
+                )
+            except (OSError, IndexError):  # gone meanwhile
+                continue
+    found, todo = [], [pid]
+    while todo:
+        found.append(todo.pop())
+        todo += parents.get(found[-1], [])
+    return found
+
+
 def memory_mb(pid: int) -> tuple[float, float]:
-    """(VmRSS, VmHWM) of a live process in MB, from /proc/PID/status."""
+    """(VmRSS, VmHWM) in MB of a live process, summed with its descendants', from
+    /proc/PID/status (pages the processes share are counted in each)."""
     values = {"VmRSS": 0.0, "VmHWM": 0.0}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, rest = line.partition(":")
-        if name in values:
-            values[name] = int(rest.split()[0]) / 1024  # reported in kB
+    for member in family(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            name, _, rest = line.partition(":")
+            if name in values:
+                values[name] += int(rest.split()[0]) / 1024  # reported in kB
     return values["VmRSS"], values["VmHWM"]
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a live process (all its threads), from /proc/PID/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    # after the command name: state is field 3, utime and stime are fields 14 and 15
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a live process and its descendants (all their threads)."""
+    ticks = 0
+    for member in family(pid):
+        fields = _stat_fields(member)
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -150,11 +178,17 @@ def spawn(name: str, args: Sequence[str], env: dict[str, str], log: Path) -> Pro
 
 
 def start_server(
-    env: dict[str, str], log: Path, *, port: int | None = None, no_worker: bool = False
+    env: dict[str, str],
+    log: Path,
+    *,
+    port: int | None = None,
+    no_worker: bool = False,
+    processes: int = 1,
 ) -> Process:
     """``ogmem serve`` on a loopback port, returned once /healthz answers."""
     port = port or free_port()
     args = [*OGMEM, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    args += ["--processes", str(processes)]
     server = spawn("ogmem serve", [*args, *(["--no-worker"] if no_worker else [])], env, log)
     server.extra["base"] = f"http://127.0.0.1:{port}"
     wait_healthy(server)

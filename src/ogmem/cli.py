@@ -22,6 +22,7 @@ from ogmem import (
     cli_root,
     cli_server,
     cli_sessions,
+    threads,
     wiring,
 )
 from ogmem.cli_common import AccountOpt, AgentOpt, JsonOpt, UserOpt
@@ -52,6 +53,7 @@ def _before_command(
     """ogmem: long-term memory for AI agents. --account/--user/--agent may come before the
     command too (ogmem --user bob ls)."""
     cli_common.before_command.update(account=account, user=user, agent=agent)
+    threads.limit_blas_threads()
 
 
 def _engine(worker: bool = False) -> Engine:

@@ -21,7 +21,10 @@ from ogmem.settings import Settings
 from ogmem.store import open_backend
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from prometheus_client import CollectorRegistry
+
+    from ogmem.engine import Engine
 
 console = Console()
 keys_app = typer.Typer(help="API keys of the HTTP server (stored hashed).", no_args_is_help=True)
@@ -128,45 +131,84 @@ def serve(
     metrics_host: Annotated[
         str | None, typer.Option(help="Interface of the metrics port (default 127.0.0.1).")
     ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Server processes sharing the port (default OGMEM_SERVE_PROCESSES, or 1); "
+            "one per core serves more requests at once, each with its own embedder.",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP API (OpenAPI at /docs) until SIGTERM / Ctrl-C."""
     extras.require("server", "ogmem serve")
-    import uvicorn
-
-    from ogmem.server.app import create_app
-
     settings = Settings.from_env()
-    engine = wiring.open_engine(settings, worker=False)
+    engine = wiring.open_engine(settings, worker=False)  # migrates once, before any child
     try:
         require_keys = engine.keys.has_active()
         if not require_keys:
             _refuse_public_dev_mode(host)
-        if not no_worker:
-            engine.start_worker()
-        app = create_app(
-            engine, require_keys=require_keys, worker_expected=not no_worker,
-            limits=settings.limits,
-        )  # fmt: skip
-        _serve_metrics(
-            app.state.metrics.registry,
-            metrics_port or settings.metrics_port,
-            metrics_host or settings.metrics_host,
-        )
-        config = uvicorn.Config(
-            app, host=host, port=port, log_level="info",
-            timeout_keep_alive=settings.limits.keep_alive_s,
-            limit_concurrency=settings.limits.max_connections,
-        )  # fmt: skip
-        server = uvicorn.Server(config)
-        with _signals_swallowed(server):
-            # uvicorn handles SIGTERM/SIGINT itself: it stops accepting, finishes the requests
-            # in flight, then re-raises the signal, which we absorb so that the engine closes.
-            server.run()
+        options = _uvicorn_options(settings, host, port)
+        metrics_at = (metrics_port or settings.metrics_port, metrics_host or settings.metrics_host)
+        count = processes or settings.serve_processes
+        if count > 1:
+            _serve_processes(engine, options, count, worker=not no_worker, metrics_at=metrics_at)
+        else:
+            app = _app(engine, settings, require_keys=require_keys, worker=not no_worker)
+            _serve_metrics(app.state.metrics.registry, *metrics_at)
+            _serve_one(app, options)
     finally:
         # The worker stops after its current batch. A batch it had claimed but not finished
         # stays PROCESSING until its lease (locked_until) expires; then any worker takes it.
         engine.close()
     typer.echo("server stopped")
+
+
+def _uvicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
+    return {
+        "host": host, "port": port, "log_level": "info",
+        "timeout_keep_alive": settings.limits.keep_alive_s,
+        "limit_concurrency": settings.limits.max_connections,
+    }  # fmt: skip
+
+
+def _serve_processes(
+    engine: Engine,
+    options: dict[str, Any],
+    count: int,
+    *,
+    worker: bool,
+    metrics_at: tuple[int | None, str],
+) -> None:
+    """``count`` children (ogmem.server.processes); this process only supervises them and
+    serves the metrics port, where every child's request figures are summed."""
+    from ogmem.server import metrics, processes
+
+    with processes.shared_metrics():
+        registry = metrics.scrape_registry(engine, None, worker_expected=False)
+        _serve_metrics(registry, *metrics_at)
+        typer.echo(f"{count} server processes", err=True)
+        processes.run(options, count, worker=worker)
+
+
+def _app(engine: Engine, settings: Settings, *, require_keys: bool, worker: bool) -> FastAPI:
+    from ogmem.server.app import create_app
+
+    if worker:
+        engine.start_worker()
+    return create_app(
+        engine, require_keys=require_keys, worker_expected=worker, limits=settings.limits
+    )
+
+
+def _serve_one(app: FastAPI, options: dict[str, Any]) -> None:
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, **options))
+    with _signals_swallowed(server):
+        # uvicorn handles SIGTERM/SIGINT itself: it stops accepting, finishes the requests
+        # in flight, then re-raises the signal, which we absorb so that the engine closes.
+        server.run()
 
 
 def _refuse_public_dev_mode(host: str) -> None:

@@ -105,7 +105,7 @@ class Engine(EngineReads, EngineOperations):
         kind = vector_index or backend.default_vector_index  # None: the backend's own default
         self.vectors = backend.vector_index(kind, dimensions, model, cache_mb=vector_cache_mb)
         self.sync = IndexSync(self.store, self.index, self.embedder)
-        self._sessions = Sessions(backend.sessions)
+        self._sessions = Sessions(backend.sessions, backend.uow)
         self.committer = SessionCommitter(
             self._sessions, self.writer, _extractor(llm, self.registry, raw_roles),
             SessionArchiver(self.store, llm),

@@ -50,6 +50,7 @@ class Settings:
     limits: ServerLimits = field(default_factory=ServerLimits)
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    serve_processes: int = 1  # ogmem serve's processes (ogmem.server.processes)
     decay_half_life_days: float | None = None  # None: no decay weight in search
     dream_after: Mapping[str, int] = field(default_factory=dict)  # type -> new memories
 
@@ -74,6 +75,7 @@ class Settings:
             limits=_limits(get),
             metrics_port=_number(get, "METRICS_PORT", int),
             metrics_host=get("METRICS_HOST") or "127.0.0.1",
+            serve_processes=_number(get, "SERVE_PROCESSES", int) or 1,
             decay_half_life_days=_number(get, "DECAY_HALF_LIFE_DAYS", float),
             dream_after=parse_thresholds(get("DREAM_AFTER")),
         )

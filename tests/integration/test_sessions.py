@@ -128,6 +128,25 @@ def test_sessions_are_private_to_their_user_and_account(make_engine: MakeEngine)
             engine.ingest(_messages("hijack"), RequestContext("acme", "mallory", session_id="s1"))
 
 
+def test_a_turn_is_written_whole_or_not_at_all(
+    make_engine: MakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening the session and buffering its messages are one transaction: a turn that
+    fails leaves no empty session behind, and the next one starts clean."""
+
+    def failing_append(*_: object, **__: object) -> None:
+        raise errors.StoreError("disk gone")
+
+    with make_engine() as engine:
+        with monkeypatch.context() as patched:
+            patched.setattr(engine.backend.sessions, "append", failing_append)
+            with pytest.raises(errors.StoreError, match="disk gone"):
+                engine.after_turn(_messages("first"), CTX)
+        assert engine.list_sessions(CTX) == []
+        done = engine.after_turn(_messages("first"), CTX)
+        assert done.session.messages == 1
+
+
 def test_bad_messages_are_refused_naming_the_field(make_engine: MakeEngine) -> None:
     with make_engine() as engine:
         with pytest.raises(errors.InvalidInput, match="session_id"):

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Path, Query, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.types import Lifespan
 
 from ogmem import console
 from ogmem.core import errors
@@ -222,14 +223,19 @@ def create_app(
     require_keys: bool = True,
     worker_expected: bool = False,
     limits: ServerLimits | None = None,
+    lifespan: Lifespan[FastAPI] | None = None,
 ) -> FastAPI:
-    """The API over ``engine``; ``require_keys=False`` is dev mode (account ``default``).
+    """The API over ``engine``; ``require_keys=False`` is dev mode (account ``default``);
+    ``lifespan`` runs around the server's life (a child of ``serve --processes`` closes its
+    engine there).
 
     With keys, ``/metrics`` is not served here: its figures span every account, so it goes
     on an address of its own (``ogmem serve --metrics-port``), for the operator only.
     """
     limits = limits or ServerLimits()
-    app = FastAPI(title="ogmem", version="1", summary="Long-term memory for AI agents")
+    app = FastAPI(
+        title="ogmem", version="1", summary="Long-term memory for AI agents", lifespan=lifespan
+    )
     app.state.keys = engine.keys
     app.state.require_keys = require_keys
     app.state.auth_limiter = AuthFailureLimiter(limits.auth_failures_per_minute)

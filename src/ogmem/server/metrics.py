@@ -7,10 +7,15 @@ Outbox depth, sessions and extraction outcomes are read from the store at scrape
 are the store's truth, also for the work other processes (``ogmem worker``) did. They are
 summed over accounts (Engine.stats): they are the operator's view, served on an address of
 its own (``ogmem serve --metrics-port``), and must not name tenants.
+
+With several server processes (``ogmem serve --processes``) each counts its requests in files
+(prometheus-client's multiprocess mode, set by the parent for its children) and a scrape sums
+them all, wherever it is served.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -58,19 +63,40 @@ class StoreCollector(Collector):
             yield GaugeMetricFamily("ogmem_worker_alive", "1 if the worker thread runs.", alive)
 
 
+def several_processes() -> bool:
+    """Whether request figures go to files shared by several server processes."""
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+def scrape_registry(
+    engine: Engine, counted: CollectorRegistry | None, *, worker_expected: bool
+) -> CollectorRegistry:
+    """What a scrape shows: the store's figures, and the request figures of this process
+    (``counted``), or with several processes the sum of all of theirs."""
+    if several_processes():
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry(auto_describe=False)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        registry = counted or CollectorRegistry(auto_describe=False)
+    registry.register(StoreCollector(engine, worker_expected))
+    registry.register(DreamCollector(engine.backend.dreams, engine.outbox))
+    return registry
+
+
 class Metrics:
     def __init__(self, engine: Engine, *, worker_expected: bool = False) -> None:
-        self.registry = CollectorRegistry(auto_describe=False)
+        counted = CollectorRegistry(auto_describe=False)  # this process's requests
         self.requests = Counter(
             "ogmem_http_requests", "HTTP requests by route template and status.",
-            ["method", "route", "status"], registry=self.registry,
+            ["method", "route", "status"], registry=counted,
         )  # fmt: skip
         self.latency = Histogram(
             "ogmem_http_request_duration_seconds", "HTTP request latency by route template.",
-            ["method", "route"], registry=self.registry,
+            ["method", "route"], registry=counted,
         )  # fmt: skip
-        self.registry.register(StoreCollector(engine, worker_expected))
-        self.registry.register(DreamCollector(engine.backend.dreams, engine.outbox))
+        self.registry = scrape_registry(engine, counted, worker_expected=worker_expected)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -17,7 +17,7 @@ from ogmem.core.models import (
     as_utc,
     utcnow,
 )
-from ogmem.core.storage import NewMessage, SessionStore
+from ogmem.core.storage import NewMessage, SessionStore, UnitOfWork
 
 TEXT_LIMIT = 2_000  # of a stored reason or error: enough to act on, bounded whatever happened
 
@@ -30,8 +30,9 @@ def default_message_id(message: Message) -> str:
 
 
 class Sessions:
-    def __init__(self, store: SessionStore) -> None:
+    def __init__(self, store: SessionStore, uow: UnitOfWork) -> None:
         self._store = store
+        self._uow = uow
 
     def append(
         self, ctx: RequestContext, messages: Sequence[Message], tokens: Sequence[int]
@@ -41,9 +42,6 @@ class Sessions:
         if not ctx.session_id:
             raise errors.InvalidInput("session_id is required to ingest messages")
         now = utcnow()
-        state = self._store.open(ctx.account_id, ctx.session_id, ctx.user_id, ctx.agent_id, now)
-        if state.user_id != ctx.user_id:
-            raise errors.InvalidInput(f"session {ctx.session_id} belongs to another user")
         new = [
             NewMessage(
                 message_id=m.message_id or default_message_id(m), role=m.role, name=m.name,
@@ -51,7 +49,13 @@ class Sessions:
             )
             for m, count in zip(messages, tokens, strict=True)
         ]  # fmt: skip
-        return self._store.append(ctx.account_id, ctx.session_id, new, now)
+        # one transaction: the store's write lock is taken once per turn, not twice (under
+        # load every turn queues for it; stress `load`)
+        with self._uow.transaction():
+            state = self._store.open(ctx.account_id, ctx.session_id, ctx.user_id, ctx.agent_id, now)
+            if state.user_id != ctx.user_id:
+                raise errors.InvalidInput(f"session {ctx.session_id} belongs to another user")
+            return self._store.append(ctx.account_id, ctx.session_id, new, now)
 
     def get(self, account_id: str, session_id: str) -> SessionState | None:
         return self._store.get(account_id, session_id)
