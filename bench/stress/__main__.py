@@ -49,6 +49,12 @@ def _parse(argv: list[str]) -> tuple[list[str], list[Options], bool]:
         default=defaults.seed_memories,
         help="load: memories written beforehand",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=defaults.processes,
+        help="load on SQLite: ogmem serve --processes (default: the cores)",
+    )
     parser.add_argument("--trials", type=int, default=defaults.trials, help="crash: trials")
     parser.add_argument(
         "--store",
@@ -68,6 +74,7 @@ def _parse(argv: list[str]) -> tuple[list[str], list[Options], bool]:
             seconds=args.seconds,
             clients=args.clients,
             seed_memories=args.seed_memories,
+            processes=args.processes,
             trials=args.trials,
             keep=args.keep,
             store=store,

@@ -27,9 +27,6 @@ ACCOUNT, USER = "stress", "u"
 QUESTIONS = 300
 SEED_BATCH = 200
 SERVERS, WORKERS = 2, 2  # on PostgreSQL
-# on SQLite one `ogmem serve --processes N`, a process per core as the README advises: one
-# Python process runs Python on one core at a time (the GIL)
-PROCESSES = os.cpu_count() or 1
 GOALS = (
     Goal("load_errors", "==", 0),
     Goal("load_lost", "==", 0),
@@ -74,12 +71,13 @@ def run(options: Options) -> Outcome:
 def _start(
     options: Options, env: dict[str, str], tmp: Path, running: list[procs.Process]
 ) -> list[procs.Process]:
-    """One server of PROCESSES processes, each with its worker, on SQLite; SERVERS servers and
-    WORKERS workers on PostgreSQL. Each process is appended to ``running`` as it starts
-    (stopped at the end)."""
+    """On SQLite one server of ``options.processes`` processes (one Python process runs Python
+    on one core at a time), each with its worker; SERVERS servers and WORKERS workers on
+    PostgreSQL. Each process is appended to ``running`` as it starts (stopped at the end)."""
     if options.store != "postgres":
-        running.append(procs.start_server(env, tmp / "serve.log", processes=PROCESSES))
-        print(f"    ogmem serve --processes {PROCESSES}")
+        count = options.processes
+        running.append(procs.start_server(env, tmp / "serve.log", processes=count))
+        print(f"    ogmem serve --processes {count}")
         return list(running)
     for n in range(WORKERS):
         running.append(procs.start_worker(env, tmp / f"worker{n}.log"))
