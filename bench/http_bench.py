@@ -1,4 +1,4 @@
-"""HTTP throughput and tail latency: `ogmem serve` as a separate process on loopback, 16
+"""HTTP throughput and tail latency: `ogmem serve --processes <cores>` on loopback, 16
 concurrent clients for 20 s per scenario.
 
 The load generator is Python threads on the same 2-core machine, so it takes CPU from the
@@ -32,6 +32,9 @@ from ogmem.engine import Engine
 
 CLIENTS = 16
 SECONDS = 20.0
+# `ogmem serve --processes`: one per core, as the README advises (one Python process runs
+# Python on one core at a time)
+PROCESSES = os.cpu_count() or 1
 MEMORIES = 2000
 ACCOUNT, USER = "bench", "u"
 
@@ -66,6 +69,8 @@ def _start(store: str, port: int) -> subprocess.Popen[bytes]:
         "serve",
         "--port",
         str(port),
+        "--processes",
+        str(PROCESSES),
     ]
     server = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -156,6 +161,7 @@ def measure(store: str, prefix: str = "") -> dict[str, float]:
         "http_search_hit_share": hit_share,
         "http_after_turn_rps": turn_rps,
         "http_after_turn_p99_ms": turn_p99,
+        "http_server_processes": float(PROCESSES),
     }
     return {prefix + name: value for name, value in figures.items()}
 
