@@ -17,18 +17,35 @@ from ogmem.store.sqlite_db import SqliteDatabase
 # FTS matches ranked per wanted hit: the match applies every filter (scope tokens), so the
 # rows checked after it all pass unless a record was scoped before its filter tokens existed
 PREFILTER_DEPTH = 1
+# A reader holding at least this share of the index is searched by its words alone, filtered
+# in SQL: BM25 counts the records of every token in the match, and a scope token held by
+# 100k records cost ~5 ms per token (bench/search_bench.py: 20 ms against 3.4 ms for the words
+# alone); a reader with a small share keeps its scope tokens, so that its search costs what
+# it holds, not what the crowd around it holds (issue 16).
+LARGE_SHARE = 0.25
+LARGE_READER_DEPTH = 8  # matches ranked per wanted hit for a large reader: twice 1 / LARGE_SHARE
 
 
 def scoped_match(words: Sequence[str], account_id: str, search_filter: SearchFilter) -> str:
     """The FTS5 query: any of the words (each quoted, so no word acts as syntax), within the
     reader's scopes and the filter's types, statuses and categories (tokens of the scope
     column, see sql_index.scope_text)."""
+    clauses = scope_clauses(account_id, search_filter)
+    return " AND ".join([*(f"scope : ({clause})" for clause in clauses), words_match(words)])
+
+
+def words_match(words: Sequence[str]) -> str:
+    return "{text terms} : (" + " OR ".join(f'"{w}"' for w in words) + ")"
+
+
+def scope_clauses(account_id: str, search_filter: SearchFilter) -> list[str]:
+    """The scope column's clauses, ANDed: the owners' own filter tokens (short lists: BM25
+    counts each token's records); the owners' bare token only when no filter token (which
+    carries it as its prefix) already says it."""
     clauses = []
-    # with owners named, their own filter tokens (short lists: BM25 counts each token's records)
     prefixes = [""]
     if search_filter.owner_spaces is not None:
         prefixes = [scope_token(account_id, owner) for owner in search_filter.owner_spaces]
-        clauses.append(_any_of(prefixes or ["scopenone"]))
     for kind, values in (
         ("k", search_filter.context_types),
         ("x", search_filter.statuses),
@@ -37,8 +54,9 @@ def scoped_match(words: Sequence[str], account_id: str, search_filter: SearchFil
         if values is not None:
             tokens = [p + filter_token(kind, str(v)) for p in prefixes for v in values]
             clauses.append(_any_of(tokens or ["nonone"]))
-    text = "{text terms} : (" + " OR ".join(f'"{w}"' for w in words) + ")"
-    return " AND ".join([*(f"scope : ({clause})" for clause in clauses), text])
+    if search_filter.owner_spaces is not None and not clauses:
+        clauses.append(_any_of(prefixes or ["scopenone"]))
+    return clauses
 
 
 def _any_of(tokens: Sequence[str]) -> str:
@@ -79,8 +97,11 @@ class SqliteIndexStore(SqlIndexStore):
     ) -> list[RecordHit]:
         if not words:
             return []
-        match = scoped_match(words, account_id, search_filter)
-        depth = limit * PREFILTER_DEPTH
+        scoped = scoped_match(words, account_id, search_filter)
+        large = self._large_reader(account_id, search_filter)
+        # a large reader's words alone, ranked deep enough that its share of them fills limit
+        match = words_match(words) if large else scoped
+        depth = limit * (LARGE_READER_DEPTH if large else PREFILTER_DEPTH)
         ranked = self._db.fetch_all(
             "keyword_search", account_id=account_id, match=match, depth=depth
         )
@@ -89,8 +110,25 @@ class SqliteIndexStore(SqlIndexStore):
         if len(found) < limit and len(ranked) == depth:
             # a narrow filter (a category, archived only) left too few: the exact query
             found = self._db.fetch_all(
-                "keyword_search_filtered", account_id=account_id, match=match, limit=limit,
+                "keyword_search_filtered", account_id=account_id, match=scoped, limit=limit,
                 **filter_params(search_filter),
             )  # fmt: skip
         # bm25() is lower-is-better; negate so every retriever ranks higher-is-better
         return [RecordHit(r["uri"], int(r["level"]), -float(r["bm25"])) for r in found]
+
+    def _large_reader(self, account_id: str, search_filter: SearchFilter) -> bool:
+        """Whether the reader's records (its first scope clause) hold LARGE_SHARE of the
+        index or more: counted no further than that share (the index's highest record id
+        stands for its size), so a small reader costs what it holds."""
+        clauses = scope_clauses(account_id, search_filter)
+        if not clauses:
+            return True  # nothing to scope: the words alone
+        row = self._db.fetch_one("index_size")
+        size = int(row["n"] or 0) if row else 0
+        enough = int(size * LARGE_SHARE)
+        if enough < 1:
+            return False
+        probe = self._db.fetch_one(
+            "keyword_scope_reaches", match=f"scope : ({clauses[0]})", offset=enough - 1
+        )
+        return probe is not None

@@ -265,6 +265,14 @@ JOIN index_records AS r ON r.id = f.rowid
 WHERE r.account_id = :account_id
 ORDER BY f.rank;
 
+-- name: index_size
+-- The highest record id: the index's size as far as a cost decision needs (ids only grow).
+SELECT max(id) AS n FROM index_records;
+
+-- name: keyword_scope_reaches
+-- Whether the scope clause matches more than :offset records (read no further than that).
+SELECT rowid FROM index_fts WHERE index_fts MATCH :match LIMIT 1 OFFSET :offset;
+
 -- name: keyword_search_filtered
 SELECT r.uri, r.level, bm25(index_fts, 1.0, 0.0, 1.0) AS bm25
 FROM index_fts JOIN index_records AS r ON r.id = index_fts.rowid
