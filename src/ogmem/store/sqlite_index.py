@@ -6,7 +6,7 @@ and a match ANDs the reader's tokens, so BM25 ranks only what the reader may see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ogmem.core.models import SearchFilter
@@ -45,18 +45,22 @@ def _any_of(tokens: Sequence[str]) -> str:
     return " OR ".join(f'"{token}"' for token in tokens)
 
 
-def _row_filter(search_filter: SearchFilter) -> Callable[[dict[str, Any]], bool]:
-    allowed = [
-        (column, {str(v) for v in values})
-        for column, values in (
-            ("owner_space", search_filter.owner_spaces),
-            ("category", search_filter.categories),
-            ("context_type", search_filter.context_types),
-            ("status", search_filter.statuses),
-        )
-        if values is not None
-    ]
-    return lambda row: all(row[column] in values for column, values in allowed)
+def _passing(ranked: list[dict[str, Any]], search_filter: SearchFilter) -> list[dict[str, Any]]:
+    """The rows within the filter's owners, categories, types and statuses (written out, not
+    a check per column: the rows of a search are several hundred)."""
+
+    def allowed(values: Sequence[Any] | None) -> set[str] | None:
+        return None if values is None else {str(v) for v in values}
+
+    owners, categories = allowed(search_filter.owner_spaces), allowed(search_filter.categories)
+    types, statuses = allowed(search_filter.context_types), allowed(search_filter.statuses)
+    return [
+        row for row in ranked
+        if (owners is None or row["owner_space"] in owners)
+        and (categories is None or row["category"] in categories)
+        and (types is None or row["context_type"] in types)
+        and (statuses is None or row["status"] in statuses)
+    ]  # fmt: skip
 
 
 class SqliteIndexStore(SqlIndexStore):
@@ -84,8 +88,7 @@ class SqliteIndexStore(SqlIndexStore):
         ranked = self._db.fetch_all(
             "keyword_search", account_id=account_id, match=match, depth=depth
         )
-        passes = _row_filter(search_filter)
-        found = [row for row in ranked if passes(row)][:limit]
+        found = _passing(ranked, search_filter)[:limit]
         if len(found) < limit and len(ranked) == depth:
             # a narrow filter (a category, archived only) left too few: the exact query
             found = self._db.fetch_all(
