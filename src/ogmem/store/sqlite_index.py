@@ -7,7 +7,6 @@ and a match ANDs the reader's tokens, so BM25 ranks only what the reader may see
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from ogmem.core.models import SearchFilter
 from ogmem.core.storage import RecordHit
@@ -45,24 +44,6 @@ def _any_of(tokens: Sequence[str]) -> str:
     return " OR ".join(f'"{token}"' for token in tokens)
 
 
-def _passing(ranked: list[dict[str, Any]], search_filter: SearchFilter) -> list[dict[str, Any]]:
-    """The rows within the filter's owners, categories, types and statuses (written out, not
-    a check per column: the rows of a search are several hundred)."""
-
-    def allowed(values: Sequence[Any] | None) -> set[str] | None:
-        return None if values is None else {str(v) for v in values}
-
-    owners, categories = allowed(search_filter.owner_spaces), allowed(search_filter.categories)
-    types, statuses = allowed(search_filter.context_types), allowed(search_filter.statuses)
-    return [
-        row for row in ranked
-        if (owners is None or row["owner_space"] in owners)
-        and (categories is None or row["category"] in categories)
-        and (types is None or row["context_type"] in types)
-        and (statuses is None or row["status"] in statuses)
-    ]  # fmt: skip
-
-
 class SqliteIndexStore(SqlIndexStore):
     def __init__(self, db: SqliteDatabase) -> None:
         super().__init__(db)
@@ -85,15 +66,16 @@ class SqliteIndexStore(SqlIndexStore):
             return []
         match = scoped_match(words, account_id, search_filter)
         depth = limit * PREFILTER_DEPTH
+        filters = filter_params(search_filter)
         ranked = self._db.fetch_all(
-            "keyword_search", account_id=account_id, match=match, depth=depth
+            "keyword_search", account_id=account_id, match=match, depth=depth, **filters
         )
-        found = _passing(ranked, search_filter)[:limit]
+        found = [row for row in ranked if row["passes"]][:limit]
         if len(found) < limit and len(ranked) == depth:
             # a narrow filter (a category, archived only) left too few: the exact query
             found = self._db.fetch_all(
                 "keyword_search_filtered", account_id=account_id, match=match, limit=limit,
-                **filter_params(search_filter),
+                **filters,
             )  # fmt: skip
         # bm25() is lower-is-better; negate so every retriever ranks higher-is-better
         return [RecordHit(r["uri"], int(r["level"]), -float(r["bm25"])) for r in found]
