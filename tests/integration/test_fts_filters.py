@@ -74,3 +74,19 @@ def test_status_and_category_filters_apply_in_the_match(backend: Backend) -> Non
     assert asked == ["keyword_search"]
     nothing = SearchFilter(categories=())
     assert _search(backend, nothing, asked) == set()
+
+
+def test_a_match_whose_columns_fail_the_filter_is_left_out(backend: Backend) -> None:
+    # a session record whose scope tokens claim to be the tea memory's (as those of a record
+    # scoped before its filter tokens existed may disagree with its columns): the match finds
+    # it, and its own columns leave it out
+    db: Any = backend.index._db  # type: ignore[attr-defined]
+    db._conn.execute(
+        "UPDATE index_records SET scope = (SELECT scope FROM index_records WHERE uri = ?)"
+        " WHERE uri = ?",
+        ("ctx://acme/m/tea", "ctx://acme/s/0"),
+    )
+    asked: list[str] = []
+    memories = SearchFilter(owner_spaces=(OWNER,), context_types=(ContextType.MEMORY,))
+    assert _search(backend, memories, asked) == {"ctx://acme/m/tea", "ctx://acme/m/move"}
+    assert asked == ["keyword_search"]

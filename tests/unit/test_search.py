@@ -127,3 +127,21 @@ def test_owner_spaces() -> None:
     assert owner_spaces(ALICE, None) == ("user:alice", "agent:coder")
     assert owner_spaces(BOB, None) == ("user:bob",)
     assert owner_spaces(ALICE, ["agent"]) == ("agent:coder",)
+
+
+@pytest.mark.parametrize("min_score", [0.0, 0.2, 0.4, 0.6, 0.8])
+def test_min_score_keeps_exactly_the_hits_that_reach_it(engine: Engine, min_score: float) -> None:
+    # relevance is computed lazily (only where the similarity alone does not decide, and for
+    # the hits returned): the filtered list must be the unfiltered one cut at min_score
+    for query in ("vim code editor", "green tea or coffee", "Lisbon conference tests failed"):
+        everything = engine.search(query, ALICE, limit=20).hits
+        kept = engine.search(query, ALICE, limit=20, min_score=min_score).hits
+        expected = [(h.uri, h.score, h.why) for h in everything if h.score >= min_score]
+        assert [(h.uri, h.score, h.why) for h in kept] == expected
+
+
+def test_a_returned_hit_carries_its_relevance_and_why(engine: Engine) -> None:
+    (hit, *_) = engine.search("green tea", ALICE).hits
+    assert hit.uri.endswith("/preferences/drinks")
+    assert hit.score >= 0.8 * 1.0 - 1e-9  # every keyword is in its text
+    assert "bm25 #1" in hit.why

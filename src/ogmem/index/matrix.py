@@ -156,10 +156,15 @@ def ranked(
 def hits_of(
     matrix: OwnerMatrix, scores: npt.NDArray[np.float32], top: npt.NDArray[np.intp]
 ) -> list[RecordHit]:
+    # plain floats and ints first: indexing a numpy array once per hit cost more than the
+    # matrix product (500 hits: ~1.5 ms against 0.1 ms)
+    chosen = scores[top]
+    finite = np.isfinite(chosen).tolist()
+    keys = matrix.keys
     return [
-        RecordHit(key[0], key[1], float(scores[i]))
-        for i in top
-        if np.isfinite(scores[i]) and (key := matrix.keys[i]) is not None
+        RecordHit(key[0], key[1], score)
+        for i, score, kept in zip(top.tolist(), chosen.tolist(), finite, strict=True)
+        if kept and (key := keys[i]) is not None
     ]
 
 

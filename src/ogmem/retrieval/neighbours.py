@@ -14,27 +14,30 @@ conversations picked the same weight from the other four (docs/decisions.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from ogmem.core.models import ContextNode
 
 NEIGHBOUR_WEIGHT = 0.3
 
 
-def _keys(node: ContextNode, field: str) -> list[tuple[str, str]]:
-    sessions = node.metadata.get("session_ids") or ()
-    messages = node.metadata.get(field) or ()
-    return [(str(session), str(message)) for session in sessions for message in messages]
+Keys = list[tuple[str, str]]  # (session, message) pairs
 
 
-def _best_by(
-    scored: Iterable[tuple[float, ContextNode]], field: str
-) -> dict[tuple[str, str], float]:
-    best: dict[tuple[str, str], float] = {}
-    for score, node in scored:
-        for key in _keys(node, field):
-            best[key] = max(best.get(key, 0.0), score)
-    return best
+def _keys(node: ContextNode) -> tuple[Keys, Keys]:
+    """The node's own messages and the messages right before them, per session."""
+    sessions = [str(session) for session in node.metadata.get("session_ids") or ()]
+
+    def pairs(field: str) -> Keys:
+        messages = node.metadata.get(field) or ()
+        return [(session, str(message)) for session in sessions for message in messages]
+
+    return pairs("source_message_ids"), pairs("context_message_ids")
+
+
+def _raise(best: dict[tuple[str, str], float], keys: Keys, score: float) -> None:
+    for key in keys:
+        best[key] = max(best.get(key, 0.0), score)
 
 
 def neighbour_bonus(
@@ -43,12 +46,16 @@ def neighbour_bonus(
     """For each URI of ``scored`` (score, uri): the best score of a candidate made from the
     message right before or right after its own, times NEIGHBOUR_WEIGHT."""
     read = [(score, nodes[uri]) for score, uri in scored if uri in nodes]
-    by_source = _best_by(read, "source_message_ids")  # its message is the one before mine
-    by_context = _best_by(read, "context_message_ids")  # the message before it is mine
+    keyed = [(score, node, *_keys(node)) for score, node in read]  # each node's keys once
+    by_source: dict[tuple[str, str], float] = {}  # its message is the one before mine
+    by_context: dict[tuple[str, str], float] = {}  # the message before it is mine
+    for score, _, sources, contexts in keyed:
+        _raise(by_source, sources, score)
+        _raise(by_context, contexts, score)
     bonus: dict[str, float] = {}
-    for _, node in read:
-        before = [by_source.get(key, 0.0) for key in _keys(node, "context_message_ids")]
-        after = [by_context.get(key, 0.0) for key in _keys(node, "source_message_ids")]
+    for _, node, sources, contexts in keyed:
+        before = [by_source.get(key, 0.0) for key in contexts]
+        after = [by_context.get(key, 0.0) for key in sources]
         best = max([*before, *after], default=0.0)
         if best:
             bonus[node.uri] = NEIGHBOUR_WEIGHT * best

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -74,13 +74,22 @@ class SearchResult:
     nodes: dict[str, ContextNode] = field(default_factory=dict, repr=False)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Fused:
     score: float = 0.0
     level: int = 0
-    reasons: list[str] = field(default_factory=list)
+    # (retriever, rank, level) per retriever that found it: the "why" of a hit, written out
+    # only for the hits returned (most fused URIs are not)
+    ranks: list[tuple[str, int, int]] = field(default_factory=list)
     similarity: float | None = None  # the best cosine of its records, when vector search found one
     keyword: bool = False  # keyword search found one of its records
+    neighbour: bool = False  # lifted by a neighbouring message (neighbours.py)
+    relevance: float | None = None  # once computed (relevance.py)
+
+    def why(self, *, directory: bool) -> str:
+        reasons = [f"{name} #{rank} ({LEVELS[level]})" for name, rank, level in self.ranks]
+        reasons += ["neighbour"] * self.neighbour + ["directory"] * directory
+        return " + ".join(reasons)
 
 
 def owner_spaces(ctx: RequestContext, scopes: Sequence[str] | None) -> tuple[str, ...]:
@@ -104,17 +113,19 @@ def fuse(lists: dict[str, list[RecordHit]], k: int = RRF_K) -> dict[str, _Fused]
     for name, hits in lists.items():
         rank = 0
         seen: set[str] = set()
+        vector = name == "vector"
         for hit in hits:
-            if hit.uri in seen:
+            uri = hit.uri
+            if uri in seen:
                 continue
-            seen.add(hit.uri)
+            seen.add(uri)
             rank += 1
-            fused = per_uri.get(hit.uri)
+            fused = per_uri.get(uri)
             if fused is None:
-                fused = per_uri[hit.uri] = _Fused(level=hit.level)
+                fused = per_uri[uri] = _Fused(level=hit.level)
             fused.score += 1.0 / (k + rank)
-            fused.reasons.append(f"{name} #{rank} ({LEVELS[hit.level]})")
-            if name == "vector":
+            fused.ranks.append((name, rank, hit.level))
+            if vector:
                 fused.similarity = hit.score  # the first is its best: hits come best first
             else:
                 fused.keyword = True
@@ -190,6 +201,7 @@ class Searcher:
         hits = self._timeline.arrange(
             ctx.account_id, hits, nodes, as_of=as_of, now=utcnow(), limit=limit
         )
+        hits = [self._finished(hit, nodes[hit.uri], fused, wanted.keywords) for hit in hits]
         nodes = {h.uri: nodes[h.uri] for h in hits}
         if self._recall is not None:
             self._recall.record(ctx.account_id, query, [(h.uri, h.score) for h in hits])
@@ -244,12 +256,9 @@ class Searcher:
                 node = nodes.get(uri)
                 if node is None or node.context_type is ContextType.DIRECTORY:
                     continue  # summaries steer the ranking but are not answers themselves
-                hit = self._hit(
-                    node, entry, score, wanted.keywords, directory=_parent(uri) in fused
-                )
-                if hit.score < wanted.min_score:
+                if not self._reaches(node, entry, wanted):
                     continue
-                hits.append(hit)
+                hits.append(_unscored_hit(node, entry, score))
                 kept[uri] = node
                 if len(hits) == wanted.limit:
                     return hits, kept
@@ -260,21 +269,39 @@ class Searcher:
             return 0.0
         return similarity_relevance(entry.similarity, self._midpoint)
 
-    def _hit(
+    def _reaches(self, node: ContextNode, entry: _Fused, wanted: _Wanted) -> bool:
+        """Whether the node's relevance reaches ``wanted.min_score``. Its keyword coverage
+        (a pass of a regex over its text, the costly part) is read only when its similarity
+        alone falls short: the relevance is never below that of the similarity alone."""
+        if relevance(self._similarity(entry), 0.0) >= wanted.min_score:
+            return True
+        return self._relevance(node, entry, wanted.keywords) >= wanted.min_score
+
+    def _relevance(self, node: ContextNode, entry: _Fused, keywords: KeywordMatcher) -> float:
+        if entry.relevance is None:
+            coverage = keywords.coverage(_text(node)) if entry.keyword else 0.0
+            entry.relevance = relevance(self._similarity(entry), coverage)
+        return entry.relevance
+
+    def _finished(
         self,
+        hit: SearchHit,
         node: ContextNode,
-        entry: _Fused,
-        score: float,
+        fused: dict[str, _Fused],
         keywords: KeywordMatcher,
-        *,
-        directory: bool,
     ) -> SearchHit:
-        coverage = keywords.coverage(_text(node)) if entry.keyword else 0.0
-        why = " + ".join(entry.reasons) + (" + directory" if directory else "")
-        return SearchHit(
-            node.uri, node.category, node.abstract, relevance(self._similarity(entry), coverage),
-            entry.level, why, node.context_type, node.status, rank_score=round(score, 6),
-        )  # fmt: skip
+        """A returned hit with its relevance and its why, written for the returned hits only."""
+        entry = fused[hit.uri]
+        why = entry.why(directory=_parent(hit.uri) in fused)
+        return replace(hit, score=self._relevance(node, entry, keywords), why=why)
+
+
+def _unscored_hit(node: ContextNode, entry: _Fused, score: float) -> SearchHit:
+    """A ranked hit before its relevance and why are written (``Searcher._finished``)."""
+    return SearchHit(
+        node.uri, node.category, node.abstract, 0.0, entry.level, "", node.context_type,
+        node.status, rank_score=round(score, 6),
+    )  # fmt: skip
 
 
 _Scored = tuple[float, str, _Fused]
@@ -295,7 +322,7 @@ def _with_neighbours(candidates: list[_Scored], nodes: dict[str, ContextNode]) -
     bonus = neighbour_bonus([(score, uri) for score, uri, _ in candidates], nodes)
     for _, uri, entry in candidates:
         if uri in bonus:
-            entry.reasons.append("neighbour")
+            entry.neighbour = True
     lifted = [(score + bonus.get(uri, 0.0), uri, entry) for score, uri, entry in candidates]
     lifted.sort(key=lambda item: (-item[0], item[1]))
     return lifted

@@ -67,10 +67,9 @@ class Timeline:
         live = [h for h in hits if not nodes[h.uri].expired(now)]
         if self._decay is not None and live:
             live = self._decayed(account_id, live, nodes, now)
+        live.sort(key=lambda h: _sinks(nodes[h.uri], as_of, now))  # stable: keeps score order
         moment = as_of or now
-        marked = [_marked(h, nodes[h.uri], moment) for h in live]
-        marked.sort(key=lambda h: _sinks(nodes[h.uri], as_of, now))  # stable: keeps score order
-        return marked[:limit]
+        return [_marked(h, nodes[h.uri], moment) for h in live[:limit]]
 
     def _decayed(
         self,

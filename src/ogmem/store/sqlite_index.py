@@ -6,8 +6,7 @@ and a match ANDs the reader's tokens, so BM25 ranks only what the reader may see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from ogmem.core.models import SearchFilter
 from ogmem.core.storage import RecordHit
@@ -63,20 +62,6 @@ def _any_of(tokens: Sequence[str]) -> str:
     return " OR ".join(f'"{token}"' for token in tokens)
 
 
-def _row_filter(search_filter: SearchFilter) -> Callable[[dict[str, Any]], bool]:
-    allowed = [
-        (column, {str(v) for v in values})
-        for column, values in (
-            ("owner_space", search_filter.owner_spaces),
-            ("category", search_filter.categories),
-            ("context_type", search_filter.context_types),
-            ("status", search_filter.statuses),
-        )
-        if values is not None
-    ]
-    return lambda row: all(row[column] in values for column, values in allowed)
-
-
 class SqliteIndexStore(SqlIndexStore):
     def __init__(self, db: SqliteDatabase) -> None:
         super().__init__(db)
@@ -102,16 +87,16 @@ class SqliteIndexStore(SqlIndexStore):
         # a large reader's words alone, ranked deep enough that its share of them fills limit
         match = words_match(words) if large else scoped
         depth = limit * (LARGE_READER_DEPTH if large else PREFILTER_DEPTH)
+        filters = filter_params(search_filter)
         ranked = self._db.fetch_all(
-            "keyword_search", account_id=account_id, match=match, depth=depth
+            "keyword_search", account_id=account_id, match=match, depth=depth, **filters
         )
-        passes = _row_filter(search_filter)
-        found = [row for row in ranked if passes(row)][:limit]
+        found = [row for row in ranked if row["passes"]][:limit]
         if len(found) < limit and len(ranked) == depth:
             # a narrow filter (a category, archived only) left too few: the exact query
             found = self._db.fetch_all(
                 "keyword_search_filtered", account_id=account_id, match=scoped, limit=limit,
-                **filter_params(search_filter),
+                **filters,
             )  # fmt: skip
         # bm25() is lower-is-better; negate so every retriever ranks higher-is-better
         return [RecordHit(r["uri"], int(r["level"]), -float(r["bm25"])) for r in found]

@@ -255,10 +255,15 @@ SELECT uri, level FROM index_tombstones WHERE account_id = :account_id AND seq >
 
 -- name: keyword_search
 -- :match restricts the scope column to the request's (account, owner) tokens, so FTS5 ranks
--- only this reader's records; the caller still checks every row (categories, status, and
--- the account itself) and falls back to keyword_search_filtered when too few are left.
-SELECT r.uri, r.level, f.rank AS bm25, r.account_id, r.owner_space, r.category,
-    r.context_type, r.status
+-- only this reader's records; every row still says whether it passes the filter (a record
+-- scoped before its filter tokens existed may not), and the caller falls back to
+-- keyword_search_filtered when too few pass. The check is SQL's, not a column per filter
+-- returned to be checked in Python: a search reads several hundred of these rows.
+SELECT r.uri, r.level, f.rank AS bm25,
+    (:owner_spaces IS NULL OR r.owner_space IN (SELECT value FROM json_each(:owner_spaces)))
+    AND (:categories IS NULL OR r.category IN (SELECT value FROM json_each(:categories)))
+    AND (:context_types IS NULL OR r.context_type IN (SELECT value FROM json_each(:context_types)))
+    AND (:statuses IS NULL OR r.status IN (SELECT value FROM json_each(:statuses))) AS passes
 FROM (SELECT rowid, rank FROM index_fts WHERE index_fts MATCH :match ORDER BY rank LIMIT :depth)
     AS f
 JOIN index_records AS r ON r.id = f.rowid
