@@ -563,6 +563,17 @@ def test_candidates_below_min_confidence_are_dropped() -> None:
     ]
 
 
+@pytest.mark.parametrize("empty", [None, "", [], {}])
+def test_a_confidence_left_empty_is_the_default(empty: object) -> None:
+    """Found by the property test below (a model answered "confidence": []): empty means not
+    given, as the schema reads it, so the memory is kept at confidence 1, not a TypeError."""
+    result, _ = run(phase2(pref(confidence=empty)), min_confidence=0.7)
+
+    assert [(c.routing_key, c.confidence) for c in result.candidates] == [
+        ("answer-language", 1.0)
+    ]
+
+
 def test_duplicates_across_spans_keep_the_most_confident() -> None:
     longer = PREFERENCE["content"] + " She means every conversation."
     script: list[Step] = [

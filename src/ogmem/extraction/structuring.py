@@ -178,7 +178,9 @@ def _candidate(
         abstract=_text(given.get("abstract")),
         overview=_text(given.get("overview")),
         content=_text(given.get("content")),
-        confidence=1.0 if confidence is None else confidence,
+        # "not given" as the schema reads it (None, "", [], {}): the default, never a value
+        # the comparison with min_confidence cannot take
+        confidence=1.0 if fields.is_empty(confidence) else confidence,
         owner_scope=_scope(memory_type),
         when=_when(given.get("when"), window.time_of(sources)),
         who=_names(given.get("who")),
