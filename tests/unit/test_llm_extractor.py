@@ -569,9 +569,7 @@ def test_a_confidence_left_empty_is_the_default(empty: object) -> None:
     given, as the schema reads it, so the memory is kept at confidence 1, not a TypeError."""
     result, _ = run(phase2(pref(confidence=empty)), min_confidence=0.7)
 
-    assert [(c.routing_key, c.confidence) for c in result.candidates] == [
-        ("answer-language", 1.0)
-    ]
+    assert [(c.routing_key, c.confidence) for c in result.candidates] == [("answer-language", 1.0)]
 
 
 def test_duplicates_across_spans_keep_the_most_confident() -> None:
