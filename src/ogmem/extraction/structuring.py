@@ -171,7 +171,7 @@ def _candidate(
     # Values of the wrong type are passed on untouched: validate_candidate names the field.
     given = {k: v for k, v in arguments.items() if k in fields.COMMON_FIELD_NAMES}
     sources = _source_ids(given.get("source_message_ids"), window, _limit(memory_type))
-    confidence = given.get("confidence")
+    confidence: Any = given.get("confidence")
     return CandidateMemory(
         category=memory_type.name,
         routing_key=_routing_key(given.get("routing_key")),
