@@ -53,7 +53,7 @@ def _parse(argv: list[str]) -> tuple[list[str], list[Options], bool]:
         "--processes",
         type=int,
         default=defaults.processes,
-        help="load on SQLite: ogmem serve --processes (default: the cores)",
+        help="load on SQLite: ogmem serve --processes (default 1)",
     )
     parser.add_argument("--trials", type=int, default=defaults.trials, help="crash: trials")
     parser.add_argument(

@@ -71,9 +71,9 @@ def run(options: Options) -> Outcome:
 def _start(
     options: Options, env: dict[str, str], tmp: Path, running: list[procs.Process]
 ) -> list[procs.Process]:
-    """On SQLite one server of ``options.processes`` processes (one Python process runs Python
-    on one core at a time), each with its worker; SERVERS servers and WORKERS workers on
-    PostgreSQL. Each process is appended to ``running`` as it starts (stopped at the end)."""
+    """On SQLite one server of ``options.processes`` processes, each with its worker; SERVERS
+    servers and WORKERS workers on PostgreSQL. Each process is appended to ``running`` as it
+    starts (stopped at the end)."""
     if options.store != "postgres":
         count = options.processes
         running.append(procs.start_server(env, tmp / "serve.log", processes=count))
