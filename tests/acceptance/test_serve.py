@@ -62,22 +62,27 @@ def _server(store: Path, key: str, *options: str) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {key}"}
     try:
         with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                assert process.poll() is None, process.communicate()[0]
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "server did not become ready"
-                time.sleep(0.1)
+            wait_ready(client, process)
             yield client
     finally:
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=30)[0]
     assert process.returncode == 0, output
     assert "server stopped" in output, output
+
+
+def wait_ready(client: httpx.Client, process: subprocess.Popen[str], timeout_s: float = 90) -> None:
+    """Until the server answers /readyz with 200 (its process must stay alive meanwhile)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        assert process.poll() is None, process.communicate()[0]
+        try:
+            if client.get("/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "server did not become ready"
+        time.sleep(0.1)
 
 
 def _wait_indexed(client: httpx.Client) -> None:

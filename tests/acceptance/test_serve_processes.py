@@ -12,22 +12,9 @@ from pathlib import Path
 import httpx
 from bench.stress.procs import family
 
-from tests.acceptance.test_serve import _MAIN, _env, _free_port, _ogmem
+from tests.acceptance.test_serve import _MAIN, _env, _free_port, _ogmem, wait_ready
 
 REQUESTS = 24
-
-
-def _ready(client: httpx.Client, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        assert process.poll() is None, process.communicate()[0]
-        try:
-            if client.get("/readyz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "server did not become ready"
-        time.sleep(0.2)
 
 
 def test_two_processes_share_the_port_the_store_and_the_metrics(tmp_path: Path) -> None:
@@ -44,7 +31,7 @@ def test_two_processes_share_the_port_the_store_and_the_metrics(tmp_path: Path) 
         fresh = httpx.Limits(max_keepalive_connections=0)  # each request may reach either process
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, headers=headers, timeout=30, limits=fresh) as c:
-            _ready(c, process)
+            wait_ready(c, process)
             children = [pid for pid in family(process.pid) if pid != process.pid]
             assert len(children) >= 2, children  # the two servers (and the spawn helper)
             for n in range(REQUESTS // 2):
