@@ -32,6 +32,9 @@ CROSS_ACCOUNT = {
     "secure_delete_on": "a setting of the writing connection (erase), no data",
     "secure_delete_off": "a setting of the writing connection (erase), no data",
     "merge_full_text": "merges the full-text index's segments (erase); reads out no row",
+    "index_size": "the highest record id, for a cost decision inside a search; reads out no row",
+    "keyword_scope_reaches": "matches one reader's scope token (its account and owner hashed); "
+    "says only whether it reaches a count",
 }
 
 
