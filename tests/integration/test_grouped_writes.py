@@ -114,7 +114,7 @@ def test_a_failure_fails_its_whole_group_and_writes_nothing(engine: Engine) -> N
         return thread
 
     queued = [queue(opening("g1")), queue(failing), queue(opening("g2"))]
-    while grouped.batches.queued() < 3:  # all three wait behind the first group
+    while len(grouped._queue) < 3:  # all three wait behind the first group
         threading.Event().wait(0.01)
     release.set()
     first.join()
