@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from ogmem.core import errors
@@ -205,18 +203,3 @@ def test_create_nodes_with_outbox_is_all_or_nothing(store: Nodes) -> None:
 def test_the_store_is_writable_and_says_where_it_is(backend: Backend) -> None:
     backend.uow.check_writable()
     assert backend.uow.describe()
-
-
-def test_a_thread_knows_whether_it_has_a_transaction_open(backend: Backend) -> None:
-    """Only the thread that opened it: another thread's answer stays False meanwhile."""
-    seen_elsewhere: list[bool] = []
-    assert not backend.uow.in_transaction()
-    with backend.uow.transaction():
-        assert backend.uow.in_transaction()
-        other = threading.Thread(target=lambda: seen_elsewhere.append(backend.uow.in_transaction()))
-        other.start()
-        other.join()
-    with backend.uow.group_commit():
-        assert backend.uow.in_transaction()
-    assert not backend.uow.in_transaction()
-    assert seen_elsewhere == [False]

@@ -53,10 +53,6 @@ class UnitOfWork(Protocol):
         """Many transactions of this thread under one commit; each stays atomic on its own."""
         ...
 
-    def in_transaction(self) -> bool:
-        """Whether this thread has a transaction (or group commit) open."""
-        ...
-
     def check_writable(self) -> None:
         """Raise errors.StoreError when the store cannot take writes (disk full, ...)."""
         ...

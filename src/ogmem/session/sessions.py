@@ -18,7 +18,6 @@ from ogmem.core.models import (
     utcnow,
 )
 from ogmem.core.storage import NewMessage, SessionStore, UnitOfWork
-from ogmem.session.grouped import GroupedWrites
 
 TEXT_LIMIT = 2_000  # of a stored reason or error: enough to act on, bounded whatever happened
 
@@ -33,7 +32,7 @@ def default_message_id(message: Message) -> str:
 class Sessions:
     def __init__(self, store: SessionStore, uow: UnitOfWork) -> None:
         self._store = store
-        self._grouped = GroupedWrites(uow)
+        self._uow = uow
 
     def append(
         self, ctx: RequestContext, messages: Sequence[Message], tokens: Sequence[int]
@@ -50,18 +49,13 @@ class Sessions:
             )
             for m, count in zip(messages, tokens, strict=True)
         ]  # fmt: skip
-        # opening the session and buffering its messages are one transaction, grouped with
-        # the turns of other requests arriving meanwhile (grouped.py)
-        return self._grouped.run(lambda: self._append_now(ctx, new, now))
-
-    def _append_now(
-        self, ctx: RequestContext, new: Sequence[NewMessage], now: datetime
-    ) -> tuple[int, SessionState]:
-        session_id = ctx.session_id or ""
-        state = self._store.open(ctx.account_id, session_id, ctx.user_id, ctx.agent_id, now)
-        if state.user_id != ctx.user_id:
-            raise errors.InvalidInput(f"session {session_id} belongs to another user")
-        return self._store.append(ctx.account_id, session_id, new, now)
+        # one transaction: the store's write lock is taken once per turn, not twice (under
+        # load every turn queues for it; stress `load`)
+        with self._uow.transaction():
+            state = self._store.open(ctx.account_id, ctx.session_id, ctx.user_id, ctx.agent_id, now)
+            if state.user_id != ctx.user_id:
+                raise errors.InvalidInput(f"session {ctx.session_id} belongs to another user")
+            return self._store.append(ctx.account_id, ctx.session_id, new, now)
 
     def get(self, account_id: str, session_id: str) -> SessionState | None:
         return self._store.get(account_id, session_id)

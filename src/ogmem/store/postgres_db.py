@@ -227,9 +227,6 @@ class PostgresDatabase:
 
     # -- transactions ---------------------------------------------------------------------
 
-    def in_transaction(self) -> bool:
-        return self._current() is not None
-
     def _current(self) -> _Transaction | None:
         tx: _Transaction | None = getattr(self._local, "tx", None)
         return tx

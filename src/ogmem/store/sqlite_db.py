@@ -224,9 +224,6 @@ class SqliteDatabase:
                 return
             yield from self._outermost(grouped=True)
 
-    def in_transaction(self) -> bool:
-        return self._owner == threading.get_ident()
-
     def _outermost(self, *, grouped: bool) -> Iterator[None]:
         self._conn.execute("BEGIN IMMEDIATE")
         self._depth, self._grouped, self._owner = 1, grouped, threading.get_ident()
