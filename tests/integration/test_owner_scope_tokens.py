@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
 from ogmem.core.models import ContextType, IndexRecord, NodeStatus, SearchFilter
 from ogmem.store import open_backend, queries
@@ -56,3 +58,42 @@ def test_records_scoped_late_or_upgraded_carry_the_owner_tokens(tmp_path: Path) 
         conn.execute("UPDATE index_records SET scope = ?", (old,))
         conn.execute(upgrade[upgrade.index("UPDATE index_records") :].split(";")[0])
     assert _stored_scope(path) == scope_text(RECORD) and _found(path) == [URI]
+
+
+def _record(user: str, n: int, text: str, status: NodeStatus = NodeStatus.ACTIVE) -> IndexRecord:
+    uri = f"ctx://acme/users/{user}/memories/events/e{n}"
+    return IndexRecord("acme", uri, 0, text, f"user:{user}", "event", ContextType.MEMORY,
+                       status, 1)  # fmt: skip
+
+
+def test_a_large_reader_is_ranked_by_its_words_with_the_scoped_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader holding most of the index is ranked by its words alone, then filtered; a small
+    reader keeps its scope tokens. Either way the same hits come back, in the same order: only
+    the reader's own records that pass the filter."""
+    records = [_record("big", n, f"volcano hike {'ash ' * (n % 5)}day {n}") for n in range(60)]
+    records += [_record("big", 100 + n, f"volcano ash {n}", NodeStatus.ARCHIVED) for n in range(5)]
+    records += [_record("small", 200 + n, f"volcano walk {'ash ' * n}{n}") for n in range(4)]
+    vector = np.ones(4, dtype=np.float32) / 2
+    backend = open_backend(str(tmp_path / "s.sqlite"))
+    index: Any = backend.index
+    try:
+        index.replace_many("acme", [(r.uri, [r], [vector]) for r in records], "m")
+        decided: list[bool] = []
+        decide = index._large_reader
+        monkeypatch.setattr(
+            index, "_large_reader", lambda *a: decided.append(decide(*a)) or decided[-1]
+        )
+        for user, expected in (("big", 10), ("small", 4)):
+            only = SearchFilter(owner_spaces=(f"user:{user}",), statuses=(NodeStatus.ACTIVE,))
+            found = [h.uri for h in index.keyword_search("acme", ["volcano", "ash"], only, 10)]
+            assert len(found) == expected and all(f"/users/{user}/" in u for u in found)
+            assert not any(int(u.rsplit("/e", 1)[1]) in range(100, 105) for u in found)
+            with monkeypatch.context() as scoped_only:
+                scoped_only.setattr(index, "_large_reader", lambda *a: False)
+                scoped = [h.uri for h in index.keyword_search("acme", ["volcano", "ash"], only, 10)]
+            assert found == scoped
+        assert decided == [True, False]  # the big reader took the words-alone path
+    finally:
+        backend.close()
