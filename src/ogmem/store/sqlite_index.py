@@ -25,11 +25,9 @@ LARGE_SHARE = 0.25
 LARGE_READER_DEPTH = 8  # matches ranked per wanted hit for a large reader: twice 1 / LARGE_SHARE
 
 
-def scoped_match(words: Sequence[str], account_id: str, search_filter: SearchFilter) -> str:
+def scoped_match(words: Sequence[str], clauses: Sequence[str]) -> str:
     """The FTS5 query: any of the words (each quoted, so no word acts as syntax), within the
-    reader's scopes and the filter's types, statuses and categories (tokens of the scope
-    column, see sql_index.scope_text)."""
-    clauses = scope_clauses(account_id, search_filter)
+    reader's scopes and the filter's types, statuses and categories (``scope_clauses``)."""
     return " AND ".join([*(f"scope : ({clause})" for clause in clauses), words_match(words)])
 
 
@@ -82,8 +80,9 @@ class SqliteIndexStore(SqlIndexStore):
     ) -> list[RecordHit]:
         if not words:
             return []
-        scoped = scoped_match(words, account_id, search_filter)
-        large = self._large_reader(account_id, search_filter)
+        clauses = scope_clauses(account_id, search_filter)
+        scoped = scoped_match(words, clauses)
+        large = self._large_reader(clauses)
         # a large reader's words alone, ranked deep enough that its share of them fills limit
         match = words_match(words) if large else scoped
         depth = limit * (LARGE_READER_DEPTH if large else PREFILTER_DEPTH)
@@ -101,11 +100,10 @@ class SqliteIndexStore(SqlIndexStore):
         # bm25() is lower-is-better; negate so every retriever ranks higher-is-better
         return [RecordHit(r["uri"], int(r["level"]), -float(r["bm25"])) for r in found]
 
-    def _large_reader(self, account_id: str, search_filter: SearchFilter) -> bool:
+    def _large_reader(self, clauses: Sequence[str]) -> bool:
         """Whether the reader's records (its first scope clause) hold LARGE_SHARE of the
         index or more: counted no further than that share (the index's highest record id
         stands for its size), so a small reader costs what it holds."""
-        clauses = scope_clauses(account_id, search_filter)
         if not clauses:
             return True  # nothing to scope: the words alone
         row = self._db.fetch_one("index_size")
