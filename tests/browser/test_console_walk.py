@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
@@ -29,7 +30,21 @@ def _navigate(driver: Any, element: Any) -> None:
     after the click could find it on the page being left (a stale element)."""
     leaving = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 30).until(ready.staleness_of(leaving))
+    WebDriverWait(driver, 30).until(lambda _: _left(leaving))
+
+
+def _left(element: Any) -> bool:
+    """Whether ``element``'s page is gone. Chromium says so with a stale element, or, caught
+    while the new document replaces the old, with "does not belong to the document"."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
+    return False
 
 
 def _open(driver: Any, console: Console, page: str) -> None:
