@@ -16,7 +16,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 def locomo_turns(path: Path = LOCOMO) -> list[str]:
     if not path.exists():
         raise SystemExit(f"benchmark data missing: {path} (see ../shared/bench/README.md)")
-    turns = []
+    turns: list[str] = []
     for conversation in json.loads(path.read_text()):
         sessions = conversation["conversation"]
         for key, value in sessions.items():

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from bench import corpus, search_bench
+from bench import corpus, loader, search_bench
 from ogmem.core.models import RequestContext, SearchFilter
 from ogmem.engine import Engine
 from ogmem.index.embedders import MiniLMEmbedder
@@ -74,7 +74,7 @@ def main() -> dict[str, float]:
         tempfile.TemporaryDirectory(prefix="ogmem-bench-") as tmp,
         Engine.open(Path(tmp) / "hnsw.sqlite", embedder=embedder, worker=False) as engine,
     ):
-        search_bench._load(engine, texts, vectors, embedder.model_id)
+        loader.load(engine, ACCOUNT, USER, texts, vectors)
         index = HnswVectorIndex(engine.index, embedder.dimensions, embedder.model_id)
         if not index.build(ACCOUNT):
             raise SystemExit("the HNSW graph was not built")
@@ -108,7 +108,7 @@ def real_sentence_recall(count: int = REAL_SENTENCES) -> dict[str, float]:
         tempfile.TemporaryDirectory(prefix="ogmem-bench-") as tmp,
         Engine.open(Path(tmp) / "real.sqlite", embedder=embedder, worker=False) as engine,
     ):
-        search_bench._load(engine, texts, vectors, embedder.model_id)
+        loader.load(engine, ACCOUNT, USER, texts, vectors)
         index = HnswVectorIndex(
             engine.index, embedder.dimensions, embedder.model_id, exact_below=len(texts) // 2
         )

@@ -90,7 +90,7 @@ def _load(
     base: str, key: str, request: Callable[[httpx.Client, int, int], httpx.Response]
 ) -> tuple[float, float]:
     latencies: list[float] = []
-    failures = []
+    failures: list[float] = []
     lock = threading.Lock()
     stop = time.monotonic() + SECONDS
 

@@ -93,9 +93,12 @@ class Corpus:
 
     def vectors(self, owner: int, count: int) -> npt.NDArray[np.float32]:
         rng = np.random.default_rng(10_000 + owner)
-        rows = self.centroids[rng.integers(0, CLUSTERS, count)]
+        rows: npt.NDArray[np.float64] = self.centroids[rng.integers(0, CLUSTERS, count)]
         rows = rows + 0.6 * rng.standard_normal((count, DIM))
-        return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+        unit: npt.NDArray[np.float32] = (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(
+            np.float32
+        )
+        return unit
 
     def queries(self) -> Iterator[tuple[str, npt.NDArray[np.float32]]]:
         """A target's memory's vector plus noise, and four of its words."""
@@ -133,7 +136,7 @@ def load_all(engine: Engine, work: Corpus) -> float:
 def _recall(found: list[float], exact_scores: npt.NDArray[np.float32], k: int) -> float:
     """Share of the k hits whose score reaches the exact k-th best (ties count as found)."""
     kth_best = np.partition(exact_scores, -k)[-k]
-    return sum(score >= kth_best - 1e-5 for score in found[:k]) / k
+    return float(sum(score >= kth_best - 1e-5 for score in found[:k]) / k)
 
 
 def _ms(started: float) -> float:

@@ -52,7 +52,7 @@ def main() -> dict[str, float]:
         store = Path(tmp) / "ui.sqlite"
         key = _prepare(store)
         port = _free_port()
-        server = _start(store, port)
+        server = _start(str(store), port)
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
                 http.post("/ui/login", data={"key": key})

@@ -45,7 +45,9 @@ class PgCluster:
         import pgserver
 
         self._root = Path(tempfile.mkdtemp(prefix="ogmem-pg-"))
-        self._server: Any = pgserver.get_server(self._root / "pgdata", cleanup_mode="stop")
+        self._server: Any = pgserver.get_server(  # type: ignore[attr-defined]
+            self._root / "pgdata", cleanup_mode="stop"
+        )
         self.admin_url: str = self._server.get_uri()
         self._socket_dir = dict(
             part.split("=", 1) for part in urlsplit(self.admin_url).query.split("&")
