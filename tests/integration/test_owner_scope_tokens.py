@@ -97,3 +97,31 @@ def test_a_large_reader_is_ranked_by_its_words_with_the_scoped_results(
         assert decided == [True, False]  # the big reader took the words-alone path
     finally:
         backend.close()
+
+
+def test_a_reader_with_a_third_of_the_index_is_looked_at_deeper_when_the_first_look_is_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twice the limit of the words' best matches holds too few of a reader with a third of
+    the index: the search ranks deeper and returns what the scoped search returns."""
+    records = [_record("mid" if n % 3 == 0 else "crowd", n, f"volcano {n}") for n in range(90)]
+    vector = np.ones(4, dtype=np.float32) / 2
+    backend = open_backend(str(tmp_path / "s.sqlite"))
+    index: Any = backend.index
+    try:
+        index.replace_many("acme", [(r.uri, [r], [vector]) for r in records], "m")
+        depths: list[int] = []
+        fetch = index._db.fetch_all
+        monkeypatch.setattr(
+            index._db, "fetch_all",
+            lambda name, **p: (depths.append(p.get("depth", 0)), fetch(name, **p))[1],
+        )  # fmt: skip
+        only = SearchFilter(owner_spaces=("user:mid",), statuses=(NodeStatus.ACTIVE,))
+        found = [h.uri for h in index.keyword_search("acme", ["volcano"], only, 10)]
+        assert depths == [20, 80]  # the first look held ~7 of mid's records
+        with monkeypatch.context() as scoped_only:
+            scoped_only.setattr(index, "_large_reader", lambda *a: False)
+            scoped = [h.uri for h in index.keyword_search("acme", ["volcano"], only, 10)]
+        assert len(found) == 10 and found == scoped
+    finally:
+        backend.close()
