@@ -77,10 +77,9 @@ class SqlSessionStore:
         self, account_id: str, session_id: str, user_id: str, agent_id: str | None, now: datetime
     ) -> SessionState:
         key = {"account_id": account_id, "session_id": session_id}
-        with self._db.transaction():
-            self._db.execute("upsert_session", **key, user_id=user_id, agent_id=agent_id, now=now)
-            row = self._db.fetch_one("read_session", **key)
-        assert row is not None  # written just above, in this transaction
+        (row,) = self._db.returning(
+            "upsert_session", **key, user_id=user_id, agent_id=agent_id, now=now
+        )
         return _state(row)
 
     def append(
@@ -97,9 +96,9 @@ class SqlSessionStore:
                 )  # fmt: skip
                 added += inserted
                 added_tokens += message.tokens if inserted else 0
-            self._db.execute("count_appended", **key, added=added, tokens=added_tokens, now=now)
-            row = self._db.fetch_one("read_session", **key)
-        assert row is not None
+            (row,) = self._db.returning(
+                "count_appended", **key, added=added, tokens=added_tokens, now=now
+            )
         return added, _state(row)
 
     def get(self, account_id: str, session_id: str) -> SessionState | None:

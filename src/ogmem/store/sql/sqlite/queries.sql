@@ -345,9 +345,13 @@ ORDER BY uri, level;
 -- ---- sessions ------------------------------------------------------------------------------
 
 -- name: upsert_session
+-- The session as it is after the statement, new or not: the update of a session that exists
+-- changes nothing, and lets RETURNING give its row (one statement per turn, not two: every
+-- turn holds the store's write lock while it runs its statements).
 INSERT INTO sessions (account_id, session_id, user_id, agent_id, created_at, updated_at)
 VALUES (:account_id, :session_id, :user_id, :agent_id, :now, :now)
-ON CONFLICT (account_id, session_id) DO NOTHING;
+ON CONFLICT (account_id, session_id) DO UPDATE SET updated_at = sessions.updated_at
+RETURNING *;
 
 -- name: read_session
 SELECT * FROM sessions WHERE account_id = :account_id AND session_id = :session_id;
@@ -373,7 +377,8 @@ UPDATE sessions
 SET messages = messages + :added, uncommitted_tokens = uncommitted_tokens + :tokens,
     status = CASE WHEN status IN ('committed', 'failed') THEN 'open' ELSE status END,
     updated_at = :now
-WHERE account_id = :account_id AND session_id = :session_id;
+WHERE account_id = :account_id AND session_id = :session_id
+RETURNING *;
 
 -- name: uncommitted_messages
 -- The next step of a commit: the oldest uncommitted messages, as many as fit in :max_tokens
