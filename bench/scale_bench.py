@@ -95,9 +95,8 @@ class Corpus:
         rng = np.random.default_rng(10_000 + owner)
         rows: npt.NDArray[np.float64] = self.centroids[rng.integers(0, CLUSTERS, count)]
         rows = rows + 0.6 * rng.standard_normal((count, DIM))
-        unit: npt.NDArray[np.float32] = (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(
-            np.float32
-        )
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        unit: npt.NDArray[np.float32] = (rows / norms).astype(np.float32)
         return unit
 
     def queries(self) -> Iterator[tuple[str, npt.NDArray[np.float32]]]:
