@@ -4,6 +4,8 @@ writes, whether a record was written now, scoped late (no scope yet), or upgrade
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +36,30 @@ def _found(path: Path) -> list[str]:
         backend.close()
 
 
-def _write(path: Path) -> None:
+@contextmanager
+def _indexed(path: Path, records: Sequence[IndexRecord]) -> Iterator[Any]:
+    """The SQLite index store at ``path`` holding ``records`` (one URI each), open."""
     backend = open_backend(str(path))
     try:
         vector = np.ones(4, dtype=np.float32) / 2
-        backend.index.replace_many("acme", [(URI, [RECORD], [vector])], "m")
+        backend.index.replace_many("acme", [(r.uri, [r], [vector]) for r in records], "m")
+        yield backend.index
     finally:
         backend.close()
+
+
+def _write(path: Path) -> None:
+    with _indexed(path, [RECORD]):
+        pass
+
+
+def _scoped_search(
+    monkeypatch: pytest.MonkeyPatch, index: Any, words: list[str], only: SearchFilter
+) -> list[str]:
+    """The same search with the reader's scope tokens in the match, whatever its share."""
+    with monkeypatch.context() as scoped_only:
+        scoped_only.setattr(index, "_large_reader", lambda *a: False)
+        return [h.uri for h in index.keyword_search("acme", words, only, 10)]
 
 
 def test_records_scoped_late_or_upgraded_carry_the_owner_tokens(tmp_path: Path) -> None:
@@ -75,11 +94,7 @@ def test_a_large_reader_is_ranked_by_its_words_with_the_scoped_results(
     records = [_record("big", n, f"volcano hike {'ash ' * (n % 5)}day {n}") for n in range(60)]
     records += [_record("big", 100 + n, f"volcano ash {n}", NodeStatus.ARCHIVED) for n in range(5)]
     records += [_record("small", 200 + n, f"volcano walk {'ash ' * n}{n}") for n in range(4)]
-    vector = np.ones(4, dtype=np.float32) / 2
-    backend = open_backend(str(tmp_path / "s.sqlite"))
-    index: Any = backend.index
-    try:
-        index.replace_many("acme", [(r.uri, [r], [vector]) for r in records], "m")
+    with _indexed(tmp_path / "s.sqlite", records) as index:
         decided: list[bool] = []
         decide = index._large_reader
         monkeypatch.setattr(
@@ -90,13 +105,8 @@ def test_a_large_reader_is_ranked_by_its_words_with_the_scoped_results(
             found = [h.uri for h in index.keyword_search("acme", ["volcano", "ash"], only, 10)]
             assert len(found) == expected and all(f"/users/{user}/" in u for u in found)
             assert not any(int(u.rsplit("/e", 1)[1]) in range(100, 105) for u in found)
-            with monkeypatch.context() as scoped_only:
-                scoped_only.setattr(index, "_large_reader", lambda *a: False)
-                scoped = [h.uri for h in index.keyword_search("acme", ["volcano", "ash"], only, 10)]
-            assert found == scoped
+            assert found == _scoped_search(monkeypatch, index, ["volcano", "ash"], only)
         assert decided == [True, False]  # the big reader took the words-alone path
-    finally:
-        backend.close()
 
 
 def test_a_reader_with_a_third_of_the_index_is_looked_at_deeper_when_the_first_look_is_short(
@@ -105,11 +115,7 @@ def test_a_reader_with_a_third_of_the_index_is_looked_at_deeper_when_the_first_l
     """Twice the limit of the words' best matches holds too few of a reader with a third of
     the index: the search ranks deeper and returns what the scoped search returns."""
     records = [_record("mid" if n % 3 == 0 else "crowd", n, f"volcano {n}") for n in range(90)]
-    vector = np.ones(4, dtype=np.float32) / 2
-    backend = open_backend(str(tmp_path / "s.sqlite"))
-    index: Any = backend.index
-    try:
-        index.replace_many("acme", [(r.uri, [r], [vector]) for r in records], "m")
+    with _indexed(tmp_path / "s.sqlite", records) as index:
         depths: list[int] = []
         fetch = index._db.fetch_all
         monkeypatch.setattr(
@@ -119,9 +125,6 @@ def test_a_reader_with_a_third_of_the_index_is_looked_at_deeper_when_the_first_l
         only = SearchFilter(owner_spaces=("user:mid",), statuses=(NodeStatus.ACTIVE,))
         found = [h.uri for h in index.keyword_search("acme", ["volcano"], only, 10)]
         assert depths == [20, 80]  # the first look held ~7 of mid's records
-        with monkeypatch.context() as scoped_only:
-            scoped_only.setattr(index, "_large_reader", lambda *a: False)
-            scoped = [h.uri for h in index.keyword_search("acme", ["volcano"], only, 10)]
-        assert len(found) == 10 and found == scoped
-    finally:
-        backend.close()
+        assert len(found) == 10 and found == _scoped_search(monkeypatch, index, ["volcano"], only)
+        depths.clear()  # words no record holds: one look says so, nothing deeper or exact
+        assert index.keyword_search("acme", ["glacier"], only, 10) == [] and depths == [20]

@@ -89,11 +89,12 @@ class SqliteIndexStore(SqlIndexStore):
         filters = filter_params(search_filter)
         found: list[dict[str, Any]] = []
         for match, depth in self._attempts(words, clauses, scoped, limit):
-            found = self._db.fetch_all(
+            rows = self._db.fetch_all(
                 "keyword_search", account_id=account_id, match=match, depth=depth, limit=limit,
                 **filters,
             )  # fmt: skip
-            if len(found) == limit or (found and found[0]["ranked"] < depth):
+            found = [row for row in rows if row["uri"] is not None]
+            if len(found) == limit or rows[0]["ranked"] < depth:
                 break  # full, or every match was ranked: a deeper look finds nothing more
         else:
             # a narrow filter (a category, archived only) left too few: the exact query

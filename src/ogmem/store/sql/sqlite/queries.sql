@@ -257,26 +257,33 @@ SELECT uri, level FROM index_tombstones WHERE account_id = :account_id AND seq >
 -- :match is the FTS5 query; its best :depth matches are ranked, then only those the filter
 -- lets through are returned, at most :limit of them. A large reader's match holds its words
 -- alone (sqlite_index.py), so the filter does the scoping here; a small reader's match applies
--- every filter already. Each row also says how many matches were ranked: fewer than :limit
--- rows out of :depth ranked tells the caller that the filter was narrow, and it falls back
--- to keyword_search_filtered. The filtering stays in SQL: a large reader ranks several
--- hundred matches to return a hundred. MATERIALIZED: the count must not run the match again.
+-- every filter already. The first row says how many matches were ranked, and is the only row
+-- (uri NULL) when none passed: fewer than :limit passing out of :depth ranked tells the caller
+-- the filter was narrow, and it looks deeper or falls back to keyword_search_filtered; fewer
+-- than :depth ranked, that there is nothing more to find. The filtering stays in SQL: a large
+-- reader ranks several hundred matches to return a hundred. MATERIALIZED: the count must not
+-- run the match again.
 -- bm25() is called, not the table's configured rank: ORDER BY rank sorts every match in FTS5
 -- itself, while ORDER BY bm25() LIMIT keeps SQLite's top-N sorter (3.7 against 8.4 ms for the
 -- same 500 of ~2,000 matches, LoCoMo dev). The weights are the rank's (the scope column: 0).
 WITH f AS MATERIALIZED (
     SELECT rowid, bm25(index_fts, 1.0, 0.0, 1.0) AS bm25 FROM index_fts
     WHERE index_fts MATCH :match ORDER BY bm25 LIMIT :depth
+), passing AS (
+    SELECT r.uri, r.level, f.bm25
+    FROM f JOIN index_records AS r ON r.id = f.rowid
+    WHERE r.account_id = :account_id
+        AND (:owner_spaces IS NULL OR r.owner_space IN (SELECT value FROM json_each(:owner_spaces)))
+        AND (:categories IS NULL OR r.category IN (SELECT value FROM json_each(:categories)))
+        AND (:context_types IS NULL
+             OR r.context_type IN (SELECT value FROM json_each(:context_types)))
+        AND (:statuses IS NULL OR r.status IN (SELECT value FROM json_each(:statuses)))
+    ORDER BY f.bm25
+    LIMIT :limit
 )
-SELECT r.uri, r.level, f.bm25, (SELECT count(*) FROM f) AS ranked
-FROM f JOIN index_records AS r ON r.id = f.rowid
-WHERE r.account_id = :account_id
-    AND (:owner_spaces IS NULL OR r.owner_space IN (SELECT value FROM json_each(:owner_spaces)))
-    AND (:categories IS NULL OR r.category IN (SELECT value FROM json_each(:categories)))
-    AND (:context_types IS NULL OR r.context_type IN (SELECT value FROM json_each(:context_types)))
-    AND (:statuses IS NULL OR r.status IN (SELECT value FROM json_each(:statuses)))
-ORDER BY f.bm25
-LIMIT :limit;
+SELECT (SELECT count(*) FROM f) AS ranked, passing.uri, passing.level, passing.bm25
+FROM (SELECT 1) LEFT JOIN passing
+ORDER BY passing.bm25;
 
 -- name: index_size
 -- The highest record id: the index's size as far as a cost decision needs (ids only grow).
