@@ -28,6 +28,7 @@ from ogmem.engine_reads import EngineReads
 from ogmem.erase import EraseReport, erase_user
 from ogmem.extraction.base import Extractor
 from ogmem.extraction.raw import DEFAULT_ROLES, RawExtractor
+from ogmem.extraction.with_messages import WithMessages
 from ogmem.index.directories import DirectorySummarizer
 from ogmem.index.embedders import MiniLMEmbedder
 from ogmem.index.sync import IndexSync
@@ -52,15 +53,16 @@ DEFAULT_TOKEN_BUDGET = 2000
 
 
 def _extractor(
-    llm: LLMClient | None, registry: SchemaRegistry, raw_roles: Sequence[str]
+    llm: LLMClient | None, registry: SchemaRegistry, raw_roles: Sequence[str], keep_messages: bool
 ) -> Extractor:
-    """LLM extraction when a model is configured, raw mode (offline, no key) otherwise."""
+    """LLM extraction when a model is configured, raw mode (offline, no key) otherwise; with
+    ``keep_messages`` LLM extraction keeps the raw memories of the messages beside the model's."""
     if llm is None:
         return RawExtractor(raw_roles)
     from ogmem.extraction import llm_extractor
 
     extractor: Extractor = llm_extractor.LLMExtractor(llm, registry)
-    return extractor
+    return WithMessages(extractor, RawExtractor(raw_roles)) if keep_messages else extractor
 
 
 class Engine(EngineReads, EngineOperations):
@@ -90,6 +92,7 @@ class Engine(EngineReads, EngineOperations):
         decay: Decay | None = None,
         dream_after: Mapping[str, int] | None = None,
         vector_cache_mb: int | None = None,
+        keep_messages: bool = True,
     ) -> None:
         self.backend = backend
         self._stop_listening: Callable[[], None] | None = None
@@ -107,7 +110,7 @@ class Engine(EngineReads, EngineOperations):
         self.sync = IndexSync(self.store, self.index, self.embedder)
         self._sessions = Sessions(backend.sessions, backend.uow)
         self.committer = SessionCommitter(
-            self._sessions, self.writer, _extractor(llm, self.registry, raw_roles),
+            self._sessions, self.writer, _extractor(llm, self.registry, raw_roles, keep_messages),
             SessionArchiver(self.store, llm),
         )  # fmt: skip
         self.expirer = Expirer(self.store)
@@ -146,6 +149,7 @@ class Engine(EngineReads, EngineOperations):
         decay: Decay | None = None,
         dream_after: Mapping[str, int] | None = None,
         vector_cache_mb: int | None = None,
+        keep_messages: bool = True,
     ) -> Engine:
         """Open (creating and migrating if needed) the store at ``store``: a SQLite path (or
         ``sqlite:///path``, ``:memory:``), or a ``postgresql://`` URL (extra ``postgres``).
@@ -157,7 +161,9 @@ class Engine(EngineReads, EngineOperations):
         ``llm``, extraction runs in raw mode: each message of ``raw_roles`` becomes an event.
         ``decay``: weight search scores by age and recall (off by default; retrieval/decay.py).
         ``vector_cache_mb``: the in-process vector cache's budget (None: 512; least recently
-        searched users and agents beyond it are dropped).
+        searched users and agents beyond it are dropped). ``keep_messages``: with an ``llm``,
+        each message of ``raw_roles`` is also remembered raw, beside the model's memories, so
+        a fact the model left out can still be found (``False``: the model's memories only).
         """
         backend = open_backend(store)
         try:
@@ -172,6 +178,7 @@ class Engine(EngineReads, EngineOperations):
                 decay=decay,
                 dream_after=dream_after,
                 vector_cache_mb=vector_cache_mb,
+                keep_messages=keep_messages,
             )
         except BaseException:
             backend.close()  # a bad setting must not leave the store open

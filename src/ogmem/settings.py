@@ -14,6 +14,8 @@
 | OGMEM_VECTOR_CACHE_MB | memory for the in-process vector cache (exact, hnsw), default 512: |
 |   | beyond it the least recently searched owners' vectors are dropped (read again when needed) |
 | OGMEM_METRICS_PORT, OGMEM_METRICS_HOST | `ogmem serve`'s /metrics address (off; 127.0.0.1) |
+| OGMEM_KEEP_MESSAGES | LLM mode also remembers each message as a raw memory: true (default) |
+|   | or false (only the model's memories; raw mode ignores it: the messages are its memories) |
 | OGMEM_DREAM_AFTER | queue a user's dream after N new memories: "200", "event=200,*=50" (off) |
 | OGMEM_MAX_BODY_BYTES, OGMEM_BODY_TIMEOUT_S, ... | the server's limits (ogmem/limits.py) |
 """
@@ -53,6 +55,7 @@ class Settings:
     serve_processes: int = 1  # ogmem serve's processes (ogmem.server.processes)
     decay_half_life_days: float | None = None  # None: no decay weight in search
     dream_after: Mapping[str, int] = field(default_factory=dict)  # type -> new memories
+    keep_messages: bool = True  # LLM mode: each message also kept as a raw memory
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -78,6 +81,7 @@ class Settings:
             serve_processes=_number(get, "SERVE_PROCESSES", int) or 1,
             decay_half_life_days=_number(get, "DECAY_HALF_LIFE_DAYS", float),
             dream_after=parse_thresholds(get("DREAM_AFTER")),
+            keep_messages=_flag(get, "KEEP_MESSAGES", default=True),
         )
 
     @property
@@ -106,6 +110,20 @@ def _number(get: Any, name: str, cast: type[int] | type[float]) -> Any:
     if number <= 0:
         raise errors.ConfigurationError(f"{ENV_PREFIX}{name}={value!r} must be positive")
     return number
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _flag(get: Any, name: str, *, default: bool) -> bool:
+    value = get(name)
+    if value is None:
+        return default
+    if value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise errors.ConfigurationError(
+        f"{ENV_PREFIX}{name}={value!r} must be one of {', '.join(_TRUE + _FALSE)}"
+    )
 
 
 def _limits(get: Any) -> ServerLimits:

@@ -81,6 +81,7 @@ def open_engine(
         settings.store, llm=llm or llm_from(settings), embedder=embedder_from(settings),
         worker=worker, vector_index=settings.vector_index, decay=decay_from(settings),
         dream_after=settings.dream_after, vector_cache_mb=settings.vector_cache_mb,
+        keep_messages=settings.keep_messages,
     )  # fmt: skip
 
 

@@ -186,8 +186,9 @@ def test_eval_locomo_replays_the_annotations_through_llm_extraction(tmp_path: Pa
         "eval", "locomo", "--data", str(data), "--extractor", "replay", "--json", str(out), env=env
     )
     assert done.returncode == 0, done.stderr
+    # the model's 2 events and, kept beside them (OGMEM_KEEP_MESSAGES), the 6 messages
     assert (
-        "(llm mode)" in done.stdout and "1 entity, 2 event, 1 preference, 1 profile" in done.stdout
+        "(llm mode)" in done.stdout and "1 entity, 8 event, 1 preference, 1 profile" in done.stdout
     )
     report = json.loads(out.read_text())
     assert report["overall"]["R@5"] == 1.0 and report["qa"].endswith("skipped")

@@ -16,7 +16,7 @@ DEV = Path(__file__).resolve().parents[3] / "shared" / "bench" / "locomo" / "loc
 
 
 @pytest.mark.skipif(not DEV.exists(), reason=f"LoCoMo dev file not found at {DEV}")
-def test_replayed_extraction_writes_typed_memories_whose_provenance_is_in_the_slice() -> None:
+def test_replayed_extraction_writes_typed_memories_and_keeps_every_message_beside_them() -> None:
     conversation = locomo_data.load(DEV)[0]
     sliced = locomo_data.Conversation(conversation.sample_id, conversation.sessions[:3], [])
     llm = locomo_replay.replay_llm(DEV)
@@ -28,7 +28,11 @@ def test_replayed_extraction_writes_typed_memories_whose_provenance_is_in_the_sl
         state = engine.session(f"{conversation.sample_id}-session_1", ctx)
     assert state.status.value == "committed" and state.failed == 0 and state.written > 0
     assert counts.get("event", 0) > 0 and sum(counts.values()) == len(nodes)
+    by_kind: dict[str, list[str]] = {"llm": [], "raw": []}
     for node in nodes:
-        assert node.metadata["extraction"] == "llm"
         assert set(node.metadata["source_message_ids"]) <= sliced.turn_ids
+        by_kind[node.metadata["extraction"]] += node.metadata["source_message_ids"]
+    # the model's typed memories, and each message once as a raw memory (keep_messages)
+    assert len(by_kind["llm"]) > 0 and {n.category for n in nodes} > {"event"}
+    assert sorted(by_kind["raw"]) == sorted(sliced.turn_ids)
     assert llm.calls["spans"] == 3 and llm.calls["summary"] == 3

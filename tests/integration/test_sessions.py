@@ -31,9 +31,14 @@ def _messages(*texts: str, first: int = 1, start: datetime = START) -> list[Mess
 
 
 def _engine(
-    llm: ScriptedLLM | None = None, worker: bool = False, store: str = ":memory:"
+    llm: ScriptedLLM | None = None,
+    worker: bool = False,
+    store: str = ":memory:",
+    keep_messages: bool = True,
 ) -> Engine:
-    return Engine.open(store, llm=llm, embedder=HashEmbedder(), worker=worker)
+    return Engine.open(
+        store, llm=llm, embedder=HashEmbedder(), worker=worker, keep_messages=keep_messages
+    )
 
 
 MakeEngine = Callable[..., Engine]
@@ -237,7 +242,7 @@ SESSION_ONE = (
 
 def test_conversation_to_typed_memories_and_a_later_merge(make_engine: MakeEngine) -> None:
     llm = ScriptedLLM(responder=scripted_model)
-    with make_engine(llm) as engine:
+    with make_engine(llm, keep_messages=False) as engine:  # the model's memories alone
         engine.ingest(_messages(*SESSION_ONE), CTX)
         state = engine.commit("s1", CTX, wait=True)
         assert state.status is SessionStatus.COMMITTED, state.last_error
@@ -284,10 +289,13 @@ def _malformed(index: int) -> Any:
     return base
 
 
-def _garbage_model(index: int) -> ScriptedLLM:
+def _garbage_model(index: int, mended: threading.Event) -> ScriptedLLM:
+    """A model answering ``MALFORMED[index]`` until ``mended`` is set, then as it should."""
     bad = _malformed(index)
 
     def respond(messages: Sequence[Mapping[str, Any]]) -> Any:
+        if mended.is_set():
+            return scripted_model(messages)
         prompt = str(messages[0]["content"])
         structure = "remember_* tools" in prompt
         if isinstance(bad, LLMResponse):  # a structuring failure: the spans are fine
@@ -305,7 +313,8 @@ def test_a_hundred_malformed_answers_fail_cleanly_and_a_retry_succeeds() -> None
     for index in range(100):
         session = f"bad-{index}"
         ctx = RequestContext("acme", "caroline", session_id=session)
-        with _engine(_garbage_model(index)) as engine:
+        mended = threading.Event()
+        with _engine(_garbage_model(index, mended)) as engine:
             engine.ingest(_messages("Yesterday I went to an LGBTQ support group."), ctx)
             with pytest.raises(errors.CommitFailed):
                 engine.commit(session, ctx, wait=True)
@@ -314,7 +323,7 @@ def test_a_hundred_malformed_answers_fail_cleanly_and_a_retry_succeeds() -> None
             assert state.last_error and state.attempts == 1
             assert _memories(engine, ctx) == {}  # no partial node
             assert state.uncommitted_tokens > 0  # the message is kept for the retry
-            engine.committer._extractor._llm = ScriptedLLM(responder=scripted_model)  # type: ignore[attr-defined]
+            mended.set()
             retried = engine.commit(session, ctx, wait=True)
             assert retried.status is SessionStatus.COMMITTED and retried.last_error is None
             assert set(_memories(engine, ctx)) == {"events"}

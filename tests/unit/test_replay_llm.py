@@ -74,8 +74,11 @@ def data(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def replayed(data: Path) -> Iterator[tuple[Engine, ReplayLLM, locomo.EvalReport]]:
+    """The model's memories alone (the messages kept beside them: test_locomo_replay.py)."""
     llm = locomo_replay.replay_llm(data)
-    with Engine.open(":memory:", llm=llm, embedder=HashEmbedder(), worker=False) as engine:
+    with Engine.open(
+        ":memory:", llm=llm, embedder=HashEmbedder(), worker=False, keep_messages=False
+    ) as engine:
         report = locomo.evaluate(engine, locomo_data.load(data), turn_by_turn=True)
         yield engine, llm, report
 

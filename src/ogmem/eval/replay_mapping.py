@@ -139,19 +139,24 @@ def _base(
         "who": speaker,
         "source_message_ids": list(sources),
     }
-    quote = _quote(text, messages.get(sources[0]) if sources else None)
+    quote = _quote(text, [messages[s] for s in sources if s in messages])
     if quote:
         arguments["evidence_quote"] = quote
     return arguments
 
 
-def _quote(fact: str, message: Message | None) -> str:
-    """The sentence of the source message that shares the most words with the fact, verbatim
-    (the first on a tie)."""
-    if message is None:
-        return ""
+def _quote(fact: str, sources: Sequence[Message]) -> str:
+    """The sentence of the source messages that shares the most words with the fact, verbatim
+    (the first on a tie). All sources are read: the first is often the question the fact
+    answers, which shows nothing."""
     wanted = set(words(fact))
-    sentences = re.split(r"(?<=[.!?])\s+", message.content.strip())
+    sentences = [
+        sentence
+        for message in sources
+        for sentence in re.split(r"(?<=[.!?])\s+", message.content.strip())
+    ]
+    if not sentences:
+        return ""
     sentence = max(sentences, key=lambda s: len(wanted & set(words(s))))
     return sentence[:200].rsplit(" ", 1)[0] if len(sentence) > 200 else sentence
 
