@@ -15,7 +15,7 @@
 -- whole account (bench/scale_bench.py: 1 s at 100k records instead of ~0.1 s alone).
 SET ROLE ogmem_app;
 SET TIME ZONE 'UTC';
-SET hnsw.ef_search = 400;
+SET hnsw.ef_search = 1000;
 SET plan_cache_mode = force_custom_plan;
 
 -- name: set_account
