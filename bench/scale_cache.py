@@ -1,11 +1,16 @@
 """The vector cache's memory after searching every account (a child of bench/scale_bench.py).
 
 ``python -m bench.scale_cache STORE SIZE_JSON``: opens the loaded store in this fresh process
-with the budget of the size, searches one small account (imports, SQLite's caches: the base),
-then every small account and every user of the crowd once, each with a hybrid search, and
-prints one JSON line: the RSS before and after (VmRSS), the peak (VmHWM), the budget and what
-the cache accounts for. The crowd's users alone hold more than a laptop budget at full size,
-so the least recently used owners are dropped as the walk goes on.
+with the budget of the size, searches one small account, then every small account and every
+user of the crowd once, each with a hybrid search, and prints one JSON line: the RSS after the
+first search and after the walk (VmRSS), the peak (VmHWM), the budget and what the cache
+accounts for. The crowd's users alone hold more than a laptop budget at full size, so the
+least recently used owners are dropped as the walk goes on.
+
+The process's base is what the same walk leaves when the cache may hold almost nothing
+(bench/scale_bench.py runs it again with a budget of 1 MB): the RSS after the first search
+misses what fills as the walk goes on and is bounded whatever the cache holds, SQLite's page
+cache (2 MB per connection) and the allocators' pools.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ def main(store: str, size: Size) -> dict[str, float]:
 
         search(small_account(0), SMALL_USER)
         gc.collect()
-        base = _status_mb("VmRSS")
+        start = _status_mb("VmRSS")
         for number in range(size.small_accounts):
             search(small_account(number), SMALL_USER)
         for user in range(size.users):
@@ -54,7 +59,7 @@ def main(store: str, size: Size) -> dict[str, float]:
         gc.collect()
         cache = engine.vectors.cache
         return {
-            "scale_cache_base_rss_mb": base,
+            "scale_cache_start_rss_mb": start,
             "scale_cache_rss_mb": _status_mb("VmRSS"),
             "scale_cache_peak_rss_mb": _status_mb("VmHWM"),
             "scale_cache_budget_mb": cache.budget_bytes / MB,

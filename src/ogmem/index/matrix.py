@@ -18,8 +18,13 @@ from ogmem.core.storage import IndexedVector, RecordHit
 
 MIN_CAPACITY = 16
 FILTER_COLUMNS = ("owner_space", "category", "context_type", "status")
-# what a slot costs beside its vector: its key tuple and URI string, the slot_of entry
-SLOT_OVERHEAD_BYTES = 200
+# what a slot costs beside its vector: its key tuple and URI string, the slot_of entry, and
+# what the allocators lose to them when owners come and go. Measured as the process's RSS
+# beyond the arrays: ~310 bytes a slot after 11,000 owners came and went (bench/scale_bench.py,
+# 2026-12-02), where the objects alone trace to ~240 (tracemalloc). And a matrix beside its
+# slots: the object, its dicts and code tables (5 records of 384-d traced 30 KB, 26 KB slots)
+SLOT_OVERHEAD_BYTES = 320
+MATRIX_OVERHEAD_BYTES = 4096
 
 
 @dataclass
@@ -59,7 +64,7 @@ class OwnerMatrix:
         """What the matrix holds in memory, near enough for a cache budget."""
         arrays = self.vectors.nbytes + self.alive.nbytes
         arrays += sum(column.nbytes for column in self.columns.values())
-        return arrays + SLOT_OVERHEAD_BYTES * len(self.keys)
+        return arrays + SLOT_OVERHEAD_BYTES * len(self.keys) + MATRIX_OVERHEAD_BYTES
 
     def upsert(self, record: IndexedVector) -> None:
         self._masks.clear()

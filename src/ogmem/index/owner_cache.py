@@ -32,10 +32,14 @@ logger = logging.getLogger(__name__)
 MB = 1024 * 1024
 DEFAULT_BUDGET_MB = 512  # ~300k records of 384 dimensions: ample for a laptop's users
 OwnerKey = tuple[str, str]  # (account_id, owner_space)
-# dropped matrices to free before glibc is asked to give their memory back (malloc_trim): it
-# keeps freed blocks for reuse, and the dropped matrices' sizes rarely match the next ones', so
-# without it the process grew ~25 % past the budget (bench/scale_bench.py, 1,306 owners)
-TRIM_AFTER_BYTES = 32 * MB
+# the share of the budget dropped before glibc is asked to give freed memory back (malloc_trim):
+# it keeps freed blocks for reuse, and the dropped matrices' sizes rarely match the next ones',
+# so without it the process grew ~25 % past the budget (bench/scale_bench.py, 1,306 owners).
+# Until it is given back, freed memory still counts: the matrices are kept within the budget
+# less this share, so that matrices and untrimmed memory together stay within the budget (a
+# trim every 32 MB left the process 41 MB past a budget of 512 MB)
+TRIM_SHARE = 64
+MIN_TRIM_BYTES = 256 * 1024
 
 
 @dataclass
@@ -171,10 +175,11 @@ class OwnerCache:
         self._sizes[key] = size
 
     def _evict(self) -> None:
-        while self.used_bytes > self.budget_bytes and len(self._lru) > 1:
+        trim_after = max(MIN_TRIM_BYTES, self.budget_bytes // TRIM_SHARE)
+        while self.used_bytes > self.budget_bytes - trim_after and len(self._lru) > 1:
             oldest = next(iter(self._lru))  # never the one just loaded: it is the newest
             self._drop(oldest)
-        if self._dropped_since_trim >= TRIM_AFTER_BYTES:
+        if self._dropped_since_trim >= trim_after:
             self._dropped_since_trim = 0
             _give_back_freed_memory()
 
