@@ -107,3 +107,21 @@ def test_the_setting_reads_true_and_false_and_names_a_bad_value() -> None:
     assert Settings.from_env({"OGMEM_KEEP_MESSAGES": "On"}).keep_messages is True
     with pytest.raises(errors.ConfigurationError, match="OGMEM_KEEP_MESSAGES='maybe'"):
         Settings.from_env({"OGMEM_KEEP_MESSAGES": "maybe"})
+
+
+def test_compose_says_a_fact_once_when_the_model_extracted_it_from_the_message() -> None:
+    llm = ScriptedLLM(responder=_model)
+    with Engine.open(":memory:", llm=llm, embedder=HashEmbedder(), worker=False) as engine:
+        _committed(engine)
+        query = "Caroline nurse Hamburg parrot Captain Kiwi"
+        searched = engine.search(query, CTX, limit=10)
+        source = {hit.uri: searched.nodes[hit.uri].metadata for hit in searched.hits}
+        kinds = sorted((m["extraction"], *m["source_message_ids"]) for m in source.values())
+        assert kinds == [("llm", "m1"), ("raw", "m1"), ("raw", "m2")]
+        block = engine.compose(query, CTX)
+    # m1's raw memory is left out, the profile the model wrote from m1 says it; m2 was
+    # extracted by nobody, so its raw memory stays
+    composed = sorted((source[uri]["extraction"], *source[uri]["source_message_ids"])
+                      for uri in block.uris)  # fmt: skip
+    assert composed == [("llm", "m1"), ("raw", "m2")]
+    assert "works as a nurse" in block.text and "Captain Kiwi" in block.text

@@ -3,6 +3,10 @@
 The best memories come with detail (content if it fits, else overview), the rest as
 abstracts, grouped by category in order of their best hit. Tokens are counted with the
 embedder's tokenizer on the rendered text itself, so the budget holds for what is returned.
+
+A raw memory (a message kept as it was, beside the model's memories in LLM mode) is left out
+when a memory the model extracted from the same message is among the hits: the block would
+say it twice, and the model's version is the one written to be read later.
 """
 
 from __future__ import annotations
@@ -86,6 +90,25 @@ def _detail_options(node: ContextNode) -> list[str]:
     return [*dict.fromkeys(options), ""]
 
 
+def _sources(node: ContextNode) -> set[str]:
+    return {str(source) for source in node.metadata.get("source_message_ids") or ()}
+
+
+def _extracted_from(nodes: list[ContextNode]) -> set[str]:
+    """The messages the model's memories among ``nodes`` come from."""
+    return {
+        source
+        for node in nodes
+        if node.metadata.get("extraction") != "raw"
+        for source in _sources(node)
+    }
+
+
+def _said_already(node: ContextNode, extracted: set[str]) -> bool:
+    sources = _sources(node)
+    return node.metadata.get("extraction") == "raw" and bool(sources) and sources <= extracted
+
+
 def compose_block(
     hits: list[SearchHit],
     read: Callable[[str], ContextNode | None],
@@ -97,10 +120,10 @@ def compose_block(
         raise errors.InvalidInput(f"token_budget must be between {MIN_BUDGET} and {MAX_BUDGET}")
     entries: list[_Entry] = []
     budget = _Budget(count_tokens, token_budget)
-    for rank, hit in enumerate(hits):
-        node = read(hit.uri)
-        if node is None:
-            continue
+    nodes = [node for node in map(read, (hit.uri for hit in hits)) if node is not None]
+    extracted = _extracted_from(nodes)
+    nodes = [node for node in nodes if not _said_already(node, extracted)]
+    for rank, node in enumerate(nodes):
         options = _detail_options(node) if rank < detailed else [""]
         for body in options:
             if budget.take(entry := _Entry(node, body)):
