@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ogmem.core import errors
 from ogmem.core.models import CandidateMemory, Message, RequestContext
 
 
@@ -40,14 +39,3 @@ class Extractor(Protocol):
     def extract(
         self, messages: Sequence[Message], ctx: RequestContext, *, before: Message | None = None
     ) -> ExtractionResult: ...
-
-
-def refuse_unusable(extracted: ExtractionResult) -> None:
-    """Only garbage, even after a repair: fail the commit so the messages stay for a retry
-    (perhaps with a better model) instead of being marked committed with nothing written."""
-    repaired = [d for d in extracted.dropped if d.after_repair]
-    if repaired and not extracted.candidates:
-        raise errors.ExtractionError(
-            f"the LLM's answers were unusable, even after a repair: {repaired[0].what}: "
-            f"{repaired[0].reason}"[:500]
-        )

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ogmem.core.models import Message, RequestContext
-from ogmem.extraction.base import ExtractionResult, Extractor, refuse_unusable
+from ogmem.extraction.base import ExtractionResult, Extractor
 
 
 class WithMessages:
     """The ``Extractor`` that adds ``messages``' memories to ``memories``' (both run on each
-    window). A window ``memories`` cannot extract fails whole, whatever ``messages`` gives:
-    the messages alone must not mark it committed and lose the model's memories; its retry
-    writes both."""
+    window). A window ``memories`` cannot extract still fails whole: an error raised by it
+    passes through, and the committer's ``_refuse_unusable`` counts the model's candidates
+    only, so the messages alone never mark a window committed; its retry writes both."""
 
     def __init__(self, memories: Extractor, messages: Extractor) -> None:
         self._memories = memories
@@ -23,7 +23,6 @@ class WithMessages:
         self, messages: Sequence[Message], ctx: RequestContext, *, before: Message | None = None
     ) -> ExtractionResult:
         extracted = self._memories.extract(messages, ctx, before=before)
-        refuse_unusable(extracted)
         kept = self._messages.extract(messages, ctx, before=before)
         return ExtractionResult(
             candidates=[*extracted.candidates, *kept.candidates],

@@ -105,8 +105,10 @@ def _extracted_from(nodes: list[ContextNode]) -> set[str]:
 
 
 def _said_already(node: ContextNode, extracted: set[str]) -> bool:
+    if node.metadata.get("extraction") != "raw":
+        return False
     sources = _sources(node)
-    return node.metadata.get("extraction") == "raw" and bool(sources) and sources <= extracted
+    return bool(sources) and sources <= extracted
 
 
 def compose_block(

@@ -25,7 +25,7 @@ from ogmem.core.models import (
     WriteStatus,
     utcnow,
 )
-from ogmem.extraction.base import ExtractionResult, Extractor, refuse_unusable
+from ogmem.extraction.base import ExtractionResult, Extractor
 from ogmem.session.archive import SessionArchiver
 from ogmem.session.sessions import Sessions
 
@@ -94,6 +94,19 @@ def _parts(stored: StoredMessage, budget: int) -> list[StoredMessage]:
         replace(stored, message=replace(stored.message, content=text[i : i + size]), tokens=budget)
         for i in range(0, len(text), size)
     ]
+
+
+def _refuse_unusable(extracted: ExtractionResult) -> None:
+    """Only garbage from the model, even after a repair: fail the commit so the messages stay
+    for a retry (perhaps with a better model) instead of being marked committed without the
+    model's memories. Messages kept raw beside them (``origin`` "raw") do not count: they
+    would mark the window committed and lose what a retry with a working model extracts."""
+    repaired = [d for d in extracted.dropped if d.after_repair]
+    if repaired and all(c.origin == "raw" for c in extracted.candidates):
+        raise errors.ExtractionError(
+            f"the LLM's answers were unusable, even after a repair: {repaired[0].what}: "
+            f"{repaired[0].reason}"[:500]
+        )
 
 
 NOTHING_NEW = "; then "
@@ -218,7 +231,7 @@ class SessionCommitter:
             extracted = self._extractor.extract([m.message for m in window], ctx, before=before)
             before = window[-1].message
             report.llm_tokens += extracted.llm_tokens
-            refuse_unusable(extracted)
+            _refuse_unusable(extracted)
             self._count_extraction(extracted, report)
             results = self._writer.write_candidates(extracted.candidates, ctx)
             self._count_writes(results, report)
