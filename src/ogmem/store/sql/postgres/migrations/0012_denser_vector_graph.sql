@@ -2,8 +2,10 @@
 -- with hnsw.ef_search 1000 (queries.sql; pgvector's most). On the bench's 100k clustered
 -- vectors, recall@50 against exact search went from 0.66 to 0.96 (docs/decisions.md): the
 -- points of one cluster are nearly equidistant from a query, and the sparse graph's walk
--- missed a third of them. The build takes ~3x as long. The function's settings (migration
--- 0006) are restated: CREATE OR REPLACE resets them; its grants are kept.
+-- missed a third of them. The build takes ~3x as long. The body is 0002's with the WITH clause
+-- added: applied migrations are never edited, and plpgsql has no way to change one line of a
+-- function. Its settings (migration 0006) are restated: CREATE OR REPLACE resets them; its
+-- grants are kept.
 CREATE OR REPLACE FUNCTION ogmem_ensure_vector_index(p_dims integer)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
 SET maintenance_work_mem = '1GB' SET max_parallel_maintenance_workers = 0 AS $$
