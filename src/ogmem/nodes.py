@@ -17,6 +17,7 @@ from ogmem.core.models import (
     ContextNode,
     EventStatus,
     NewNode,
+    NodeChain,
     NodeStatus,
     NodeVersion,
     OutboxEvent,
@@ -25,6 +26,20 @@ from ogmem.core.models import (
 from ogmem.core.ports import DirEntry
 from ogmem.core.storage import NodeStore, OutboxStore, UnitOfWork
 from ogmem.outbox import store_events
+
+
+def _stamped(chain: NodeChain, now: datetime) -> list[ContextNode]:
+    """The chain's writes with their versions and timestamps, as write_node_with_outbox
+    would give them one by one (a new node's creation time is its first write's)."""
+    base = chain.expected_version or 0
+    return [
+        write.node.evolve(
+            version=base + step,
+            updated_at=now,
+            created_at=now if chain.expected_version is None else write.node.created_at,
+        )
+        for step, write in enumerate(chain.writes, start=1)
+    ]
 
 
 class Nodes:
@@ -132,24 +147,47 @@ class Nodes:
         return stored
 
     def create_nodes_with_outbox(self, new_nodes: Sequence[NewNode]) -> list[ContextNode]:
+        chains = [NodeChain(None, (new,)) for new in new_nodes]
+        return [written[0] for written in self.write_chains(chains)]
+
+    def write_chains(self, chains: Sequence[NodeChain]) -> list[list[ContextNode]]:
+        """Every chain's node as its last write leaves it (inserted, or updated over the
+        expected version), a history row, events and an idempotency record per write: all
+        or nothing, in a few statements whatever the number of chains. Returns each write's
+        node as stored, chain by chain.
+
+        Raises:
+            errors.ConcurrentModificationError: a new node's URI is taken, or a node moved
+                on from its expected version.
+            errors.DuplicateOperation: one of the fingerprints was applied already.
+        """
         now = utcnow()
-        stored = [n.node.evolve(version=1, created_at=now, updated_at=now) for n in new_nodes]
+        stored = [_stamped(chain, now) for chain in chains]
+        pairs = list(zip(chains, stored, strict=True))
+        updates = [
+            (nodes[-1], c.expected_version) for c, nodes in pairs if c.expected_version is not None
+        ]
         with self._uow.transaction():
-            self._nodes.insert(stored)
-            for action in sorted({n.action for n in new_nodes}):
-                self._nodes.record_versions(
-                    stored[0].account_id,
-                    [s.uri for s, n in zip(stored, new_nodes, strict=True) if n.action == action],
-                    action,
-                )
-            store_events(self._outbox, [event for n in new_nodes for event in n.events])
-            self._nodes.record_applied(
+            self._nodes.insert([nodes[-1] for c, nodes in pairs if c.expected_version is None])
+            if self._nodes.update_many(updates) != len(updates):
+                raise errors.ConcurrentModificationError(f"one of {len(updates)} nodes", None, None)
+            self._nodes.insert_history(
                 [
-                    AppliedOp(s.account_id, n.fingerprint, s.uri, n.action, 1, now)
-                    for s, n in zip(stored, new_nodes, strict=True)
-                    if n.fingerprint
+                    NodeVersion(node, write.action, now)
+                    for chain, nodes in pairs
+                    for write, node in zip(chain.writes, nodes, strict=True)
                 ]
             )
+            store_events(self._outbox, [e for c in chains for w in c.writes for e in w.events])
+            self._nodes.record_applied(
+                [
+                    AppliedOp(node.account_id, write.fingerprint, node.uri, write.action,
+                              node.version, now)
+                    for chain, nodes in pairs
+                    for write, node in zip(chain.writes, nodes, strict=True)
+                    if write.fingerprint
+                ]
+            )  # fmt: skip
         return stored
 
     def archive_node(

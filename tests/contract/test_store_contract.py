@@ -10,6 +10,7 @@ from ogmem.core.models import (
     EventStatus,
     EventType,
     NewNode,
+    NodeChain,
     NodeStatus,
     OutboxEvent,
     utcnow,
@@ -198,6 +199,61 @@ def test_create_nodes_with_outbox_is_all_or_nothing(store: Nodes) -> None:
     assert not store.exists("acme", f"ctx://acme/{base}/c")
     assert store.applied_fingerprints("acme", ["fp-c"]) == set()
     assert len(store.list_events("acme")) == 2
+
+
+def _chain(expected: int | None, path: str, *contents: str) -> NodeChain:
+    uri = f"ctx://acme/{path}"
+    return NodeChain(
+        expected,
+        tuple(
+            NewNode(make_node(path=path, content=text), (_event(uri),), f"fp-{path}-{text}",
+                    "create" if expected is None and step == 0 else "merge")
+            for step, text in enumerate(contents)
+        ),
+    )  # fmt: skip
+
+
+def test_write_chains_stores_every_write_as_a_version(store: Nodes) -> None:
+    base = "users/alice/memories/preferences"
+    _create(store)  # editor at v1
+    chains = [_chain(None, f"{base}/tea", "green", "green, then black"),
+              _chain(1, f"{base}/editor", "neovim", "helix")]  # fmt: skip
+    written = store.write_chains(chains)
+
+    assert [[n.version for n in nodes] for nodes in written] == [[1, 2], [2, 3]]
+    tea = store.read_node("acme", f"ctx://acme/{base}/tea")
+    assert (tea.version, tea.content) == (2, "green, then black")
+    assert tea.created_at == written[0][0].created_at
+    history = store.history("acme", tea.uri)
+    assert [(v.node.version, v.action, v.node.content) for v in history] == [
+        (1, "create", "green"), (2, "merge", "green, then black"),
+    ]  # fmt: skip
+    editor = store.read_node("acme", URI)
+    assert (editor.version, editor.content) == (3, "helix")
+    assert [v.node.content for v in store.history("acme", URI)][1:] == ["neovim", "helix"]
+    applied = store.find_applied("acme", f"fp-{base}/editor-neovim")
+    assert applied is not None and (applied.uri, applied.version) == (URI, 2)
+    assert len(store.list_events("acme", limit=10)) == 1 + 4
+
+
+def test_write_chains_is_all_or_nothing(store: Nodes) -> None:
+    base = "users/alice/memories/preferences"
+    _create(store)
+    fresh = _chain(None, f"{base}/tea", "green")
+    for refused, error in (
+        (_chain(5, "users/alice/memories/preferences/editor", "stale"),
+         errors.ConcurrentModificationError),  # the node is at v1, not v5
+        (_chain(None, "users/alice/memories/preferences/editor", "taken"),
+         errors.ConcurrentModificationError),  # the URI is taken
+        (NodeChain(1, (NewNode(make_node(content="again"), (), "fp-dup", "merge"),) * 2),
+         errors.DuplicateOperation),  # one fingerprint twice
+    ):  # fmt: skip
+        with pytest.raises(error):
+            store.write_chains([fresh, refused])
+        assert not store.exists("acme", f"ctx://acme/{base}/tea")
+        assert store.read_node("acme", URI).version == 1
+        assert len(store.history("acme", URI)) == 1
+        assert len(store.list_events("acme", limit=10)) == 1
 
 
 def test_the_store_is_writable_and_says_where_it_is(backend: Backend) -> None:

@@ -188,14 +188,30 @@ def test_a_lease_renewal_skips_the_claims_a_transaction_holds(pg: Backend, pg_ur
 # -- migrations and the connector -------------------------------------------------------------
 
 
-def test_the_vector_index_builds_in_memory_in_one_process(pg: Backend) -> None:
-    """Past maintenance_work_mem pgvector builds on disk, many times slower; a parallel build
-    would reserve all of it in shared memory at once (see migration 0003)."""
+def test_the_vector_index_builds_in_memory_in_one_process(pg_url: str, pg: Backend) -> None:
+    """Past maintenance_work_mem pgvector builds on disk, many times slower: the build gets at
+    least 1 GB, and more when the operator's setting grants more (migration 0013); a parallel
+    build would reserve all of it in shared memory at once (migration 0006)."""
     found = raw_rows(
         pg, "SELECT proconfig FROM pg_proc WHERE proname = 'ogmem_ensure_vector_index'"
     )
-    settings = set(found[0]["proconfig"])
-    assert {"maintenance_work_mem=1GB", "max_parallel_maintenance_workers=0"} <= settings
+    assert "max_parallel_maintenance_workers=0" in found[0]["proconfig"]
+
+    def memory_of_a_build(dims: int, granted: str) -> tuple[str, str]:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            with conn.transaction():
+                conn.execute(f"SET LOCAL maintenance_work_mem = '{granted}'")
+                conn.execute("SELECT ogmem_ensure_vector_index(%s)", (dims,))
+                during = conn.execute("SHOW maintenance_work_mem").fetchone()
+            after = conn.execute("SHOW maintenance_work_mem").fetchone()
+        assert during is not None and after is not None
+        return str(during[0]), str(after[0])
+
+    default = memory_of_a_build(7, "64MB")
+    assert default[0] == "1GB" and default[1] != "1GB"  # raised for the build only
+    assert memory_of_a_build(9, "3GB")[0] == "3GB"  # an operator's larger grant is kept
+    indexes = raw_rows(pg, "SELECT indexname FROM pg_indexes WHERE indexname LIKE '%hnsw_%'")
+    assert {"index_records_hnsw_7", "index_records_hnsw_9"} <= {r["indexname"] for r in indexes}
 
 
 def _graph_options(url: str, dims: int) -> list[str]:

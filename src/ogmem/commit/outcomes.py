@@ -8,7 +8,14 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from ogmem.core import errors
-from ogmem.core.models import CandidateMemory, WriteResult, WriteStatus
+from ogmem.core.models import (
+    CandidateMemory,
+    ContextNode,
+    WriteAction,
+    WritePlan,
+    WriteResult,
+    WriteStatus,
+)
 
 logger = logging.getLogger("ogmem.commit.writer")
 
@@ -31,6 +38,19 @@ def result_of(
     candidate: CandidateMemory, status: WriteStatus, reason: str, **extra: object
 ) -> WriteResult:
     return WriteResult(candidate=candidate, status=status, reason=reason, **extra)  # type: ignore[arg-type]
+
+
+def written_result(
+    candidate: CandidateMemory, plan: WritePlan, node: ContextNode | None, *, attempts: int
+) -> WriteResult:
+    """A write that landed; a deterministic merge says why the model did not merge it."""
+    reason = plan.reason
+    merge_info = (node.metadata.get("merge") if node is not None else None) or {}
+    if plan.action is WriteAction.MERGE and merge_info.get("method") == "deterministic":
+        reason += f"; merged deterministically: {merge_info.get('reason')}"
+    return result_of(
+        candidate, WriteStatus.WRITTEN, reason, plan=plan, node=node, attempts=attempts
+    )
 
 
 def failed_result(candidate: CandidateMemory, exc: Exception, *, retryable: bool) -> WriteResult:

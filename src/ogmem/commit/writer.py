@@ -20,9 +20,15 @@ from typing import TypeVar
 
 from ogmem.commit import events, supersede
 from ogmem.commit.archive_builder import ArchiveBuilder
-from ogmem.commit.bulk import BulkCreator
+from ogmem.commit.bulk import Built, BulkWriter
 from ogmem.commit.identity import PreparedWrite, operation_fingerprint
-from ogmem.commit.outcomes import StripedLocks, failed_result, reported, result_of
+from ogmem.commit.outcomes import (
+    StripedLocks,
+    failed_result,
+    reported,
+    result_of,
+    written_result,
+)
 from ogmem.commit.router import PolicyRouter
 from ogmem.core import errors, uri
 from ogmem.core.models import (
@@ -92,7 +98,7 @@ class ContextWriter:
         self._retry_delays = tuple(retry_delays) or (0.0,)
         self._sleep = sleep
         self._locks = StripedLocks()
-        self._bulk = BulkCreator(store, self._router, self._builder)
+        self._bulk = BulkWriter(store, self._router, self._builder)
 
     # -- candidates ---------------------------------------------------------------------------
 
@@ -106,22 +112,25 @@ class ContextWriter:
         """One result per candidate, in order; nothing is dropped, not even on a crash.
 
         The batch is group-committed: each candidate is still atomic on its own (a failed one
-        leaves nothing), and the batch costs one commit. Its plain creations are written in
-        bulk first (see bulk.py); the rest one by one.
+        leaves nothing), and the batch costs one commit. Its creations and merges are applied
+        in memory and written in bulk first (see bulk.py); the rest one by one.
         """
         with self._store.group_commit():
             prepared = [reported(c, partial(self._prepare, c, ctx), bugs=True) for c in candidates]
             ready = {i: p for i, p in enumerate(prepared) if isinstance(p, PreparedWrite)}
-            created = self._bulk.create(ready, ctx)
+            settled = self._bulk.write(ready, ctx)
             return [
-                created.get(index) or self._write_ready(item, ctx)
+                settled.results.get(index) or self._write_ready(item, ctx, settled.built.get(index))
                 for index, item in enumerate(prepared)
             ]
 
-    def _write_ready(self, item: PreparedWrite | WriteResult, ctx: RequestContext) -> WriteResult:
+    def _write_ready(
+        self, item: PreparedWrite | WriteResult, ctx: RequestContext, built: Built | None
+    ) -> WriteResult:
         if isinstance(item, WriteResult):  # skipped or failed while being prepared
             return item
-        return reported(item.candidate, partial(self._write_prepared, item, ctx), bugs=True)
+        write = partial(self._write_prepared, item, ctx, built)
+        return reported(item.candidate, write, bugs=True)
 
     def write_candidates_parallel(
         self,
@@ -158,7 +167,9 @@ class ContextWriter:
         target = self._router.target_uri(candidate, ctx)
         return PreparedWrite(candidate, memory_type, fingerprint, target)
 
-    def _write_prepared(self, prepared: PreparedWrite, ctx: RequestContext) -> WriteResult:
+    def _write_prepared(
+        self, prepared: PreparedWrite, ctx: RequestContext, built: Built | None = None
+    ) -> WriteResult:
         candidate, memory_type = prepared.candidate, prepared.memory_type
         fingerprint, target = prepared.fingerprint, prepared.target
         applied = self._store.find_applied(ctx.account_id, fingerprint)
@@ -170,7 +181,8 @@ class ContextWriter:
             return result_of(candidate, WriteStatus.SKIPPED, reason)
 
         def attempt(number: int) -> WriteResult:
-            return self._attempt(candidate, ctx, memory_type, target, fingerprint, number)
+            given = built if number == 1 else None  # a retry merges with what it reads
+            return self._attempt(candidate, ctx, memory_type, target, fingerprint, number, given)
 
         def exhausted(exc: errors.ConcurrentModificationError, attempts: int) -> WriteResult:
             failed = failed_result(candidate, exc, retryable=True)
@@ -189,28 +201,20 @@ class ContextWriter:
         target: str,
         fingerprint: str,
         attempt: int,
+        built: Built | None = None,
     ) -> WriteResult:
         plan = self._router.plan(candidate, ctx, target)
         if plan.action is WriteAction.SKIP:
             return result_of(
                 candidate, WriteStatus.SKIPPED, plan.reason, plan=plan, attempts=attempt
             )
+        given = built.node if built is not None and built.fits(plan) else None
         try:
-            node = self._apply(candidate, ctx, memory_type, plan, fingerprint)
+            node = self._apply(candidate, ctx, memory_type, plan, fingerprint, given)
         except errors.DuplicateOperation as exc:
             reason = f"duplicate: applied concurrently by another writer ({exc})"
             return result_of(candidate, WriteStatus.SKIPPED, reason, plan=plan, attempts=attempt)
-        reason = plan.reason
-        merge_info = node.metadata.get("merge") if node is not None else None
-        if (
-            plan.action is WriteAction.MERGE
-            and merge_info
-            and merge_info.get("method") == "deterministic"
-        ):
-            reason += f"; merged deterministically: {merge_info.get('reason')}"
-        return result_of(
-            candidate, WriteStatus.WRITTEN, reason, plan=plan, node=node, attempts=attempt
-        )
+        return written_result(candidate, plan, node, attempts=attempt)
 
     def _apply(
         self,
@@ -219,13 +223,15 @@ class ContextWriter:
         memory_type: MemoryType,
         plan: WritePlan,
         fingerprint: str,
+        built: ContextNode | None = None,
     ) -> ContextNode | None:
+        """Apply ``plan``; ``built`` is the node it writes when the bulk path built it."""
         if plan.action is WriteAction.ARCHIVE:
             return self._archive_node(ctx, plan.target_uri, plan.existing, fingerprint)
         if plan.action is WriteAction.DELETE:
             self._delete_node(ctx, plan.target_uri, plan.existing, fingerprint)
             return None
-        node = self._builder.build(candidate, plan, ctx, memory_type)
+        node = built or self._builder.build(candidate, plan, ctx, memory_type)
         replacing = supersede.write_replacing(
             self._store, candidate, memory_type, plan, node, fingerprint
         )

@@ -237,12 +237,26 @@ class OutboxEvent:
 
 @dataclass(frozen=True, slots=True)
 class NewNode:
-    """A node to create with its outbox events and idempotency fingerprint (bulk writes)."""
+    """A node to write with its outbox events and idempotency fingerprint (bulk writes): a
+    creation, or one write of a ``NodeChain``."""
 
     node: ContextNode
     events: tuple[OutboxEvent, ...]
     fingerprint: str
     action: str = "create"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeChain:
+    """Successive writes to one node, applied in memory, stored together: the node as the
+    last leaves it, a history row, events and an idempotency record for each.
+
+    ``expected_version`` is the version the first write was based on (None: the node must
+    not exist yet); the writes become versions ``expected_version + 1``, ``+ 2``, ...
+    """
+
+    expected_version: int | None
+    writes: tuple[NewNode, ...]
 
 
 @dataclass(frozen=True, slots=True)

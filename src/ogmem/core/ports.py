@@ -24,6 +24,7 @@ from ogmem.core.models import (
     EventStatus,
     EventType,
     NewNode,
+    NodeChain,
     NodeVersion,
     OutboxEvent,
 )
@@ -66,6 +67,18 @@ class Store(Protocol):
 
         Raises:
             errors.ConcurrentModificationError: a node already exists at one of the URIs.
+            errors.DuplicateOperation: one of the fingerprints was applied already.
+        """
+        ...
+
+    def write_chains(self, chains: Sequence[NodeChain]) -> list[list[ContextNode]]:
+        """Write each chain (successive writes to one node, applied in memory): the node as
+        its last write leaves it, a version in the history, events and an idempotency
+        record per write; all or nothing. Returns each write's stored node, by chain.
+
+        Raises:
+            errors.ConcurrentModificationError: a new node's URI is taken, or a node is no
+                longer at the version its chain expects.
             errors.DuplicateOperation: one of the fingerprints was applied already.
         """
         ...

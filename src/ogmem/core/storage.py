@@ -119,6 +119,11 @@ class NodeStore(Protocol):
         """Write ``node`` over the row at ``expected_version``; False if there is none."""
         ...
 
+    def update_many(self, updates: Sequence[tuple[ContextNode, int]]) -> int:
+        """``update`` for each (node, expected_version) pair; how many rows were written (a
+        pair whose row moved on writes nothing)."""
+        ...
+
     def delete(self, account_id: str, uri: str, expected_version: int) -> bool: ...
 
     def rename(self, account_id: str, src: str, dst: str, expected_version: int) -> bool:
@@ -127,6 +132,14 @@ class NodeStore(Protocol):
 
     def record_versions(self, account_id: str, uris: Sequence[str], action: str) -> None:
         """Copy the current rows of ``uris`` into their history, as written by ``action``."""
+        ...
+
+    def insert_history(self, versions: Sequence[NodeVersion]) -> None:
+        """Store history rows given whole (writes applied in memory before they are stored).
+
+        Raises:
+            errors.ConcurrentModificationError: a row of that URI and version exists.
+        """
         ...
 
     def move_history(self, account_id: str, src: str, dst: str) -> None: ...

@@ -25,7 +25,9 @@ class Database(Protocol):
         """Run a named statement; how many rows it changed."""
         ...
 
-    def execute_many(self, query: str, /, params: Sequence[Mapping[str, Any]]) -> None: ...
+    def execute_many(self, query: str, /, params: Sequence[Mapping[str, Any]]) -> int:
+        """Run a named statement once per parameter set; how many rows they changed."""
+        ...
 
     def returning(self, query: str, /, **params: Any) -> list[dict[str, Any]]:
         """The rows a writing statement returns (UPDATE ... RETURNING)."""

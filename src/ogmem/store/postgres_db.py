@@ -47,8 +47,9 @@ Cursor = psycopg.Cursor[dict[str, Any]]
 T = TypeVar("T")
 
 
-def _nothing(_: Cursor) -> None:
-    return None
+def _changed(cursor: Cursor) -> int:
+    """Rows a statement changed; after executemany, psycopg sums them over its runs."""
+    return max(cursor.rowcount, 0)
 
 
 def _send_many(sql: str, rows: list[dict[str, Any]], cursor: Cursor) -> None:
@@ -329,17 +330,16 @@ class PostgresDatabase:
             query, params, lambda cur: cur.execute(sql, values), lambda cur: cur.rowcount
         )
 
-    def execute_many(self, query: str, /, params: Sequence[Mapping[str, Any]]) -> None:
-        if not params:
-            return
-        sql = self._sql[query]
+    def execute_many(self, query: str, /, params: Sequence[Mapping[str, Any]]) -> int:
+        sql, changed = self._sql[query], 0
         by_account: dict[Any, list[dict[str, Any]]] = {}
         for one in params:  # each account's rows under its own setting
             by_account.setdefault(one.get("account_id"), []).append(_encoded(one))
         for batch in by_account.values():
             # executemany pipelines a batch in one round trip; for one row that costs more
             send = functools.partial(_send_many if len(batch) > 1 else _send_one, sql, batch)
-            self._run(query, batch[0], send, _nothing)
+            changed += self._run(query, batch[0], send, _changed)
+        return changed
 
     def returning(self, query: str, /, **params: Any) -> list[dict[str, Any]]:
         return self.fetch_all(query, **params)

@@ -105,6 +105,12 @@ class SqlNodeStore:
         params = rows.node_params(node)
         return self._db.execute("update_node", expected_version=expected_version, **params) == 1
 
+    def update_many(self, updates: Sequence[tuple[ContextNode, int]]) -> int:
+        return self._db.execute_many(
+            "update_node",
+            [{**rows.node_params(n), "expected_version": v} for n, v in updates],
+        )
+
     def delete(self, account_id: str, uri: str, expected_version: int) -> bool:
         changed = self._db.execute(
             "delete_node", account_id=account_id, uri=uri, expected_version=expected_version
@@ -122,6 +128,14 @@ class SqlNodeStore:
             "insert_version",
             [{"account_id": account_id, "uri": uri, "action": action} for uri in uris],
         )
+
+    def insert_history(self, versions: Sequence[NodeVersion]) -> None:
+        try:
+            self._db.execute_many("insert_version_row", [rows.version_params(v) for v in versions])
+        except errors.UniqueViolation as exc:
+            raise errors.ConcurrentModificationError(
+                f"one of {len(versions)} history rows", None, None
+            ) from exc
 
     def move_history(self, account_id: str, src: str, dst: str) -> None:
         self._db.execute("move_versions", account_id=account_id, src=src, dst=dst)

@@ -325,10 +325,11 @@ class SqliteDatabase:
         sql, values = self._sql[query], _encoded(params)
         return self._write(lambda: int(self._conn.execute(sql, values).rowcount))
 
-    def execute_many(self, query: str, /, params: Sequence[Mapping[str, Any]]) -> None:
-        if params:
-            sql, values = self._sql[query], [_encoded(p) for p in params]
-            self._write(lambda: self._conn.executemany(sql, values))
+    def execute_many(self, query: str, /, params: Sequence[Mapping[str, Any]]) -> int:
+        if not params:
+            return 0
+        sql, values = self._sql[query], [_encoded(p) for p in params]
+        return self._write(lambda: int(self._conn.executemany(sql, values).rowcount))
 
     def returning(self, query: str, /, **params: Any) -> list[dict[str, Any]]:
         """Rows of a writing statement (UPDATE ... RETURNING), in a transaction."""

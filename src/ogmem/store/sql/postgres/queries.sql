@@ -82,6 +82,15 @@ SELECT account_id, uri, version, :action, context_type, category, owner_space, a
     overview, content, metadata, status, created_at, updated_at, valid_from, valid_to, expires_at
 FROM context_nodes WHERE account_id = :account_id AND uri = :uri;
 
+-- name: insert_version_row
+-- a version applied in memory and written in bulk (ContextWriter's chains of merges)
+INSERT INTO context_node_versions (account_id, uri, version, action, context_type, category,
+    owner_space, abstract, overview, content, metadata, status, created_at, written_at,
+    valid_from, valid_to, expires_at)
+VALUES (:account_id, :uri, :version, :action, :context_type, :category, :owner_space,
+    :abstract, :overview, :content, :metadata, :status, :created_at, :written_at, :valid_from,
+    :valid_to, :expires_at);
+
 -- name: history
 SELECT * FROM context_node_versions
 WHERE account_id = :account_id AND uri = :uri ORDER BY version;
