@@ -122,6 +122,8 @@ class BulkWriter:
         return Settled(results, built)
 
     def _groups(self, ready: Mapping[int, PreparedWrite], ctx: RequestContext) -> list[_Group]:
+        if not ready:
+            return []
         by_target: dict[str, list[int]] = {}
         for index, prepared in ready.items():
             by_target.setdefault(prepared.target, []).append(index)
