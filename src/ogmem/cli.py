@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import signal
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -261,7 +263,7 @@ def worker(
     """Run the outbox worker in this process until SIGTERM / Ctrl-C."""
     with _engine() as engine:
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: engine.stop_worker())
+            signal.signal(signum, stop_soon(engine))
         console.print(f"worker {engine.worker_id} on {engine.describe_store()}")
 
         def report(stats: WorkerStats) -> None:
@@ -270,6 +272,19 @@ def worker(
 
         engine.run_worker(report, poll_interval=poll)
     console.print("worker stopped")
+
+
+def stop_soon(engine: Engine) -> Callable[..., None]:
+    """A signal handler that asks the worker to stop from a thread of its own. Python runs a
+    handler in the main thread between two bytecodes, and ``ogmem worker`` runs the worker in
+    the main thread: a signal that lands while it holds one of the worker's locks (inside an
+    Event's clear or wait) would have the handler wait for that lock forever, and the worker
+    never stopped (seen once in a loaded CI run)."""
+
+    def handler(*_: object) -> None:
+        threading.Thread(target=engine.stop_worker, name="ogmem-stop", daemon=True).start()
+
+    return handler
 
 
 @app.command()

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
 from ogmem import Engine, RequestContext
+from ogmem.cli import stop_soon
 from ogmem.core.models import (
     ContextType,
     EventStatus,
@@ -272,3 +276,26 @@ def test_an_idle_worker_purges_on_its_own(engine: Engine) -> None:
         worker.stop()
     assert engine.outbox_stats(CTX)["DONE"] == 0
     assert engine.outbox_stats(CTX)["DLQ"] == 1
+
+
+def test_a_stop_signal_landing_inside_the_workers_lock_still_stops_it(tmp_path: Path) -> None:
+    """`ogmem worker` runs the worker in the main thread, where Python runs signal handlers
+    between bytecodes: the handler must not take a lock that thread may be holding."""
+    engine = Engine.open(tmp_path / "stop.sqlite", embedder=HashEmbedder(16), worker=False)
+    handler = stop_soon(engine)
+    lock = engine.worker._wake._cond  # what the loop holds inside Event.clear() and wait()
+
+    def signal_while_holding() -> None:
+        with lock:  # the interrupted frame's lock, held by the thread the handler runs on
+            handler(signal.SIGTERM, None)
+
+    interrupted = threading.Thread(target=signal_while_holding, daemon=True)
+    interrupted.start()
+    interrupted.join(timeout=5)
+    if interrupted.is_alive():  # left open: closing would wait for the same lock
+        pytest.fail("the handler waited for a lock its own thread held")
+    deadline = time.monotonic() + 5
+    while not engine.worker._stop.is_set() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert engine.worker._stop.is_set()  # asked to stop once the lock was free
+    engine.close()
