@@ -14,31 +14,33 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
-
-import numpy as np
-import numpy.typing as npt
 
 from ogmem.core.models import (
     AppliedOp,
     ContextNode,
     EventStatus,
-    IndexRecord,
     NodeVersion,
     OutboxEvent,
-    SearchFilter,
 )
 from ogmem.core.storage_dreams import DreamStore
 from ogmem.core.storage_erase import EraseStore as EraseStore
 from ogmem.core.storage_erase import UriSpan as UriSpan
+from ogmem.core.storage_index import ExportedRecord as ExportedRecord
+from ogmem.core.storage_index import IndexChanges as IndexChanges
+from ogmem.core.storage_index import IndexedVector as IndexedVector
+from ogmem.core.storage_index import IndexStore as IndexStore
+from ogmem.core.storage_index import RecordHit as RecordHit
+from ogmem.core.storage_index import StoredRecord as StoredRecord
+from ogmem.core.storage_index import Vector as Vector
+from ogmem.core.storage_index import VectorIndex as VectorIndex
+from ogmem.core.storage_index import VectorIndexFactory as VectorIndexFactory
 from ogmem.core.storage_sessions import KeyRecord as KeyRecord
 from ogmem.core.storage_sessions import KeyStore as KeyStore
 from ogmem.core.storage_sessions import NewMessage as NewMessage
 from ogmem.core.storage_sessions import SessionStore as SessionStore
-
-Vector = npt.NDArray[np.float32]
 
 
 class UnitOfWork(Protocol):
@@ -241,144 +243,6 @@ class OutboxStore(Protocol):
     def list_events(
         self, account_id: str, status: EventStatus | None, limit: int
     ) -> list[OutboxEvent]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class StoredRecord:
-    """An index record as stored: enough to tell whether its node's text changed."""
-
-    level: int
-    text: str
-    node_version: int
-    status: str
-    vector: Vector
-
-
-@dataclass(frozen=True, slots=True)
-class RecordHit:
-    """A record found by one retriever; ``score`` is higher-is-better within that retriever."""
-
-    uri: str
-    level: int
-    score: float
-
-
-@dataclass(frozen=True, slots=True)
-class IndexedVector:
-    """A record's vector and filter columns, as a vector cache keeps them."""
-
-    uri: str
-    level: int
-    owner_space: str
-    category: str
-    context_type: str
-    status: str
-    model_id: str
-    vector: Vector
-
-
-@dataclass(frozen=True, slots=True)
-class ExportedRecord:
-    """An index record with its vector and the model that made it, as a copy moves it."""
-
-    record: IndexRecord
-    vector: Vector
-    model_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class IndexChanges:
-    """What changed in an account's index since a clock value: records written (vectors
-    decoded) and (uri, level) removed, as of ``clock``."""
-
-    clock: int
-    written: list[IndexedVector] = field(default_factory=list)
-    removed: list[tuple[str, int]] = field(default_factory=list)
-
-
-class IndexStore(Protocol):
-    """Index records (vectors + full text), the account's index clock, recall signals."""
-
-    def records_of_many(
-        self, account_id: str, uris: Sequence[str]
-    ) -> dict[str, list[StoredRecord]]: ...
-
-    def replace_many(
-        self,
-        account_id: str,
-        items: Sequence[tuple[str, Sequence[IndexRecord], Sequence[Vector]]],
-        model_id: str,
-    ) -> None:
-        """Make each URI's records exactly the given ones (keyed by (uri, level))."""
-        ...
-
-    def remove(self, account_id: str, uri: str) -> None: ...
-
-    def clock(self, account_id: str) -> int: ...
-
-    def changes_since(self, account_id: str, clock: int) -> IndexChanges: ...
-
-    def owner_vectors(self, account_id: str, owner_space: str) -> list[IndexedVector]:
-        """Every record of one owner of the account (any model), read through an index on
-        (account, owner): the cost follows the owner's records, not the account's."""
-        ...
-
-    def owner_spaces(self, account_id: str) -> list[str]:
-        """The owner spaces that hold records in the account, sorted."""
-        ...
-
-    def keyword_search(
-        self, account_id: str, words: Sequence[str], search_filter: SearchFilter, limit: int
-    ) -> list[RecordHit]:
-        """Records matching any of ``words`` (already lower-cased, stop words gone), best
-        first by the backend's full-text ranking."""
-        ...
-
-    def lagging_nodes(self, account_id: str) -> list[tuple[str, int]]: ...
-
-    def export_records(self, account_id: str, uris: Sequence[str]) -> list[ExportedRecord]:
-        """Every record of the URIs, by URI and level."""
-        ...
-
-    def orphan_uris(self, account_id: str) -> list[str]: ...
-
-    def record_recall(
-        self, account_id: str, query_hash: str, hits: Sequence[tuple[str, float]], at: datetime
-    ) -> None: ...
-
-    def searches_per_day(self, account_id: str, since: datetime) -> dict[str, int]:
-        """Searches that found anything, per UTC day ("YYYY-MM-DD") from ``since`` on."""
-        ...
-
-    def last_recalls(self, account_id: str, uris: Sequence[str]) -> dict[str, datetime]:
-        """When each of ``uris`` was last returned by a search (absent: never)."""
-        ...
-
-
-class VectorIndex(Protocol):
-    """Nearest neighbours by cosine over an account's records."""
-
-    def search(
-        self,
-        account_id: str,
-        query: Vector,
-        search_filter: SearchFilter,
-        limit: int,
-    ) -> list[RecordHit]: ...
-
-    def forget_owner(self, account_id: str, owner_space: str) -> None:
-        """Drop whatever the index keeps in memory of the owner (a user erased: its vectors
-        must not outlive its records); the next search reads the store. No-op without a cache."""
-        ...
-
-
-class VectorIndexFactory(Protocol):
-    """(kind, dimensions, model id) -> the backend's vector index of that kind; ``cache_mb``:
-    the memory budget of an in-process vector cache (None: its default)."""
-
-    def __call__(
-        self, kind: str, dimensions: int, model_id: str, *, cache_mb: int | None = None
-    ) -> VectorIndex: ...
 
 
 @dataclass(frozen=True, slots=True)
