@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ogmem import extras, wiring
+from ogmem import collector, extras, wiring
 from ogmem.core import uri
 from ogmem.keys import Keys
 from ogmem.net import is_loopback
@@ -205,6 +205,7 @@ def _serve_one(app: FastAPI, options: dict[str, Any]) -> None:
     import uvicorn
 
     server = uvicorn.Server(uvicorn.Config(app, **options))
+    collector.settle_for_serving()
     with _signals_swallowed(server):
         # uvicorn handles SIGTERM/SIGINT itself: it stops accepting, finishes the requests
         # in flight, then re-raises the signal, which we absorb so that the engine closes.

@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING
 
-from ogmem import wiring
+from ogmem import collector, wiring
 from ogmem.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ def app_from_environment() -> FastAPI:
 
     @asynccontextmanager
     async def closing(_: object) -> AsyncIterator[None]:
+        collector.settle_for_serving()  # the app is built: what it holds lives as long
         try:
             yield
         finally:

@@ -35,6 +35,7 @@ from psycopg.types.json import Jsonb
 from ogmem.core import errors
 from ogmem.core.models import as_utc
 from ogmem.store import queries, rows
+from ogmem.store.postgres_rows import MultiRowInsert
 
 DIALECT = "postgres"
 POOL_MIN, POOL_MAX = 1, 10
@@ -58,6 +59,22 @@ def _send_many(sql: str, rows: list[dict[str, Any]], cursor: Cursor) -> None:
 
 def _send_one(sql: str, rows: list[dict[str, Any]], cursor: Cursor) -> None:
     cursor.execute(sql, rows[0])
+
+
+@dataclass
+class _MultiRowSend:
+    """Sends a batch as multi-row INSERTs and counts the rows they changed."""
+
+    insert: MultiRowInsert
+    rows: list[dict[str, Any]]
+    changed: int = 0
+
+    def __call__(self, cursor: Cursor) -> None:
+        with psycopg.RawCursor(cursor.connection) as raw:
+            for sql, values in self.insert.statements(self.rows):
+                # a chunk's length is its own text: prepared, each would fill the cache for once
+                raw.execute(sql, values, prepare=False)
+                self.changed += max(raw.rowcount, 0)
 
 
 def to_pyformat(sql: str) -> str:
@@ -177,6 +194,7 @@ class PostgresDatabase:
         named = queries.load_queries(DIALECT)
         self._configure_sql = named["configure_connection"]
         self._sql = {name: to_pyformat(sql) for name, sql in named.items()}
+        self._multi_row = {name: MultiRowInsert.of(sql) for name, sql in self._sql.items()}
         self._adapters = adapters
         self._local = threading.local()
         self.on_close: list[Callable[[], None]] = []  # run first by close() (listeners)
@@ -335,7 +353,13 @@ class PostgresDatabase:
         by_account: dict[Any, list[dict[str, Any]]] = {}
         for one in params:  # each account's rows under its own setting
             by_account.setdefault(one.get("account_id"), []).append(_encoded(one))
+        insert = self._multi_row.get(query)
         for batch in by_account.values():
+            if insert is not None and len(batch) > 1:
+                multi_row = _MultiRowSend(insert, batch)
+                self._run(query, batch[0], multi_row, _changed)
+                changed += multi_row.changed
+                continue
             # executemany pipelines a batch in one round trip; for one row that costs more
             send = functools.partial(_send_many if len(batch) > 1 else _send_one, sql, batch)
             changed += self._run(query, batch[0], send, _changed)
