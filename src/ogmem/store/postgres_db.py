@@ -72,7 +72,8 @@ class _MultiRowSend:
     def __call__(self, cursor: Cursor) -> None:
         with psycopg.RawCursor(cursor.connection) as raw:
             for sql, values in self.insert.statements(self.rows):
-                # a chunk's length is its own text: prepared, each would fill the cache for once
+                # each chunk's length is a text of its own: preparing them would fill the
+                # connection's statement cache with texts run once
                 raw.execute(sql, values, prepare=False)
                 self.changed += max(raw.rowcount, 0)
 
