@@ -37,6 +37,7 @@ BENCHES = {
     "search": search_bench.main,
     "hnsw": hnsw_bench.main,
     "locomo": locomo_bench.main,
+    "locomo_turns": locomo_bench.turns_main,
     "locomo_replay": locomo_replay_bench.main,
     "decay": decay_bench.main,
     "http": http_bench.main,

@@ -8,6 +8,11 @@ ingests, each between two runs of the embedder alone (E I E I E I E), so that ev
 set against the embedder's rate just before and just after it (the load of this shared machine
 moves both within minutes); the last round's store answers the questions. Rates are medians,
 the ratio the median of the rounds' (ingest rate / mean of its two embedder rates).
+
+``locomo_turns`` hands the first dev conversation over as an agent does, two messages per
+after_turn, each followed by a commit and the worker's drain (a worker that keeps up), and
+reports its rate beside the embedder alone on the same messages, with the texts the model read
+per message (its sanity figure: a message is ~2 pieces; more means texts embedded again).
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ from __future__ import annotations
 import itertools
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
 from bench import corpus
+from ogmem.core.models import RequestContext
 from ogmem.engine import Engine
 from ogmem.eval import locomo, locomo_data
 from ogmem.index.embedders import MiniLMEmbedder
@@ -25,6 +32,7 @@ from ogmem.index.embedders import MiniLMEmbedder
 SHORT = {"multi-hop": "multihop", "temporal": "temporal", "open-domain": "opendomain",
          "single-hop": "singlehop"}  # fmt: skip
 REPEATS = 3
+TURN = 2  # messages per after_turn in locomo_turns: a user's message and the reply
 
 
 def _rates(
@@ -72,6 +80,42 @@ def main() -> dict[str, float]:
         ingest / embedder for ingest, embedder in zip(ingest_rates, around, strict=True)
     )
     return figures
+
+
+def turns_main() -> dict[str, float]:
+    conversation = locomo_data.load(corpus.LOCOMO)[0]
+    embedder = MiniLMEmbedder()
+    embedder.embed(locomo.message_texts([conversation])[:64])  # load the model outside timings
+    before = locomo.embedder_msgs_per_s(embedder, [conversation])
+    with (
+        tempfile.TemporaryDirectory(prefix="ogmem-bench-") as tmp,
+        Engine.open(Path(tmp) / "turns.sqlite", embedder=embedder, worker=False) as engine,
+    ):
+        messages, texts, seconds = _turn_by_turn(engine, conversation)
+    after = locomo.embedder_msgs_per_s(embedder, [conversation])
+    rate = messages / seconds
+    return {
+        "locomo_turns_msgs_per_s": rate,
+        "locomo_turns_vs_embedder": rate / ((before + after) / 2),
+        "locomo_turns_texts_per_msg": texts / messages,
+    }
+
+
+def _turn_by_turn(engine: Engine, conversation: locomo_data.Conversation) -> tuple[int, int, float]:
+    """(messages, texts embedded, seconds) of after_turn + commit + drain, TURN at a time."""
+    messages = texts = 0
+    started = time.perf_counter()
+    for key, session in conversation.sessions:
+        ctx = RequestContext(
+            locomo.ACCOUNT, conversation.sample_id, session_id=f"{conversation.sample_id}-{key}"
+        )
+        for start in range(0, len(session), TURN):
+            turn = session[start : start + TURN]
+            engine.after_turn(turn, ctx)
+            engine.commit(ctx.session_id or "", ctx, wait=True)
+            texts += engine.drain().embedded_texts
+            messages += len(turn)
+    return messages, texts, time.perf_counter() - started
 
 
 if __name__ == "__main__":

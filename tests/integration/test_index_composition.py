@@ -93,3 +93,33 @@ def test_a_memory_synced_alone_gets_the_vectors_it_got_in_its_batch(engine: Engi
     assert in_batch.keys() == alone.keys()
     for level, vector in in_batch.items():
         np.testing.assert_allclose(alone[level], vector, atol=1e-6)
+
+
+def test_pieces_embedded_in_an_earlier_batch_are_not_embedded_again(engine: Engine) -> None:
+    """An agent's turns arrive a few at a time: the next memory's context repeats the message
+    before it and the speakers, which an earlier batch embedded already."""
+    embedder = engine.embedder
+    assert isinstance(embedder, HashEmbedder)
+    embedder.calls.clear()
+    reply = Message("user", "Not yet. Next time!", START + timedelta(minutes=9), "m4", "Mel")
+
+    engine.ingest([reply], CTX)
+    engine.commit("s1", CTX, wait=True)
+    engine.drain()
+
+    texts = {text for call in embedder.calls for text in call}
+    assert "Not yet." in texts and "Next time!" in texts  # the new message's own pieces
+    assert not texts & {"Mel", "Caroline", "Yes, twice!"}  # speakers, the message before
+    vectors = _vectors(engine, _uri(engine, "m4"))
+    before, new = _embed("Caroline", "Yes, twice!"), _embed("Mel", "Not yet.", "Next time!")
+    np.testing.assert_allclose(vectors[1], normalise((before + new)[None, :])[0], atol=1e-6)
+
+
+def test_force_embeds_again_what_was_remembered(engine: Engine) -> None:
+    embedder = engine.embedder
+    assert isinstance(embedder, HashEmbedder)
+    embedder.calls.clear()
+
+    engine.sync.sync("acme", [_uri(engine, "m3")], force=True)
+
+    assert {"Caroline", "Yes, twice!"} <= {text for call in embedder.calls for text in call}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ogmem.core.models import ContextNode, ContextType
+from ogmem.index.directories import deterministic_summary
 from ogmem.index.records import Composed, records_for
 
 QUESTION = "Mel: How many times have you been to Paris?"
@@ -148,7 +149,7 @@ def test_a_session_summarised_by_an_llm_is_embedded_whole() -> None:
     }
 
 
-def test_a_directory_gives_its_abstract_whole() -> None:
+def test_a_directory_whose_abstract_lists_no_child_gives_its_abstract_whole() -> None:
     node = _node(
         ContextType.DIRECTORY,
         abstract="Caroline: 2 events",
@@ -157,6 +158,46 @@ def test_a_directory_gives_its_abstract_whole() -> None:
     )
 
     assert _sources(node) == {0: "Caroline: 2 events"}
+
+
+def _directory(children: list[str], summary: str = "deterministic") -> ContextNode:
+    listed = [_raw(text) for text in children]
+    abstract, overview = deterministic_summary(
+        "ctx://acme/users/caroline/memories/events", listed, 9
+    )
+    return _node(
+        ContextType.DIRECTORY, abstract=abstract, overview=overview, metadata={"summary": summary}
+    )
+
+
+def test_a_deterministic_directory_is_made_of_the_children_its_abstract_shows() -> None:
+    """Each child as its own abstract's vector is made, so no model run: the abstract shows
+    the newest children until it is clipped at 300 characters, the clipped one included."""
+    children = [
+        ANSWER,
+        "Notes kept. No speaker here.",
+        f"Mel: {'Pottery again. ' * 20}",
+        "Caroline: Not shown at all, past the clip.",
+    ]
+    node = _directory(children)
+    assert node.abstract.endswith("…") and "Not shown" not in node.abstract
+
+    assert _sources(node) == {
+        0: Composed(
+            (
+                Composed(("Caroline", "Twice last year!")),
+                "Notes kept. No speaker here.",  # no speaker: the abstract whole
+                Composed(("Mel", "Pottery again.")),
+            )
+        )
+    }
+    assert records_for(node)[0].record.text == node.abstract  # full text: the abstract as is
+
+
+def test_a_directory_summarised_by_an_llm_is_embedded_whole() -> None:
+    node = _directory([ANSWER], summary="llm")
+
+    assert _sources(node) == {0: node.abstract}
 
 
 def test_an_extracted_memory_is_found_by_the_words_of_its_evidence_quote() -> None:

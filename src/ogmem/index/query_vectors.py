@@ -11,13 +11,13 @@ come from a small LRU cache.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from ogmem.core.ports import Embedder
+from ogmem.index.vector_lru import VectorLRU
 
 MAX_BATCH = 32
 CACHE_SIZE = 2048
@@ -39,8 +39,7 @@ class QueryVectors:
     ) -> None:
         self._embedder = embedder
         self._max_batch = max_batch
-        self._cache_size = cache_size
-        self._cache: OrderedDict[str, Vector] = OrderedDict()
+        self._cache = VectorLRU(cache_size)
         self._queue: list[_Waiting] = []
         self._running = False
         self._lock = threading.Lock()
@@ -48,11 +47,10 @@ class QueryVectors:
 
     def vector(self, text: str) -> Vector:
         """The query's embedding (cached, or from a call shared with concurrent queries)."""
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
         with self._lock:
-            cached = self._cache.get(text)
-            if cached is not None:
-                self._cache.move_to_end(text)
-                return cached
             waiting = _Waiting(text)
             self._queue.append(waiting)
             lead = not self._running
@@ -81,10 +79,9 @@ class QueryVectors:
             for waiting in batch:
                 waiting.error = exc
         else:
-            with self._lock:
-                for waiting, vector in zip(batch, vectors, strict=True):
-                    waiting.vector = vector
-                    self._remember(waiting.text, vector)
+            for waiting, vector in zip(batch, vectors, strict=True):
+                waiting.vector = vector
+                self._cache.put(waiting.text, vector)
         self._hand_over()
         for waiting in batch:
             waiting.ready.set()
@@ -97,8 +94,3 @@ class QueryVectors:
                 self._queue[0].ready.set()
             else:
                 self._running = False
-
-    def _remember(self, text: str, vector: Vector) -> None:
-        self._cache[text] = vector
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)

@@ -9,7 +9,8 @@ indexes the whole level text.
 Composed levels are those of transcript nodes, whose texts are messages written as
 "Speaker: text" lines: raw memories (metadata ``extraction: raw``), session archives with
 a deterministic summary (their overview: the first messages, one per line) and the parts of
-a session's transcript (their content: its messages, "[time] Speaker (role): text").
+a session's transcript (their content: its messages, "[time] Speaker (role): text"); and the
+abstract of a directory's deterministic summary, which lists its newest children.
 
 - A message is composed of who said it, its first sentence and the rest, each weighing the
   same. The model reads each piece whole, the first sentence (what a message is usually
@@ -112,19 +113,46 @@ def _with_quote(node: ContextNode, content: str) -> str:
 
 def _sources(node: ContextNode, texts: list[str]) -> list[Source]:
     abstract, overview, content = texts
+    deterministic = node.metadata.get("summary") == "deterministic"
     if node.context_type is ContextType.SESSION and node.metadata.get("part_of"):
         # a part of a session's transcript: its messages, each as a raw memory's message
         lines = [_message(_speaker_line(line)) for line in content.splitlines() if line.strip()]
         if lines:
             return [abstract, overview, Composed(tuple(lines)) if len(lines) > 1 else lines[0]]
-    if node.context_type is ContextType.SESSION and node.metadata.get("summary") == "deterministic":
+    if node.context_type is ContextType.SESSION and deterministic:
         lines = [_message(line) for line in overview.splitlines() if line.strip()]
         if lines:
             whole = Composed(tuple(lines)) if len(lines) > 1 else lines[0]
             return [whole, whole, whole]
+    if node.context_type is ContextType.DIRECTORY and deterministic:
+        return [_listing(abstract, overview), overview, content]
     if node.metadata.get("extraction") == "raw":
         return [_opening(content), _in_context(overview, content), _message(content)]
     return list(texts)
+
+
+def _listing(abstract: str, overview: str) -> Source:
+    """A deterministic directory summary's abstract ("N memories in D: A1; A2; ...", the
+    newest children's abstracts, clipped) as the children it shows, each as its own abstract's
+    vector is made: speaker and first sentence, or the abstract whole. The children were
+    embedded when they were indexed, so a summary rewritten at every commit costs no model run
+    (one run of its ~75 tokens was half the embedding time of an agent's turn)."""
+    listed = abstract.partition(": ")[2]
+    shown: list[Source] = []
+    for line in overview.splitlines():
+        child = line.removeprefix("- ").strip().removesuffix("…")
+        shown_part = listed[:-1].rstrip() if listed.endswith("…") else ""
+        clipped_here = bool(shown_part) and child.startswith(shown_part)
+        if not child or not (listed.startswith(child) or clipped_here):
+            break
+        speaker, first, _ = _pieces(child)
+        shown.append(_of((speaker, first), child) if speaker else child)
+        listed = listed[len(child) :].removeprefix("; ")
+        if clipped_here or not listed:
+            break
+    if not shown:
+        return abstract
+    return Composed(tuple(shown)) if len(shown) > 1 else shown[0]
 
 
 _TRANSCRIPT_LINE = re.compile(r"^\[[^\]]*\] (?P<name>[^()\n]*?) \((?P<role>[^()\n]*)\): ")

@@ -6,7 +6,9 @@ missing node -> remove records; indexed version equal to the node's -> nothing (
 duplicate event is dropped); otherwise rebuild the records, embedding only levels whose text
 changed. All texts of a batch go to the embedder in one call (it batches internally), each
 distinct text once; a level composed of pieces (``records.Composed``) gets the normalised sum
-of its pieces' vectors.
+of its pieces' vectors. The vectors of recent texts are remembered across batches (a bounded
+``VectorLRU``): a message is a piece of its own memory and of the next memory's overview, and
+the two often land in different batches (an agent's turns arrive one or two at a time).
 """
 
 from __future__ import annotations
@@ -22,9 +24,13 @@ from ogmem.core.models import ContextNode, IndexRecord
 from ogmem.core.ports import Embedder, Store
 from ogmem.core.storage import IndexStore, StoredRecord
 from ogmem.index.records import PlannedRecord, Source, records_for
+from ogmem.index.vector_lru import VectorLRU
 
 Vector = npt.NDArray[np.float32]
 _TINY = 1e-12  # a composition of zero vectors (texts without words) stays zero
+# ~6 MB of 384-d vectors plus at most 8 MB of texts: a few sessions' messages and speakers
+RECENT_TEXTS = 4096
+RECENT_TEXT_CHARS = 2000
 
 
 @dataclass
@@ -69,6 +75,7 @@ class IndexSync:
         self._store = store
         self._index = index
         self._embedder = embedder
+        self._recent = VectorLRU(RECENT_TEXTS, max_text_chars=RECENT_TEXT_CHARS)
 
     def sync(self, account_id: str, uris: Sequence[str], *, force: bool = False) -> SyncOutcome:
         """Sync the index of ``uris`` of one account; ``force`` re-embeds every level.
@@ -91,7 +98,7 @@ class IndexSync:
                 outcome.unchanged += 1
             else:
                 pending.append(work)
-        outcome.embedded_texts = self._embed_missing(pending)
+        outcome.embedded_texts = self._embed_missing(pending, reuse=not force)
         items = [
             (work.node.uri, work.records, [v for v in work.vectors if v is not None])
             for work in pending
@@ -121,13 +128,19 @@ class IndexSync:
             vectors.append(old.vector if reusable and old is not None else None)
         return _Pending(node, planned, vectors)
 
-    def _embed_missing(self, pending: list[_Pending]) -> int:
-        """Embed each distinct text the missing vectors need once; returns how many."""
+    def _embed_missing(self, pending: list[_Pending], *, reuse: bool) -> int:
+        """Embed each distinct text the missing vectors need once, unless its vector is
+        remembered (and ``reuse``); returns how many texts the embedder read."""
         slots = [(w, i) for w in pending for i, v in enumerate(w.vectors) if v is None]
         texts = list(dict.fromkeys(text for w, i in slots for text in w.planned[i].texts()))
-        if not texts:
-            return 0
-        known: dict[Source, Vector] = dict(zip(texts, self._embedder.embed(texts), strict=True))
+        known: dict[Source, Vector] = {}
+        if reuse:
+            known.update((text, v) for text in texts if (v := self._recent.get(text)) is not None)
+        missing = [text for text in texts if text not in known]
+        if missing:
+            for text, vector in zip(missing, self._embedder.embed(missing), strict=True):
+                known[text] = vector
+                self._recent.put(text, vector)
         for work, i in slots:
             work.vectors[i] = vector_of(work.planned[i].source, known)
-        return len(texts)
+        return len(missing)
