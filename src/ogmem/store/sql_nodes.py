@@ -71,7 +71,7 @@ class SqlNodeStore:
     def active_children(
         self, account_id: str, uri: str, limit: int
     ) -> tuple[int, list[ContextNode]]:
-        bounds = prefix_range(uri)
+        bounds = prefix_range(uri)  # SQLite reads by parent: "lower", the URI and its "/"
         count = self._db.fetch_one("count_active_children", account_id=account_id, **bounds)
         recent = self._db.fetch_all(
             "recent_active_children", account_id=account_id, limit=limit, **bounds

@@ -162,7 +162,9 @@ ORDER BY uri;
 
 -- name: count_active_children
 -- A directory summary needs how many memories sit in the directory and a bounded sample of
--- them, never every row: a directory of raw memories can hold a whole history.
+-- them, never every row: a directory of raw memories can hold a whole history. (SQLite reads
+-- both through an index by parent; here row-level security keeps the planner from taking an
+-- expression index's order, see docs/decisions.md, so the directory's range is read.)
 SELECT count(*) AS n FROM context_nodes
 WHERE account_id = :account_id AND uri > :lower AND uri < :upper
     AND strpos(substr(uri, :prefix_length + 1), '/') = 0
@@ -173,7 +175,7 @@ SELECT * FROM context_nodes
 WHERE account_id = :account_id AND uri > :lower AND uri < :upper
     AND strpos(substr(uri, :prefix_length + 1), '/') = 0
     AND status = 'ACTIVE' AND context_type <> 'DIRECTORY'
-ORDER BY updated_at DESC, uri LIMIT :limit;
+ORDER BY updated_at DESC, uri DESC LIMIT :limit;
 
 -- ---- outbox worker -------------------------------------------------------------------------
 

@@ -125,18 +125,18 @@ ORDER BY uri;
 
 -- name: count_active_children
 -- A directory summary needs how many memories sit in the directory and a bounded sample of
--- them, never every row: a directory of raw memories can hold a whole history.
+-- them, never every row: a directory of raw memories can hold a whole history. Both reads
+-- go through the index of active memories by parent (its expression and condition, as
+-- written in the migration that made it).
 SELECT count(*) AS n FROM context_nodes
-WHERE account_id = :account_id AND uri > :lower AND uri < :upper
-    AND instr(substr(uri, :prefix_length + 1), '/') = 0
+WHERE account_id = :account_id AND rtrim(uri, replace(uri, '/', '')) = :lower
     AND status = 'ACTIVE' AND context_type != 'DIRECTORY';
 
 -- name: recent_active_children
 SELECT * FROM context_nodes
-WHERE account_id = :account_id AND uri > :lower AND uri < :upper
-    AND instr(substr(uri, :prefix_length + 1), '/') = 0
+WHERE account_id = :account_id AND rtrim(uri, replace(uri, '/', '')) = :lower
     AND status = 'ACTIVE' AND context_type != 'DIRECTORY'
-ORDER BY updated_at DESC, uri LIMIT :limit;
+ORDER BY updated_at DESC, uri DESC LIMIT :limit;
 
 -- ---- outbox worker -------------------------------------------------------------------------
 
