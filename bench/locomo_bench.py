@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 from bench import corpus
-from ogmem.core.models import RequestContext
 from ogmem.engine import Engine
 from ogmem.eval import locomo, locomo_data
 from ogmem.index.embedders import MiniLMEmbedder
@@ -106,9 +105,7 @@ def _turn_by_turn(engine: Engine, conversation: locomo_data.Conversation) -> tup
     messages = texts = 0
     started = time.perf_counter()
     for key, session in conversation.sessions:
-        ctx = RequestContext(
-            locomo.ACCOUNT, conversation.sample_id, session_id=f"{conversation.sample_id}-{key}"
-        )
+        ctx = locomo.session_context(conversation, key)
         for start in range(0, len(session), TURN):
             turn = session[start : start + TURN]
             engine.after_turn(turn, ctx)

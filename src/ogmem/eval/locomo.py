@@ -110,6 +110,13 @@ class EvalReport:
         }  # fmt: skip
 
 
+def session_context(conversation: Conversation, key: str) -> RequestContext:
+    """Who speaks in one session of a conversation: its speakers' user, its own session."""
+    return RequestContext(
+        ACCOUNT, conversation.sample_id, session_id=f"{conversation.sample_id}-{key}"
+    )
+
+
 def ingest_conversation(
     engine: Engine, conversation: Conversation, *, turn_by_turn: bool = False
 ) -> int:
@@ -117,9 +124,7 @@ def ingest_conversation(
     hands the messages over one after_turn call each, as an agent does."""
     count = 0
     for key, messages in conversation.sessions:
-        ctx = RequestContext(
-            ACCOUNT, conversation.sample_id, session_id=f"{conversation.sample_id}-{key}"
-        )
+        ctx = session_context(conversation, key)
         if turn_by_turn:
             for message in messages:
                 engine.after_turn([message], ctx)
