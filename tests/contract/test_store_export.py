@@ -48,10 +48,28 @@ def test_history_is_imported_as_it_was_and_never_over_a_row(backend: Backend) ->
     }
 
 
+def test_a_turn_creates_counts_and_never_enters_another_users_session(backend: Backend) -> None:
+    hello, again = (NewMessage(f"m{i}", "user", None, f"Hi {i}.", AT, 2 + i) for i in (0, 1))
+    added, state = backend.sessions.append("acme", "s1", "alice", "coder", [hello], AT)
+    assert state is not None
+    assert (added, state.user_id, state.agent_id, state.messages) == (1, "alice", "coder", 1)
+    assert state.uncommitted_tokens == 2
+
+    later = AT + timedelta(minutes=1)
+    added, state = backend.sessions.append("acme", "s1", "alice", None, [hello, again], later)
+    assert state is not None  # the known id is left out, the new one counted
+    assert (added, state.messages, state.uncommitted_tokens, state.agent_id) == (1, 2, 5, "coder")
+    assert state.updated_at == later
+
+    intruder = NewMessage("m9", "user", None, "Mallory was here.", AT, 7)
+    assert backend.sessions.append("acme", "s1", "mallory", None, [intruder], later) == (0, None)
+    assert backend.sessions.message("acme", "s1", "m9") is None
+    assert backend.sessions.get("acme", "s1") == state
+
+
 def test_sessions_and_messages_keep_their_state_and_order(backend: Backend) -> None:
-    backend.sessions.open("acme", "s1", "alice", None, AT)
     hello = NewMessage("m0", "user", "Ann", "Hello.", AT, 2)
-    backend.sessions.append("acme", "s1", [hello], AT)
+    backend.sessions.append("acme", "s1", "alice", None, [hello], AT)
     (state,) = backend.sessions.export_sessions("acme", "", 10)
     ((session_id, first),) = backend.sessions.export_messages("acme", 0, 10)
     assert (state.messages, session_id, first.message.name, first.committed) == (

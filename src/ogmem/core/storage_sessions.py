@@ -26,17 +26,19 @@ class NewMessage:
 class SessionStore(Protocol):
     """Rows of sessions and their buffered messages."""
 
-    def open(
-        self, account_id: str, session_id: str, user_id: str, agent_id: str | None, now: datetime
-    ) -> SessionState:
-        """The session, created for ``user_id`` if it is new (an existing one is returned
-        as it is, whoever owns it)."""
-        ...
-
     def append(
-        self, account_id: str, session_id: str, messages: Sequence[NewMessage], now: datetime
-    ) -> tuple[int, SessionState]:
-        """Buffer the messages whose id is new to the session; (how many, the state)."""
+        self,
+        account_id: str,
+        session_id: str,
+        user_id: str,
+        agent_id: str | None,
+        messages: Sequence[NewMessage],
+        now: datetime,
+    ) -> tuple[int, SessionState | None]:
+        """Buffer the messages whose id is new to the session, the session created for
+        ``user_id`` if it is new; (how many, the state after). A session of another user
+        takes nothing and gives None. Run it in a unit of work: the messages and the
+        session's counts are one change."""
         ...
 
     def get(self, account_id: str, session_id: str) -> SessionState | None: ...

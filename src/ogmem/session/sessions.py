@@ -49,13 +49,16 @@ class Sessions:
             )
             for m, count in zip(messages, tokens, strict=True)
         ]  # fmt: skip
-        # one transaction: the store's write lock is taken once per turn, not twice (under
-        # load every turn queues for it; stress `load`)
+        # one transaction, one statement per message and one for the session: every turn
+        # holds the store's write lock while they run, and under load turns queue for it
+        # (stress `load`); the rows of a turn refused here are rolled back with it
         with self._uow.transaction():
-            state = self._store.open(ctx.account_id, ctx.session_id, ctx.user_id, ctx.agent_id, now)
-            if state.user_id != ctx.user_id:
+            added, state = self._store.append(
+                ctx.account_id, ctx.session_id, ctx.user_id, ctx.agent_id, new, now
+            )
+            if state is None:  # the session is another user's: nothing of the turn was written
                 raise errors.InvalidInput(f"session {ctx.session_id} belongs to another user")
-            return self._store.append(ctx.account_id, ctx.session_id, new, now)
+        return added, state
 
     def get(self, account_id: str, session_id: str) -> SessionState | None:
         return self._store.get(account_id, session_id)

@@ -73,33 +73,30 @@ class SqlSessionStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def open(
-        self, account_id: str, session_id: str, user_id: str, agent_id: str | None, now: datetime
-    ) -> SessionState:
-        key = {"account_id": account_id, "session_id": session_id}
-        (row,) = self._db.returning(
-            "upsert_session", **key, user_id=user_id, agent_id=agent_id, now=now
-        )
-        return _state(row)
-
     def append(
-        self, account_id: str, session_id: str, messages: Sequence[NewMessage], now: datetime
-    ) -> tuple[int, SessionState]:
+        self,
+        account_id: str,
+        session_id: str,
+        user_id: str,
+        agent_id: str | None,
+        messages: Sequence[NewMessage],
+        now: datetime,
+    ) -> tuple[int, SessionState | None]:
         key = {"account_id": account_id, "session_id": session_id}
         added = added_tokens = 0
-        with self._db.transaction():
-            for message in messages:
-                inserted = self._db.execute(
-                    "insert_message", **key, message_id=message.message_id, role=message.role,
-                    name=message.name, content=message.content, created_at=message.created_at,
-                    tokens=message.tokens,
-                )  # fmt: skip
-                added += inserted
-                added_tokens += message.tokens if inserted else 0
-            (row,) = self._db.returning(
-                "count_appended", **key, added=added, tokens=added_tokens, now=now
-            )
-        return added, _state(row)
+        for message in messages:
+            inserted = self._db.execute(
+                "insert_message", **key, user_id=user_id, message_id=message.message_id,
+                role=message.role, name=message.name, content=message.content,
+                created_at=message.created_at, tokens=message.tokens,
+            )  # fmt: skip
+            added += inserted
+            added_tokens += message.tokens if inserted else 0
+        found = self._db.returning(
+            "append_count", **key, user_id=user_id, agent_id=agent_id, added=added,
+            tokens=added_tokens, now=now,
+        )  # fmt: skip
+        return added, (_state(found[0]) if found else None)
 
     def get(self, account_id: str, session_id: str) -> SessionState | None:
         row = self._db.fetch_one("read_session", account_id=account_id, session_id=session_id)

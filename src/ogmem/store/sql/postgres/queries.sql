@@ -374,15 +374,6 @@ ORDER BY uri, level;
 
 -- ---- sessions ------------------------------------------------------------------------------
 
--- name: upsert_session
--- The session as it is after the statement, new or not: the update of a session that exists
--- changes nothing, and lets RETURNING give its row (one statement per turn, not two: every
--- turn holds the store's write lock while it runs its statements).
-INSERT INTO sessions (account_id, session_id, user_id, agent_id, created_at, updated_at)
-VALUES (:account_id, :session_id, :user_id, :agent_id, :now, :now)
-ON CONFLICT (account_id, session_id) DO UPDATE SET updated_at = sessions.updated_at
-RETURNING *;
-
 -- name: read_session
 SELECT * FROM sessions WHERE account_id = :account_id AND session_id = :session_id;
 
@@ -397,17 +388,32 @@ SELECT status, count(*) AS sessions, sum(proposed) AS proposed, sum(written) AS 
 FROM sessions WHERE account_id = :account_id GROUP BY status;
 
 -- name: insert_message
+-- A message of a turn, unless its id is in the session already or the session belongs to
+-- another user (then the turn is refused: append_count returns no row, and the caller's
+-- transaction is rolled back; the guard keeps the statement safe on its own as well).
 INSERT INTO session_messages (account_id, session_id, message_id, role, name, content,
     created_at, tokens)
-VALUES (:account_id, :session_id, :message_id, :role, :name, :content, :created_at, :tokens)
+SELECT :account_id, :session_id, :message_id, :role, :name, :content, :created_at, :tokens
+WHERE NOT EXISTS (SELECT 1 FROM sessions
+                  WHERE account_id = :account_id AND session_id = :session_id
+                      AND user_id <> :user_id)
 ON CONFLICT (account_id, session_id, message_id) DO NOTHING;
 
--- name: count_appended
-UPDATE sessions
-SET messages = messages + :added, uncommitted_tokens = uncommitted_tokens + :tokens,
-    status = CASE WHEN status IN ('committed', 'failed') THEN 'open' ELSE status END,
-    updated_at = :now
-WHERE account_id = :account_id AND session_id = :session_id
+-- name: append_count
+-- The session after a turn, created for its user if new, counting what the turn added: one
+-- statement per turn for the session row (every turn holds the store's write lock while its
+-- statements run, and under load every turn queues for it: stress `load`). No row when the
+-- session belongs to another user.
+INSERT INTO sessions (account_id, session_id, user_id, agent_id, created_at, updated_at,
+    messages, uncommitted_tokens)
+VALUES (:account_id, :session_id, :user_id, :agent_id, :now, :now, :added, :tokens)
+ON CONFLICT (account_id, session_id) DO UPDATE
+SET messages = sessions.messages + excluded.messages,
+    uncommitted_tokens = sessions.uncommitted_tokens + excluded.uncommitted_tokens,
+    status = CASE WHEN sessions.status IN ('committed', 'failed') THEN 'open'
+                  ELSE sessions.status END,
+    updated_at = excluded.updated_at
+WHERE sessions.user_id = excluded.user_id
 RETURNING *;
 
 -- name: uncommitted_messages
