@@ -51,7 +51,7 @@ class Sessions:
         ]  # fmt: skip
         # one transaction, one statement per message and one for the session: every turn
         # holds the store's write lock while they run, and under load turns queue for it
-        # (stress `load`); the rows of a turn refused here are rolled back with it
+        # (stress `load`)
         with self._uow.transaction():
             added, state = self._store.append(
                 ctx.account_id, ctx.session_id, ctx.user_id, ctx.agent_id, new, now
