@@ -108,7 +108,7 @@ class Engine(EngineReads, EngineOperations):
         kind = vector_index or backend.default_vector_index  # None: the backend's own default
         self.vectors = backend.vector_index(kind, dimensions, model, cache_mb=vector_cache_mb)
         self.sync = IndexSync(self.store, self.index, self.embedder)
-        self._sessions = Sessions(backend.sessions, backend.uow)
+        self._sessions = Sessions(backend.sessions)
         self.committer = SessionCommitter(
             self._sessions, self.writer, _extractor(llm, self.registry, raw_roles, keep_messages),
             SessionArchiver(self.store, llm),
@@ -128,7 +128,7 @@ class Engine(EngineReads, EngineOperations):
             self.embedder.count_tokens, self.worker.wake,
         )  # fmt: skip
         self.forgetter = Forgetter(self.store, self._sessions, self.writer.target_uri)
-        self.recall = RecallLog(self.index, backend.uow)
+        self.recall = RecallLog(self.index)
         self.searcher = Searcher(
             self.store, self.index, self.vectors, self.embedder, recall=self.recall, decay=decay
         )

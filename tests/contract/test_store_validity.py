@@ -78,8 +78,8 @@ def test_supersede_is_all_or_nothing(store: Nodes) -> None:
 def test_last_recalls_gives_the_latest_recall_of_each_uri(backend: Backend) -> None:
     first, later = utcnow() - timedelta(hours=2), utcnow()
     a, b = "ctx://acme/users/alice/a", "ctx://acme/users/alice/b"
-    backend.index.record_recall("acme", "q1", [(a, 0.9), (b, 0.5)], first)
-    backend.index.record_recall("acme", "q2", [(a, 0.8)], later)
-    backend.index.record_recall("other", "q3", [(b, 0.8)], later)
+    backend.index.record_recall("acme", [("q1", [(a, 0.9), (b, 0.5)], first)])
+    backend.index.record_recall("acme", [("q2", [(a, 0.8)], later)])
+    backend.index.record_recall("other", [("q3", [(b, 0.8)], later)])
     recalls = backend.index.last_recalls("acme", [a, b, "ctx://acme/users/alice/c"])
     assert recalls == {a: later, b: first}

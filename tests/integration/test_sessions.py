@@ -160,6 +160,8 @@ def test_bad_messages_are_refused_naming_the_field(make_engine: MakeEngine) -> N
             engine.ingest([Message("", "x")], CTX)
         with pytest.raises(errors.InvalidInput, match=r"messages\[1\].content exceeds"):
             engine.ingest([Message("user", "ok"), Message("user", "x" * 300_000)], CTX)
+        with pytest.raises(errors.InvalidInput, match="at least one message"):
+            engine.after_turn([], CTX)
         assert engine.list_sessions(CTX) == []  # nothing half-written
 
 

@@ -21,7 +21,7 @@ def _written(backend: Backend) -> int:
 
 def test_signals_wait_for_a_full_batch_or_a_second(backend: Backend) -> None:
     clock = Clock()
-    log = RecallLog(backend.index, backend.uow, flush_every=3, flush_after_s=1.0, clock=clock)
+    log = RecallLog(backend.index, flush_every=3, flush_after_s=1.0, clock=clock)
     log.record("acme", "q1", [(URI, 0.9)])
     log.record("acme", "q2", [(URI, 0.8)])
     assert _written(backend) == 0

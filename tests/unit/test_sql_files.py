@@ -39,7 +39,7 @@ CROSS_ACCOUNT = {
 
 
 _NAMED = re.compile(
-    r"(?:\.(?:execute|execute_many|returning|fetch_one|fetch_all|with_dimensions)\(\s*"
+    r"(?:\.(?:execute|execute_many|execute_with_triggers|returning|fetch_one|fetch_all|with_dimensions)\(\s*"
     r'|(?:named|_sql|load_queries\(DIALECT\))\[)"([a-z_]+)"'
 )
 

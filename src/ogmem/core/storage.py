@@ -32,6 +32,7 @@ from ogmem.core.storage_index import ExportedRecord as ExportedRecord
 from ogmem.core.storage_index import IndexChanges as IndexChanges
 from ogmem.core.storage_index import IndexedVector as IndexedVector
 from ogmem.core.storage_index import IndexStore as IndexStore
+from ogmem.core.storage_index import Recall as Recall
 from ogmem.core.storage_index import RecordHit as RecordHit
 from ogmem.core.storage_index import StoredRecord as StoredRecord
 from ogmem.core.storage_index import Vector as Vector

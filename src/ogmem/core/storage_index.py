@@ -17,6 +17,10 @@ from ogmem.core.models import IndexRecord, SearchFilter
 Vector = npt.NDArray[np.float32]
 
 
+# a search's recall signals: its query hash, its (uri, score) hits in rank order, when
+Recall = tuple[str, Sequence[tuple[str, float]], datetime]
+
+
 @dataclass(frozen=True, slots=True)
 class StoredRecord:
     """An index record as stored: enough to tell whether its node's text changed."""
@@ -116,9 +120,10 @@ class IndexStore(Protocol):
 
     def orphan_uris(self, account_id: str) -> list[str]: ...
 
-    def record_recall(
-        self, account_id: str, query_hash: str, hits: Sequence[tuple[str, float]], at: datetime
-    ) -> None: ...
+    def record_recall(self, account_id: str, recalls: Sequence[Recall]) -> None:
+        """What searches of the account returned (query hash, (uri, score) hits in rank
+        order, when), as one statement: a batch holds the write lock for one call."""
+        ...
 
     def searches_per_day(self, account_id: str, since: datetime) -> dict[str, int]:
         """Searches that found anything, per UTC day ("YYYY-MM-DD") from ``since`` on."""

@@ -35,10 +35,10 @@ class SessionStore(Protocol):
         messages: Sequence[NewMessage],
         now: datetime,
     ) -> tuple[int, SessionState | None]:
-        """Buffer the messages whose id is new to the session, the session created for
-        ``user_id`` if it is new; (how many, the state after). A session of another user
-        takes nothing and gives None. Run it in a unit of work: the messages and the
-        session's counts are one change."""
+        """Buffer the messages (one or more) whose id is new to the session, the session
+        created for ``user_id`` if it is new; (how many, the state after). A session of
+        another user takes nothing and gives None. Atomic on its own: the messages and the
+        session's counts are one change (the caller's unit of work, if one is open)."""
         ...
 
     def get(self, account_id: str, session_id: str) -> SessionState | None: ...

@@ -1,7 +1,8 @@
 """RecallLog: the recall signals searches leave (which memory came back, for which query, how
 high), written in batches. One write per search would put a write transaction on the hot path
-of every read; a batch costs one transaction for up to FLUSH_EVERY searches or FLUSH_AFTER,
-whichever comes first. A crash loses at most that much of these hints, never a memory."""
+of every read; a batch costs one statement per account for up to FLUSH_EVERY searches or
+FLUSH_AFTER, whichever comes first. A crash loses at most that much of these hints, never a
+memory."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from ogmem.core.models import utcnow
-from ogmem.core.storage import IndexStore, UnitOfWork
+from ogmem.core.storage import IndexStore, Recall
 from ogmem.retrieval.keywords import query_hash
 
 FLUSH_EVERY = 256  # searches
@@ -24,14 +25,12 @@ class RecallLog:
     def __init__(
         self,
         index: IndexStore,
-        uow: UnitOfWork,
         *,
         flush_every: int = FLUSH_EVERY,
         flush_after_s: float = FLUSH_AFTER_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._index = index
-        self._uow = uow
         self._flush_every = flush_every
         self._flush_after_s = flush_after_s
         self._clock = clock
@@ -54,11 +53,15 @@ class RecallLog:
             self.flush()
 
     def flush(self) -> None:
-        """Write what is pending, in one transaction."""
+        """Write what is pending: one statement per account."""
         with self._lock:
             pending, self._pending = self._pending, []
         if not pending:
             return
-        with self._uow.group_commit():  # one transaction for the batch
-            for account_id, digest, hits, at in pending:
-                self._index.record_recall(account_id, digest, hits, at)
+        by_account: dict[str, list[Recall]] = {}
+        for account_id, digest, hits, at in pending:
+            by_account.setdefault(account_id, []).append((digest, hits, at))
+        # a statement per account, each its own transaction: the rows are built before the
+        # store's write lock is taken, and no turn waits behind a batch of other accounts
+        for account_id, recalls in by_account.items():
+            self._index.record_recall(account_id, recalls)

@@ -43,6 +43,8 @@ class AfterTurnResult:
 
 
 def _validate(messages: Sequence[Message]) -> None:
+    if not messages:
+        raise errors.InvalidInput("messages must hold at least one message")
     if len(messages) > MAX_BATCH:
         raise errors.InvalidInput(f"at most {MAX_BATCH} messages per call")
     for index, message in enumerate(messages):

@@ -17,7 +17,7 @@ from ogmem.core.models import (
     as_utc,
     utcnow,
 )
-from ogmem.core.storage import NewMessage, SessionStore, UnitOfWork
+from ogmem.core.storage import NewMessage, SessionStore
 
 TEXT_LIMIT = 2_000  # of a stored reason or error: enough to act on, bounded whatever happened
 
@@ -30,9 +30,8 @@ def default_message_id(message: Message) -> str:
 
 
 class Sessions:
-    def __init__(self, store: SessionStore, uow: UnitOfWork) -> None:
+    def __init__(self, store: SessionStore) -> None:
         self._store = store
-        self._uow = uow
 
     def append(
         self, ctx: RequestContext, messages: Sequence[Message], tokens: Sequence[int]
@@ -49,15 +48,14 @@ class Sessions:
             )
             for m, count in zip(messages, tokens, strict=True)
         ]  # fmt: skip
-        # one transaction, one statement per message and one for the session: every turn
-        # holds the store's write lock while they run, and under load turns queue for it
-        # (stress `load`)
-        with self._uow.transaction():
-            added, state = self._store.append(
-                ctx.account_id, ctx.session_id, ctx.user_id, ctx.agent_id, new, now
-            )
-            if state is None:  # the session is another user's: nothing of the turn was written
-                raise errors.InvalidInput(f"session {ctx.session_id} belongs to another user")
+        # atomic in the store on its own, with no transaction around it: every turn holds
+        # the store's write lock while its statements run, and under load turns queue for
+        # it (stress `load`); on SQLite a one-message turn is one statement
+        added, state = self._store.append(
+            ctx.account_id, ctx.session_id, ctx.user_id, ctx.agent_id, new, now
+        )
+        if state is None:  # the session is another user's: nothing of the turn was written
+            raise errors.InvalidInput(f"session {ctx.session_id} belongs to another user")
         return added, state
 
     def get(self, account_id: str, session_id: str) -> SessionState | None:

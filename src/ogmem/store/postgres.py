@@ -15,12 +15,12 @@ from ogmem.store import postgres_migrate
 from ogmem.store.postgres_db import PostgresDatabase, translated, vector_adapters
 from ogmem.store.postgres_index import PgVectorIndex, PostgresIndexStore
 from ogmem.store.postgres_listen import Listener
+from ogmem.store.postgres_sessions import PostgresSessionStore
 from ogmem.store.sql_dreams import SqlDreamStore
 from ogmem.store.sql_erase import SqlEraseStore
 from ogmem.store.sql_keys import SqlKeyStore
 from ogmem.store.sql_nodes import SqlNodeStore
 from ogmem.store.sql_outbox import SqlOutboxStore
-from ogmem.store.sql_sessions import SqlSessionStore
 
 DEFAULT_VECTOR_INDEX = "pgvector"
 
@@ -95,7 +95,7 @@ def open_postgres(url: str) -> Backend:
         nodes=SqlNodeStore(db),
         outbox=SqlOutboxStore(db),
         index=index,
-        sessions=SqlSessionStore(db),
+        sessions=PostgresSessionStore(db),
         keys=SqlKeyStore(db),
         dreams=SqlDreamStore(db),
         vector_index=vector_index,

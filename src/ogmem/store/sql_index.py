@@ -9,12 +9,20 @@ vector cache (in this process or another) catches up with one cheap query.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from ogmem.core.models import ContextType, IndexRecord, NodeStatus, SearchFilter
-from ogmem.core.storage import ExportedRecord, IndexChanges, IndexedVector, StoredRecord, Vector
+from ogmem.core.storage import (
+    ExportedRecord,
+    IndexChanges,
+    IndexedVector,
+    Recall,
+    StoredRecord,
+    Vector,
+)
 from ogmem.store import rows
 from ogmem.store.database import Database
 
@@ -211,17 +219,19 @@ class SqlIndexStore:
     def orphan_uris(self, account_id: str) -> list[str]:
         return [r["uri"] for r in self._db.fetch_all("orphan_record_uris", account_id=account_id)]
 
-    def record_recall(
-        self, account_id: str, query_hash: str, hits: Sequence[tuple[str, float]], at: datetime
-    ) -> None:
-        self._db.execute_many(
-            "insert_recall_signal",
-            [
-                {"account_id": account_id, "uri": uri, "query_hash": query_hash, "rank": rank,
-                 "score": score, "recalled_at": at}
-                for rank, (uri, score) in enumerate(hits, start=1)
-            ],
-        )  # fmt: skip
+    def record_recall(self, account_id: str, recalls: Sequence[Recall]) -> None:
+        # the rows as one JSON parameter: a statement per row would wait for the GIL after
+        # each (SQLite runs a statement in its own call), while holding the write lock
+        signals = [
+            {"uri": uri, "query_hash": query_hash, "rank": rank, "score": score,
+             "recalled_at": rows.dump_time(at)}
+            for query_hash, hits, at in recalls
+            for rank, (uri, score) in enumerate(hits, start=1)
+        ]  # fmt: skip
+        if signals:
+            self._db.execute(
+                "insert_recall_signals", account_id=account_id, signals=json.dumps(signals)
+            )
 
     def searches_per_day(self, account_id: str, since: datetime) -> dict[str, int]:
         found = self._db.fetch_all("searches_per_day", account_id=account_id, since=since)

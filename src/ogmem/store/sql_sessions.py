@@ -1,4 +1,5 @@
-"""SqlSessionStore: the SessionStore port over any SQL connector."""
+"""SqlSessionStore: the SessionStore port over any SQL connector, but for a turn's append, which
+each dialect writes its own way (sqlite_sessions.py, postgres_sessions.py)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from ogmem.core.models import Message, SessionState, SessionStatus, StoredMessage
-from ogmem.core.storage import NewMessage
 from ogmem.store import rows
 from ogmem.store.database import Database
 
 COUNTS = ("proposed", "written", "skipped", "failed", "llm_tokens")
 
 
-def _state(row: dict[str, Any]) -> SessionState:
+def session_state(row: dict[str, Any]) -> SessionState:
     return SessionState(
         account_id=row["account_id"],
         session_id=row["session_id"],
@@ -73,40 +73,15 @@ class SqlSessionStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def append(
-        self,
-        account_id: str,
-        session_id: str,
-        user_id: str,
-        agent_id: str | None,
-        messages: Sequence[NewMessage],
-        now: datetime,
-    ) -> tuple[int, SessionState | None]:
-        key = {"account_id": account_id, "session_id": session_id}
-        added = added_tokens = 0
-        for message in messages:
-            inserted = self._db.execute(
-                "insert_message", **key, user_id=user_id, message_id=message.message_id,
-                role=message.role, name=message.name, content=message.content,
-                created_at=message.created_at, tokens=message.tokens,
-            )  # fmt: skip
-            added += inserted
-            added_tokens += message.tokens if inserted else 0
-        found = self._db.returning(
-            "append_count", **key, user_id=user_id, agent_id=agent_id, added=added,
-            tokens=added_tokens, now=now,
-        )  # fmt: skip
-        return added, (_state(found[0]) if found else None)
-
     def get(self, account_id: str, session_id: str) -> SessionState | None:
         row = self._db.fetch_one("read_session", account_id=account_id, session_id=session_id)
-        return None if row is None else _state(row)
+        return None if row is None else session_state(row)
 
     def list_sessions(self, account_id: str, user_id: str | None, limit: int) -> list[SessionState]:
         found = self._db.fetch_all(
             "list_sessions", account_id=account_id, user_id=user_id, limit=limit
         )
-        return [_state(row) for row in found]
+        return [session_state(row) for row in found]
 
     def totals(self, account_id: str) -> dict[str, dict[str, int]]:
         found = self._db.fetch_all("session_totals", account_id=account_id)
@@ -215,7 +190,7 @@ class SqlSessionStore:
         found = self._db.fetch_all(
             "export_sessions", account_id=account_id, after=after, limit=limit
         )
-        return [_state(row) for row in found]
+        return [session_state(row) for row in found]
 
     def import_sessions(self, states: Sequence[SessionState]) -> None:
         self._db.execute_many("import_session", [_state_params(state) for state in states])

@@ -9,10 +9,10 @@ from ogmem.store.sql_dreams import SqlDreamStore
 from ogmem.store.sql_keys import SqlKeyStore
 from ogmem.store.sql_nodes import SqlNodeStore
 from ogmem.store.sql_outbox import SqlOutboxStore
-from ogmem.store.sql_sessions import SqlSessionStore
 from ogmem.store.sqlite_db import SqliteDatabase
 from ogmem.store.sqlite_erase import SqliteEraseStore
 from ogmem.store.sqlite_index import SqliteIndexStore
+from ogmem.store.sqlite_sessions import SqliteSessionStore
 
 
 def open_sqlite(path: str) -> Backend:
@@ -47,7 +47,7 @@ def open_sqlite(path: str) -> Backend:
         nodes=SqlNodeStore(db),
         outbox=SqlOutboxStore(db),
         index=index,
-        sessions=SqlSessionStore(db),
+        sessions=SqliteSessionStore(db),
         keys=SqlKeyStore(db),
         dreams=SqlDreamStore(db),
         vector_index=vector_index,

@@ -25,7 +25,7 @@ import numpy as np
 
 from ogmem.core import errors
 from ogmem.core.models import utcnow
-from ogmem.store import queries, rows
+from ogmem.store import queries, rows, sqlite_migrate
 
 DIALECT = "sqlite"
 BUSY_TIMEOUT_MS = 10_000
@@ -37,22 +37,6 @@ _UNIQUE = re.compile(r"UNIQUE constraint failed: (\w+)\.")
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def split_statements(script: str) -> list[str]:
-    """The complete SQL statements of a script, in order (trigger bodies kept whole)."""
-    statements: list[str] = []
-    current = ""
-    for line in script.splitlines(keepends=True):
-        current += line
-        if sqlite3.complete_statement(current):
-            statements.append(current.strip())
-            current = ""
-    if current.strip() and not all(
-        part.strip().startswith("--") or not part.strip() for part in current.splitlines()
-    ):
-        raise errors.StoreError(f"incomplete SQL statement in a migration: {current[:200]!r}")
-    return statements
 
 
 # The column names of the statement read last: a search reads ~700 rows of a few statements,
@@ -160,47 +144,17 @@ class SqliteDatabase:
             )
             self._conn.row_factory = _dict_row
             self._configure()
-            self._migrate()
+            sqlite_migrate.migrate(self._conn)
         except sqlite3.Error as exc:
             raise translate(exc) from exc
 
     def _configure(self) -> None:
         self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if self.path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            sqlite_migrate.enter_wal_mode(self._conn, BUSY_TIMEOUT_MS / 1000)
         # NORMAL in WAL mode is durable across application crashes; only an OS crash can lose
         # the last transactions, which is the usual trade for an embedded store.
         self._conn.execute("PRAGMA synchronous = NORMAL")
-
-    def _migrate(self) -> None:
-        """Apply the pending migrations under the write lock (BEGIN IMMEDIATE), reading what is
-        applied inside it: several processes opening one new file at once then apply each
-        migration exactly once (the others wait on the lock and find nothing left to do)."""
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-            )
-            applied = {
-                r["version"] for r in self._conn.execute("SELECT version FROM schema_migrations")
-            }
-            for number, name, script in queries.migration_scripts(DIALECT):
-                if number not in applied:
-                    self._apply_migration(number, name, script)
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
-
-    def _apply_migration(self, number: int, name: str, script: str) -> None:
-        # executescript() would COMMIT first and release the lock: run statement by statement
-        for statement in split_statements(script):
-            self._conn.execute(statement)
-        self._conn.execute(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-            (number, name, rows.dump_time(utcnow())),
-        )
 
     def schema_version(self) -> int:
         row = self.fetch_one("schema_version")
@@ -336,15 +290,34 @@ class SqliteDatabase:
         sql, values = self._sql[query], _encoded(params)
         return self._write(lambda: list(self._conn.execute(sql, values).fetchall()))
 
+    def execute_with_triggers(self, query: str, /, params: Sequence[Mapping[str, Any]]) -> int:
+        """Run a statement once per params, atomically (alone, one statement; several, one
+        transaction); returns the rows changed, those its triggers changed included
+        (``rowcount`` leaves them out, and is 0 for an insert into a view)."""
+        sql, values = self._sql[query], [_encoded(p) for p in params]
+
+        def run() -> int:
+            before = self._conn.total_changes
+            self._conn.executemany(sql, values)
+            return int(self._conn.total_changes - before)
+
+        if len(values) == 1:
+            return self._write(run)
+        with self.transaction():
+            return self._write(run)
+
     def _write(self, statement: Callable[[], T]) -> T:
         """A statement in this thread's open transaction, as it is (a statement is atomic on
-        its own: no savepoint needed); outside one, in a transaction of its own."""
-        with self._lock:
+        its own: no savepoint needed); outside one, on its own in autocommit. A write
+        statement takes SQLite's write lock as it starts, as BEGIN IMMEDIATE would, and the
+        BEGIN and COMMIT calls it saves are two fewer waits for the GIL while this lock is
+        held, which every writer queues for under load (stress `load`)."""
+        with self._lock, self._translated_writes():
             if self._depth:  # the lock is ours, so the open transaction is this thread's
-                with self._translated_writes():
-                    return statement()
-            with self.transaction():
                 return statement()
+            result = statement()
+            self.write_error = None
+            return result
 
     def fetch_all(self, query: str, /, **params: Any) -> list[dict[str, Any]]:
         sql, values = self._sql[query], _encoded(params)

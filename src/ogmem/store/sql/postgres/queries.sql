@@ -352,9 +352,14 @@ WHERE r.account_id = :account_id
     AND NOT EXISTS (SELECT 1 FROM context_nodes AS n
                     WHERE n.account_id = r.account_id AND n.uri = r.uri);
 
--- name: insert_recall_signal
+-- name: insert_recall_signals
+-- A batch of the account's recall signals, given as a JSON array of rows.
 INSERT INTO recall_signals (account_id, uri, query_hash, rank, score, recalled_at)
-VALUES (:account_id, :uri, :query_hash, :rank, :score, :recalled_at);
+SELECT :account_id, s.value ->> 'uri', s.value ->> 'query_hash',
+    CAST(s.value ->> 'rank' AS integer), CAST(s.value ->> 'score' AS double precision),
+    CAST(s.value ->> 'recalled_at' AS timestamptz)
+FROM jsonb_array_elements(CAST(:signals AS jsonb)) WITH ORDINALITY AS s(value, position)
+ORDER BY s.position;
 
 -- name: recall_signals_of_uri
 SELECT uri, query_hash, rank, score, recalled_at FROM recall_signals

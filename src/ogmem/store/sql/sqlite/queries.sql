@@ -336,9 +336,12 @@ WHERE r.account_id = :account_id
     AND NOT EXISTS (SELECT 1 FROM context_nodes AS n
                     WHERE n.account_id = r.account_id AND n.uri = r.uri);
 
--- name: insert_recall_signal
+-- name: insert_recall_signals
+-- A batch of the account's recall signals, given as a JSON array of rows.
 INSERT INTO recall_signals (account_id, uri, query_hash, rank, score, recalled_at)
-VALUES (:account_id, :uri, :query_hash, :rank, :score, :recalled_at);
+SELECT :account_id, s.value ->> 'uri', s.value ->> 'query_hash', s.value ->> 'rank',
+    s.value ->> 'score', s.value ->> 'recalled_at'
+FROM json_each(:signals) AS s ORDER BY s.key;
 
 -- name: recall_signals_of_uri
 SELECT uri, query_hash, rank, score, recalled_at FROM recall_signals
@@ -373,34 +376,13 @@ SELECT status, count(*) AS sessions, sum(proposed) AS proposed, sum(written) AS 
     sum(skipped) AS skipped, sum(failed) AS failed, sum(llm_tokens) AS llm_tokens
 FROM sessions WHERE account_id = :account_id GROUP BY status;
 
--- name: insert_message
--- A message of a turn, unless its id is in the session already or the session belongs to
--- another user (then the turn is refused: append_count returns no row, and the caller's
--- transaction is rolled back; the guard keeps the statement safe on its own as well).
-INSERT INTO session_messages (account_id, session_id, message_id, role, name, content,
-    created_at, tokens)
-SELECT :account_id, :session_id, :message_id, :role, :name, :content, :created_at, :tokens
-WHERE NOT EXISTS (SELECT 1 FROM sessions
-                  WHERE account_id = :account_id AND session_id = :session_id
-                      AND user_id <> :user_id)
-ON CONFLICT (account_id, session_id, message_id) DO NOTHING;
-
--- name: append_count
--- The session after a turn, created for its user if new, counting what the turn added: one
--- statement per turn for the session row (every turn holds the store's write lock while its
--- statements run, and under load every turn queues for it: stress `load`). No row when the
--- session belongs to another user.
-INSERT INTO sessions (account_id, session_id, user_id, agent_id, created_at, updated_at,
-    messages, uncommitted_tokens)
-VALUES (:account_id, :session_id, :user_id, :agent_id, :now, :now, :added, :tokens)
-ON CONFLICT (account_id, session_id) DO UPDATE
-SET messages = sessions.messages + excluded.messages,
-    uncommitted_tokens = sessions.uncommitted_tokens + excluded.uncommitted_tokens,
-    status = CASE WHEN sessions.status IN ('committed', 'failed') THEN 'open'
-                  ELSE sessions.status END,
-    updated_at = excluded.updated_at
-WHERE sessions.user_id = excluded.user_id
-RETURNING *;
+-- name: insert_turn_message
+-- A message of a turn through the session_turn view (migration 0019): the message if its id
+-- is new, the session created for its user or counting it; nothing for another user's session.
+INSERT INTO session_turn (account_id, session_id, user_id, agent_id, now, message_id, role,
+    name, content, created_at, tokens)
+VALUES (:account_id, :session_id, :user_id, :agent_id, :now, :message_id, :role, :name,
+    :content, :created_at, :tokens);
 
 -- name: uncommitted_messages
 -- The next step of a commit: the oldest uncommitted messages, as many as fit in :max_tokens
