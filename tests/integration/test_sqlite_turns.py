@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from ogmem.core import errors
 from ogmem.core.storage import NewMessage
+from ogmem.store import rows
 from ogmem.store.sql_index import SqlIndexStore
 from ogmem.store.sqlite_db import SqliteDatabase
 from ogmem.store.sqlite_sessions import SqliteSessionStore
+from tests.conftest import make_node
 
 AT = datetime(2026, 12, 3, tzinfo=UTC)
 
@@ -73,3 +76,15 @@ def test_recall_signals_of_a_batch_are_one_statement_in_rank_order(db: SqliteDat
     ]
     assert found == [(b, "q1", 2, 0.5), (b, "q2", 1, 0.7)]
     assert index.recall_signals("other", b) == []
+
+
+def test_rows_of_one_call_outside_a_transaction_are_written_whole_or_not_at_all(
+    db: SqliteDatabase,
+) -> None:
+    """Only a single statement runs in autocommit: several rows are one transaction."""
+    first = make_node(version=1)
+    other = make_node(path="users/alice/memories/preferences/shell", version=1)
+    batch = [rows.node_params(n) for n in (first, other, first)]  # the last one a duplicate
+    with pytest.raises(errors.StoreError):
+        db.execute_many("insert_node", batch)
+    assert db.fetch_all("read_nodes", account_id="acme", uris=[first.uri, other.uri]) == []

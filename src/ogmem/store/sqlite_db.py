@@ -283,7 +283,9 @@ class SqliteDatabase:
         if not params:
             return 0
         sql, values = self._sql[query], [_encoded(p) for p in params]
-        return self._write(lambda: int(self._conn.executemany(sql, values).rowcount))
+        return self._write(
+            lambda: int(self._conn.executemany(sql, values).rowcount), alone=len(values) == 1
+        )
 
     def returning(self, query: str, /, **params: Any) -> list[dict[str, Any]]:
         """Rows of a writing statement (UPDATE ... RETURNING), in a transaction."""
@@ -291,9 +293,8 @@ class SqliteDatabase:
         return self._write(lambda: list(self._conn.execute(sql, values).fetchall()))
 
     def execute_with_triggers(self, query: str, /, params: Sequence[Mapping[str, Any]]) -> int:
-        """Run a statement once per params, atomically (alone, one statement; several, one
-        transaction); returns the rows changed, those its triggers changed included
-        (``rowcount`` leaves them out, and is 0 for an insert into a view)."""
+        """``execute_many`` that returns the rows changed, those its triggers changed
+        included (``rowcount`` leaves them out, and is 0 for an insert into a view)."""
         sql, values = self._sql[query], [_encoded(p) for p in params]
 
         def run() -> int:
@@ -301,20 +302,21 @@ class SqliteDatabase:
             self._conn.executemany(sql, values)
             return int(self._conn.total_changes - before)
 
-        if len(values) == 1:
-            return self._write(run)
-        with self.transaction():
-            return self._write(run)
+        return self._write(run, alone=len(values) == 1)
 
-    def _write(self, statement: Callable[[], T]) -> T:
-        """A statement in this thread's open transaction, as it is (a statement is atomic on
-        its own: no savepoint needed); outside one, on its own in autocommit. A write
-        statement takes SQLite's write lock as it starts, as BEGIN IMMEDIATE would, and the
-        BEGIN and COMMIT calls it saves are two fewer waits for the GIL while this lock is
-        held, which every writer queues for under load (stress `load`)."""
+    def _write(self, statement: Callable[[], T], *, alone: bool = True) -> T:
+        """Writes in this thread's open transaction, as they are (a statement is atomic on
+        its own: no savepoint needed). Outside one, a statement ``alone`` runs in autocommit:
+        it takes SQLite's write lock as it starts, as BEGIN IMMEDIATE would, and the BEGIN
+        and COMMIT calls it saves are two fewer waits for the GIL while this lock is held,
+        which every writer queues for under load (stress `load`). Several statements (one
+        per row of an executemany) get a transaction of their own, to succeed or fail whole."""
         with self._lock, self._translated_writes():
             if self._depth:  # the lock is ours, so the open transaction is this thread's
                 return statement()
+            if not alone:
+                with self.transaction():
+                    return statement()
             result = statement()
             self.write_error = None
             return result
