@@ -8,6 +8,7 @@
 | auth_failures_per_minute | OGMEM_AUTH_FAILURES_PER_MINUTE | 30 per address, then 429 |
 | keep_alive_s | OGMEM_KEEP_ALIVE_S | 5; an idle keep-alive connection is closed |
 | max_connections | OGMEM_MAX_CONNECTIONS | 512; beyond it new requests get 503 |
+| turn_threads | OGMEM_TURN_THREADS | 4 requests of the turn's routes at once, the rest queue |
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ REQUEST_TIMEOUT_S = 60.0
 AUTH_FAILURES_PER_MINUTE = 30
 KEEP_ALIVE_S = 5
 MAX_CONNECTIONS = 512
+# threads serving after_turn, ingest, search and compose at once (server/turns.py): the GIL
+# runs one at a time, and more threads only lengthen each one's wait to get it back
+TURN_THREADS = 4
 # the limiter remembers this many client addresses at most (least recently failed go first),
 # so a flood of spoofed sources cannot grow the server's memory
 MAX_TRACKED_CLIENTS = 10_000
@@ -38,6 +42,7 @@ class ServerLimits:
     auth_failures_per_minute: int = AUTH_FAILURES_PER_MINUTE
     keep_alive_s: int = KEEP_ALIVE_S
     max_connections: int = MAX_CONNECTIONS
+    turn_threads: int = TURN_THREADS
 
 
 class AuthFailureLimiter:

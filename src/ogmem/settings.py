@@ -96,6 +96,7 @@ _LIMITS = (
     ("AUTH_FAILURES_PER_MINUTE", "auth_failures_per_minute", int),
     ("KEEP_ALIVE_S", "keep_alive_s", int),
     ("MAX_CONNECTIONS", "max_connections", int),
+    ("TURN_THREADS", "turn_threads", int),
 )
 
 

@@ -1,7 +1,9 @@
 """The HTTP API: one route per Engine operation, the account always taken from the key.
 
 Handlers are plain ``def``: FastAPI runs them in its thread pool, and the Engine is
-synchronous and thread-safe. No handler catches errors; ``server.errors`` maps them.
+synchronous and thread-safe; those of every turn (after_turn, ingest, search, compose) run in
+a pool of their own instead (server/turns.py). No handler catches errors; ``server.errors``
+maps them.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from ogmem.server import models as m
 from ogmem.server import models_out as out
 from ogmem.server.content_type import JsonBodies
 from ogmem.server.guard import RequestGuard
+from ogmem.server.turns import TurnPool
 
 # FastAPI reads these at run time; with postponed annotations they must be module globals
 Caller = auth.Caller
+Key = auth.Key
 IDENT = m.IDENT
 UserQ = Annotated[str, Query(min_length=1, max_length=128, pattern=IDENT)]
 SessionP = Annotated[str, Path(min_length=1, max_length=128, pattern=IDENT)]
@@ -77,26 +81,37 @@ def _results(results: list[WriteResult]) -> out.MemoriesOut:
     return out.MemoriesOut(results=each, complete=counts["written"] == len(each), **counts)
 
 
-def _api(engine: Engine) -> APIRouter:
+def _api(engine: Engine, turns: TurnPool) -> APIRouter:
     api = APIRouter(prefix="/api/v1", responses=ERRORS)
 
-    @api.post("/after_turn", tags=["sessions"], responses=BODY)
-    def after_turn(body: m.TurnIn, caller: Caller) -> out.AfterTurnOut:
-        ctx = caller.context(body.user_id, body.agent_id, body.session_id)
-        done = engine.after_turn([x.to_message() for x in body.messages], ctx)
-        return out.AfterTurnOut.model_validate(done)
+    @api.post("/after_turn", tags=["sessions"], responses=BODY, response_model=out.AfterTurnOut)
+    async def after_turn(body: m.TurnIn, key: Key) -> Response:
+        def work(caller: auth.Principal) -> out.AfterTurnOut:
+            ctx = caller.context(body.user_id, body.agent_id, body.session_id)
+            done = engine.after_turn([x.to_message() for x in body.messages], ctx)
+            return out.AfterTurnOut.model_validate(done)
 
-    @api.post("/ingest", tags=["sessions"], responses=BODY)
-    def ingest(body: m.IngestIn, caller: Caller) -> out.SessionEnvelope:
-        ctx = caller.context(body.user_id, body.agent_id, body.session_id)
-        state = engine.ingest([body.message.to_message()], ctx)
-        return out.SessionEnvelope(session=out.SessionOut.model_validate(state))
+        return await turns.answer(key, work)
 
-    @api.post("/ingest_batch", tags=["sessions"], responses=BODY)
-    def ingest_batch(body: m.TurnIn, caller: Caller) -> out.SessionEnvelope:
-        ctx = caller.context(body.user_id, body.agent_id, body.session_id)
-        state = engine.ingest([x.to_message() for x in body.messages], ctx)
-        return out.SessionEnvelope(session=out.SessionOut.model_validate(state))
+    @api.post("/ingest", tags=["sessions"], responses=BODY, response_model=out.SessionEnvelope)
+    async def ingest(body: m.IngestIn, key: Key) -> Response:
+        def work(caller: auth.Principal) -> out.SessionEnvelope:
+            ctx = caller.context(body.user_id, body.agent_id, body.session_id)
+            state = engine.ingest([body.message.to_message()], ctx)
+            return out.SessionEnvelope(session=out.SessionOut.model_validate(state))
+
+        return await turns.answer(key, work)
+
+    @api.post(
+        "/ingest_batch", tags=["sessions"], responses=BODY, response_model=out.SessionEnvelope
+    )
+    async def ingest_batch(body: m.TurnIn, key: Key) -> Response:
+        def work(caller: auth.Principal) -> out.SessionEnvelope:
+            ctx = caller.context(body.user_id, body.agent_id, body.session_id)
+            state = engine.ingest([x.to_message() for x in body.messages], ctx)
+            return out.SessionEnvelope(session=out.SessionOut.model_validate(state))
+
+        return await turns.answer(key, work)
 
     @api.post("/sessions/{session_id}/commit", tags=["sessions"], responses=BODY)
     def commit(
@@ -116,24 +131,29 @@ def _api(engine: Engine) -> APIRouter:
         state = engine.session(session_id, caller.context(user_id, session_id=session_id))
         return out.SessionEnvelope(session=out.SessionOut.model_validate(state))
 
-    @api.post("/search", tags=["retrieval"], responses=BODY)
-    def search(body: m.SearchIn, caller: Caller) -> out.SearchOut:
-        ctx = caller.context(body.user_id, body.agent_id)
-        found = engine.search(
-            body.query, ctx, categories=body.categories, limit=body.limit,
-            include_sessions=body.include_sessions, min_score=body.min_score,
-            as_of=body.as_of,
-        )  # fmt: skip
-        return out.SearchOut.model_validate(found)
+    @api.post("/search", tags=["retrieval"], responses=BODY, response_model=out.SearchOut)
+    async def search(body: m.SearchIn, key: Key) -> Response:
+        def work(caller: auth.Principal) -> out.SearchOut:
+            found = engine.search(
+                body.query, caller.context(body.user_id, body.agent_id),
+                categories=body.categories, limit=body.limit,
+                include_sessions=body.include_sessions, min_score=body.min_score,
+                as_of=body.as_of,
+            )  # fmt: skip
+            return out.SearchOut.model_validate(found)
 
-    @api.post("/compose", tags=["retrieval"], responses=BODY)
-    def compose(body: m.ComposeIn, caller: Caller) -> out.ComposeOut:
-        ctx = caller.context(body.user_id, body.agent_id)
-        block = engine.compose(
-            body.query, ctx, body.token_budget, include_sessions=body.include_sessions,
-            min_score=body.min_score,
-        )  # fmt: skip
-        return out.ComposeOut.model_validate(block)
+        return await turns.answer(key, work)
+
+    @api.post("/compose", tags=["retrieval"], responses=BODY, response_model=out.ComposeOut)
+    async def compose(body: m.ComposeIn, key: Key) -> Response:
+        def work(caller: auth.Principal) -> out.ComposeOut:
+            block = engine.compose(
+                body.query, caller.context(body.user_id, body.agent_id), body.token_budget,
+                include_sessions=body.include_sessions, min_score=body.min_score,
+            )  # fmt: skip
+            return out.ComposeOut.model_validate(block)
+
+        return await turns.answer(key, work)
 
     @api.post("/memories", tags=["memories"], responses={**BODY, **PARTIAL})
     def memories(body: m.AddIn, caller: Caller, response: Response) -> out.MemoriesOut:
@@ -245,7 +265,7 @@ def create_app(
     app.add_middleware(RequestGuard, limits=limits)
     app.add_middleware(metrics.MetricsMiddleware, metrics=collected)  # outermost: sees all
     server_errors.install(app)
-    app.include_router(_api(engine))
+    app.include_router(_api(engine, TurnPool(limits.turn_threads)))
     app.include_router(extra_routes.router(engine, BODY), responses=ERRORS)
     app.include_router(dream_routes.router(engine, BODY), responses=ERRORS)
     console.mount(app, engine)  # the web console at /ui: same Engine, same keys

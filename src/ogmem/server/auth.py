@@ -21,6 +21,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import State
 
 from ogmem.core import uri
 from ogmem.core.models import RequestContext
@@ -90,20 +91,19 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+def authenticate(
+    state: State, credentials: HTTPAuthorizationCredentials | None, client: str
 ) -> Principal:
-    if not request.app.state.require_keys:
+    """The key's principal, or 401/429. A store read: callers run it on a worker thread."""
+    if not state.require_keys:
         return Principal(DEV_ACCOUNT)
-    limiter: AuthFailureLimiter = request.app.state.auth_limiter
-    client = _client(request)
+    limiter: AuthFailureLimiter = state.auth_limiter
     wait = limiter.retry_after(client)
     if wait is not None:
         raise server_errors.TooManyRequests(
             f"too many failed authentications from {client}; retry in {wait:.0f} s", wait
         )
-    keys: Keys = request.app.state.keys
+    keys: Keys = state.keys
     info = None if credentials is None else keys.verify(credentials.credentials)
     if info is None:
         limiter.failed(client)
@@ -113,4 +113,32 @@ def principal(
     return Principal(info.account_id, info.user_id, info.admin, info.key_id, info.agents)
 
 
+def principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    return authenticate(request.app.state, credentials, _client(request))
+
+
+@dataclass(frozen=True, slots=True)
+class Presented:
+    """A request's key, not yet looked up: the turn's routes (server/turns.py) look it up on
+    the thread that then serves the request, one hop instead of two."""
+
+    state: State
+    credentials: HTTPAuthorizationCredentials | None
+    client: str
+
+    def verify(self) -> Principal:
+        return authenticate(self.state, self.credentials, self.client)
+
+
+async def presented(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Presented:
+    return Presented(request.app.state, credentials, _client(request))
+
+
 Caller = Annotated[Principal, Depends(principal)]
+Key = Annotated[Presented, Depends(presented)]
