@@ -96,6 +96,7 @@ class Connection:
         reader, writer = self._streams
         answer = _Answer()
         parser = httptools.HttpResponseParser(answer)
+        answer.parser = parser
         try:
             writer.write(request)
             while not answer.complete:
@@ -106,7 +107,7 @@ class Connection:
         except BaseException:
             await self.close()
             raise
-        if not parser.should_keep_alive():
+        if not answer.keep_alive:
             await self.close()
         return parser.get_status_code(), b"".join(answer.body)
 
@@ -122,6 +123,13 @@ class _Answer:
     def __init__(self) -> None:
         self.body: list[bytes] = []
         self.complete = False
+        self.keep_alive = False
+        self.parser: httptools.HttpResponseParser | None = None
+
+    def on_headers_complete(self) -> None:
+        # llhttp answers this only while the message is being parsed (False once it is done)
+        assert self.parser is not None
+        self.keep_alive = self.parser.should_keep_alive()
 
     def on_body(self, data: bytes) -> None:
         self.body.append(data)

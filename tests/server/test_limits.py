@@ -6,49 +6,30 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from ogmem.engine import Engine
 from ogmem.index.embedders import HashEmbedder
 from ogmem.limits import AuthFailureLimiter, ServerLimits
 from ogmem.server.app import create_app
+from tests.serving import serving
 
 # the request timeout stays far above the body timeout: a loaded machine must not let the
 # one fire where the other is tested (the request-timeout test has a server of its own)
 LIMITS = ServerLimits(max_body_bytes=64_000, body_timeout_s=0.5, request_timeout_s=30.0)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def _serving(engine: Engine, limits: ServerLimits = LIMITS) -> Iterator[tuple[str, str]]:
     """(base URL, an account key) of a real server over ``engine``."""
-    keys = engine.keys
-    key = keys.create("A")[1]
-    app = create_app(engine, limits=limits)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="critical"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", key
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    key = engine.keys.create("A")[1]
+    with serving(create_app(engine, limits=limits)) as base:
+        yield base, key
 
 
 @pytest.fixture
