@@ -1,4 +1,5 @@
-"""A real uvicorn server over an ASGI app, on a free loopback port, in a thread of the test."""
+"""A real uvicorn server over an ASGI app (or ogmem's app over an Engine, with an account key),
+on a free loopback port, in a thread of the test."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+
+from ogmem.engine import Engine
+from ogmem.limits import ServerLimits
+from ogmem.server.app import create_app
 
 
 def free_port() -> int:
@@ -33,3 +38,11 @@ def serving(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@contextmanager
+def serving_engine(engine: Engine, limits: ServerLimits) -> Iterator[tuple[str, str]]:
+    """(base URL, a key of account A) of ogmem's server over ``engine``."""
+    key = engine.keys.create("A")[1]
+    with serving(create_app(engine, limits=limits)) as base:
+        yield base, key

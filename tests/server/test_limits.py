@@ -7,7 +7,6 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -16,27 +15,18 @@ import pytest
 from ogmem.engine import Engine
 from ogmem.index.embedders import HashEmbedder
 from ogmem.limits import AuthFailureLimiter, ServerLimits
-from ogmem.server.app import create_app
-from tests.serving import serving
+from tests.serving import serving_engine
 
 # the request timeout stays far above the body timeout: a loaded machine must not let the
 # one fire where the other is tested (the request-timeout test has a server of its own)
 LIMITS = ServerLimits(max_body_bytes=64_000, body_timeout_s=0.5, request_timeout_s=30.0)
 
 
-@contextmanager
-def _serving(engine: Engine, limits: ServerLimits = LIMITS) -> Iterator[tuple[str, str]]:
-    """(base URL, an account key) of a real server over ``engine``."""
-    key = engine.keys.create("A")[1]
-    with serving(create_app(engine, limits=limits)) as base:
-        yield base, key
-
-
 @pytest.fixture
 def served() -> Iterator[tuple[Engine, str, dict[str, str]]]:
     with (
         Engine.open(":memory:", embedder=HashEmbedder(), worker=False) as engine,
-        _serving(engine) as (base, key),
+        serving_engine(engine, LIMITS) as (base, key),
     ):
         yield engine, base, {"Authorization": f"Bearer {key}"}
 
@@ -117,7 +107,7 @@ def test_a_request_past_the_timeout_is_504_and_the_server_goes_on(
     limits = ServerLimits(request_timeout_s=0.5)
     with (
         Engine.open(":memory:", embedder=HashEmbedder(), worker=False) as engine,
-        _serving(engine, limits) as (base, key),
+        serving_engine(engine, limits) as (base, key),
     ):
         real_search = engine.search
         released = threading.Event()

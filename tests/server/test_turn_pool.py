@@ -20,7 +20,7 @@ from ogmem.index.embedders import HashEmbedder
 from ogmem.limits import ServerLimits
 from ogmem.server.app import create_app
 from ogmem.settings import Settings
-from tests.server.test_limits import _serving
+from tests.serving import serving_engine
 
 MESSAGE = {"role": "user", "content": "hi"}
 TURN = {"session_id": "s1", "user_id": "alice", "messages": [MESSAGE]}
@@ -66,7 +66,7 @@ def test_at_most_turn_threads_run_at_once_and_other_routes_go_on(
 ) -> None:
     with (
         Engine.open(":memory:", embedder=HashEmbedder(), worker=False) as engine,
-        _serving(engine, ServerLimits(turn_threads=2)) as (base, key),
+        serving_engine(engine, ServerLimits(turn_threads=2)) as (base, key),
     ):
         gate = _Gate(engine.search)
         monkeypatch.setattr(engine, "search", gate)

@@ -14,9 +14,10 @@ from ogmem.store.sqlite_db import SqliteDatabase
 
 
 class SqliteSessionStore(SqlSessionStore):
+    _db: SqliteDatabase  # its execute_with_triggers, beside the shared connector's queries
+
     def __init__(self, db: SqliteDatabase) -> None:
         super().__init__(db)
-        self._sqlite = db
 
     def append(
         self,
@@ -34,7 +35,7 @@ class SqliteSessionStore(SqlSessionStore):
              "content": m.content, "created_at": m.created_at, "tokens": m.tokens}
             for m in messages
         ]  # fmt: skip
-        changed = self._sqlite.execute_with_triggers("insert_turn_message", params)
+        changed = self._db.execute_with_triggers("insert_turn_message", params)
         if changed == 0:  # another user's session: the trigger wrote nothing
             return 0, None
         # each message changed the session row, and a new one its own row too
