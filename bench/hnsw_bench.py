@@ -1,6 +1,7 @@
 """HNSW search at 100k memories: latency, recall@50 against exact search, graph build time.
 
-Same memories, queries and loading as bench/search_bench.py, with the Searcher wired to an
+Same memories (with their MiniLM vectors), queries and loading as bench/search_bench.py, whose
+workload a run builds once, with the Searcher wired to an
 HnswVectorIndex (graph built before timing; latency excludes the query embedding). Recall@50
 compares the HNSW index with the exact NumpyVectorIndex on the same records and filter, at the
 depth the Searcher asks for with its default limit (50).
@@ -28,24 +29,9 @@ from ogmem.index.hnsw import HnswVectorIndex
 from ogmem.index.vectors import NumpyVectorIndex
 from ogmem.retrieval.search import Searcher
 
-MEMORIES = search_bench.MEMORIES
-QUERIES = search_bench.QUERIES
 ACCOUNT, USER = search_bench.ACCOUNT, search_bench.USER
 DEPTH = 50  # the Searcher's vector depth for limit=10
 REAL_SENTENCES, REAL_QUERIES = 5000, 200
-
-
-def _queries(
-    texts: list[str], vectors: npt.NDArray[np.float32]
-) -> tuple[list[str], npt.NDArray[np.float32]]:
-    """The queries of bench/search_bench.py: a record's vector plus noise, four of its words."""
-    rng = np.random.default_rng(11)
-    picks = rng.integers(0, len(texts), QUERIES)
-    query_texts = [" ".join(rng.permutation(texts[i].split())[:4]) for i in picks]
-    noise = 0.3 * rng.standard_normal((QUERIES, vectors.shape[1])).astype(np.float32)
-    query_vectors = vectors[picks] + noise
-    query_vectors /= np.linalg.norm(query_vectors, axis=1, keepdims=True)
-    return query_texts, query_vectors
 
 
 def _recall(
@@ -65,10 +51,9 @@ def _recall(
 
 
 def main() -> dict[str, float]:
-    embedder = MiniLMEmbedder()
-    texts = corpus.synthetic_texts(MEMORIES)
-    vectors = corpus.clustered_vectors(MEMORIES)
-    query_texts, query_vectors = _queries(texts, vectors)
+    embedder, work = search_bench.workload()
+    texts, vectors = work.texts, work.vectors
+    query_texts, query_vectors = work.query_texts, work.query_vectors
     ctx = RequestContext(ACCOUNT, USER)
     with (
         tempfile.TemporaryDirectory(prefix="ogmem-bench-") as tmp,

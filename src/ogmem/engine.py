@@ -130,8 +130,9 @@ class Engine(EngineReads, EngineOperations):
         self.forgetter = Forgetter(self.store, self._sessions, self.writer.target_uri)
         self.recall = RecallLog(self.index)
         self.searcher = Searcher(
-            self.store, self.index, self.vectors, self.embedder, recall=self.recall, decay=decay
-        )
+            self.store, self.index, self.vectors, self.embedder, recall=self.recall, decay=decay,
+            overlap=backend.searches_in_server,
+        )  # fmt: skip
         if worker:
             self.start_worker()
 
@@ -187,6 +188,7 @@ class Engine(EngineReads, EngineOperations):
     def close(self) -> None:
         self.stop_worker()
         self.flush()
+        self.searcher.close()
         self.backend.close()
 
     def __enter__(self) -> Engine:

@@ -237,7 +237,36 @@ def test_the_vector_graph_is_dense_and_a_graph_built_before_is_built_again(pg_ur
     with engine, _db(engine.backend)._pool.connection() as conn:  # as every search runs
         shown = conn.execute("SHOW hnsw.ef_search").fetchone()
     assert _graph_options(pg_url, 8) == ["m=32", "ef_construction=128"]
-    assert shown == {"hnsw.ef_search": "1000"}
+    assert shown == {"hnsw.ef_search": "200"}
+
+
+def _searched_with(url: str) -> str:
+    """The hnsw.ef_search of a connection from the pool every search uses, after a search."""
+    engine = Engine.open(url, embedder=HashEmbedder(dimensions=8), worker=False)
+    with engine, _db(engine.backend)._pool.connection() as conn:
+        conn.execute("SELECT '[1,0]'::vector")  # pgvector's settings exist once it is loaded
+        shown = conn.execute("SHOW hnsw.ef_search").fetchone()
+    assert shown is not None
+    return str(shown["hnsw.ef_search"])
+
+
+def test_an_operators_hnsw_search_width_is_kept_and_ogmems_is_the_default(pg_url: str) -> None:
+    """ogmem widens pgvector's candidate list from its default (40: less than the depth a
+    hybrid search asks for) to 200, unless the operator chose one for the database, the role
+    or the URL: data whose neighbours crowd closer than real text's may need more."""
+    assert _searched_with(pg_url) == "200"
+    separator = "&" if "?" in pg_url else "?"
+    assert _searched_with(f"{pg_url}{separator}options=-c%20hnsw.ef_search%3D600") == "600"
+    name = urlsplit(pg_url).path.lstrip("/")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("SELECT '[1]'::vector")  # PostgreSQL checks a setting it knows
+        conn.execute(f"ALTER DATABASE {name} SET hnsw.ef_search = 40".encode())
+    try:
+        assert _searched_with(pg_url) == "40"  # the operator's, even pgvector's own default
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("SELECT '[1]'::vector")
+            conn.execute(f"ALTER DATABASE {name} RESET hnsw.ef_search".encode())
 
 
 def test_concurrent_opens_of_a_new_database_apply_each_migration_once(
@@ -418,6 +447,7 @@ def test_an_engine_on_postgresql_searches_with_pgvector_by_default(pg_url: str) 
     ctx = RequestContext("acme", "alice")
     with Engine.open(pg_url, embedder=HashEmbedder(), worker=False) as engine:
         assert type(engine.vectors).__name__ == "PgVectorIndex"
+        assert engine.backend.searches_in_server  # its keyword search runs beside (below)
         memory = CandidateMemory(
             category="preference", routing_key="editor", abstract="Prefers vim",
             content="Alice edits code in vim.",

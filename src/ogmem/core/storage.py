@@ -265,6 +265,10 @@ class Backend:
     LISTEN); returns a function that stops listening. None: no cross-process wake-ups."""
     default_vector_index: str = "exact"
     """The vector index kind an Engine uses when none is named."""
+    searches_in_server: bool = False
+    """The keyword search runs in a database server: a search sends it before it searches
+    vectors, so the two overlap. In-process searches (SQLite, numpy) share this process's
+    cores and run one after the other."""
 
     def close(self) -> None:
         self.uow.close()

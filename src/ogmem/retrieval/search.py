@@ -4,8 +4,10 @@ by the directory summaries (hierarchical retrieval); each hit carries its releva
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -41,6 +43,8 @@ RRF_K = 60
 DIRECTORY_WEIGHT = 0.1
 CANDIDATES_PER_RESULT = 10  # LoCoMo dev: R@50 +0.015 over 5, p50 +2 ms
 MIN_CANDIDATES = 50
+# searches that may send their keyword search at once (more wait their turn, never fail)
+OVERLAP_THREADS = 8
 POOL_PER_RESULT, POOL_EXTRA = 3, 10  # read first, for neighbours to meet (neighbours.py)
 SEARCHABLE = (ContextType.MEMORY, ContextType.SKILL, ContextType.RESOURCE, ContextType.SESSION)
 
@@ -147,7 +151,10 @@ class Searcher:
         directory_weight: float = DIRECTORY_WEIGHT,
         recall: RecallLog | None = None,
         decay: Decay | None = None,
+        overlap: bool = False,
     ) -> None:
+        """``overlap``: the keyword search runs elsewhere (a database server), so it is sent on
+        a helper thread while this one searches vectors (Backend.searches_in_server)."""
         self._store = store
         self._index = index
         self._vectors = vectors
@@ -157,6 +164,16 @@ class Searcher:
         self._timeline = Timeline(index, decay)
         # where this embedder's related and unrelated pairs part (relevance.py)
         self._midpoint = float(getattr(embedder, "similarity_midpoint", SIMILARITY_MIDPOINT))
+        self._helpers = (
+            ThreadPoolExecutor(OVERLAP_THREADS, thread_name_prefix="ogmem-keywords")
+            if overlap
+            else None
+        )
+
+    def close(self) -> None:
+        """Stop the helper threads (waiting for the keyword searches they run)."""
+        if self._helpers is not None:
+            self._helpers.shutdown()
 
     def search(
         self,
@@ -217,14 +234,18 @@ class Searcher:
         limit: int,
     ) -> dict[str, _Fused]:
         depth = max(MIN_CANDIDATES, limit * CANDIDATES_PER_RESULT)
-        # one after the other: numpy's matrix-vector product already uses both cores here, and
-        # running the keyword search beside it was measured slower (bench/search_bench.py)
-        return fuse(
-            {
-                "vector": self._vectors.search(account_id, vector, search_filter, depth),
-                "bm25": self._index.keyword_search(account_id, terms, search_filter, depth),
-            }
+        keywords = functools.partial(
+            self._index.keyword_search, account_id, terms, search_filter, depth
         )
+        if self._helpers is None:
+            # one after the other: in this process both compete for the same cores, and
+            # running them side by side was measured slower (bench/search_bench.py)
+            vector_hits = self._vectors.search(account_id, vector, search_filter, depth)
+            return fuse({"vector": vector_hits, "bm25": keywords()})
+        # the database server runs the keyword search while this thread searches vectors
+        keyword_hits = self._helpers.submit(keywords)
+        vector_hits = self._vectors.search(account_id, vector, search_filter, depth)
+        return fuse({"vector": vector_hits, "bm25": keyword_hits.result()})
 
     def _rank(
         self, account_id: str, fused: dict[str, _Fused], wanted: _Wanted

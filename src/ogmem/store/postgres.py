@@ -102,4 +102,5 @@ def open_postgres(url: str) -> Backend:
         erase=SqlEraseStore(db),
         wake_on_events=listeners.listen,
         default_vector_index=DEFAULT_VECTOR_INDEX,
+        searches_in_server=True,
     )
