@@ -254,26 +254,25 @@ def main() -> dict[str, float]:
         return {**figures, "scale_load_s": load_s, **cache_figures(store, SIZE)}
 
 
-def _grant_build_memory(engine: Engine, megabytes: int) -> None:
-    """The operator's step for a large store (README, Scale out): the denser graph needs ~2.5 KB
-    a record to build in memory, past the 1 GB ogmem grants it by default at ~400k records.
-    Applies to the connections opened after it, as the next start's."""
+def _grant(engine: Engine, setting: str, value: str) -> None:
+    """An operator's ``ALTER DATABASE ... SET``, for the connections opened after it (the next
+    start's). pgvector is loaded first: PostgreSQL accepts its settings only once it is."""
     engine.backend.uow.raw_query(  # type: ignore[attr-defined]
         # the rows read are the first statement's (psycopg keeps the others' results)
-        "SELECT 1 AS granted; DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET "
-        f"maintenance_work_mem = %L', current_database(), '{int(megabytes)}MB'); END $$"
-    )
-
-
-def _grant_search_width(engine: Engine, width: int) -> None:
-    """The operator's step for data whose neighbours crowd as these synthetic vectors' do
-    (~4,000 records of a cluster nearly equidistant from a query): pgvector's widest search
-    instead of ogmem's default 200, which suits real text (docs/decisions.md, "How wide the
-    HNSW search looks"). PostgreSQL accepts the setting once pgvector is loaded."""
-    engine.backend.uow.raw_query(  # type: ignore[attr-defined]
         "SELECT '[1]'::vector AS loaded; DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET "
-        f"hnsw.ef_search = %s', current_database(), {int(width)}); END $$"
+        f"{setting} = %L', current_database(), '{value}'); END $$"
     )
+
+
+def _grant_operator_settings(engine: Engine) -> None:
+    """What an operator of a store like this one sets (README, Scale out):
+    - build memory: the denser graph needs ~2.5 KB a record to build in memory, past the 1 GB
+      ogmem grants it by default at ~400k records;
+    - search width: these synthetic vectors crowd a query (~4,000 records of a cluster nearly
+      equidistant from it), so pgvector's widest search instead of ogmem's default 200, which
+      suits real text (docs/decisions.md, "How wide the HNSW search looks")."""
+    _grant(engine, "maintenance_work_mem", f"{int(SIZE.build_memory_mb)}MB")
+    _grant(engine, "hnsw.ef_search", str(int(SEARCH_WIDTH)))
 
 
 def _settle(engine: Engine) -> None:
@@ -293,8 +292,7 @@ def pg_main() -> dict[str, float]:
         with Engine.open(url, embedder=HashEmbedder(DIM), worker=False, vector_index="exact") as e:
             load_s = load_all(e, work)
             _settle(e)
-            _grant_build_memory(e, SIZE.build_memory_mb)
-            _grant_search_width(e, SEARCH_WIDTH)
+            _grant_operator_settings(e)
         started = time.perf_counter()
         with Engine.open(url, embedder=HashEmbedder(DIM), worker=False) as engine:
             build_s = time.perf_counter() - started
