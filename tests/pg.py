@@ -38,9 +38,10 @@ def _runtime_dir() -> None:
 
 
 class PgCluster:
-    def __init__(self, *, durable: bool = False) -> None:
+    def __init__(self, *, durable: bool = False, shared_buffers_mb: int | None = None) -> None:
         """``durable``: the server's default settings (fsync and synchronous commit on), else
-        FAST_SETTINGS."""
+        FAST_SETTINGS. ``shared_buffers_mb``: the server's page cache, if not its default
+        (128 MB; set before the first connection, by a restart)."""
         _runtime_dir()
         import pgserver
 
@@ -48,6 +49,8 @@ class PgCluster:
         self._server: Any = pgserver.get_server(  # type: ignore[attr-defined]
             self._root / "pgdata", cleanup_mode="stop"
         )
+        if shared_buffers_mb is not None:
+            self._restart_with(shared_buffers=f"{int(shared_buffers_mb)}MB")
         self.admin_url: str = self._server.get_uri()
         self._socket_dir = dict(
             part.split("=", 1) for part in urlsplit(self.admin_url).query.split("&")
@@ -70,6 +73,20 @@ class PgCluster:
         from ogmem.store import postgres
 
         postgres.migrate(self.url(TEMPLATE))
+
+    def _restart_with(self, **settings: str) -> None:
+        """Settings that take effect only when the server starts: written, then a restart
+        with the options it was started with (pg_ctl keeps them), logging where it logged."""
+        import pgserver
+
+        for name, value in settings.items():
+            with psycopg.connect(self._server.get_uri(), autocommit=True) as conn:
+                conn.execute(f"ALTER SYSTEM SET {name} = '{value}'".encode())
+        pgserver.pg_ctl(  # type: ignore[attr-defined]
+            ["-w", "-l", str(self._server.log), "restart"],
+            pgdata=self._server.pgdata, user=self._server.system_user,
+        )  # fmt: skip
+        self._server.ensure_postgres_running()  # reads the new server's process
 
     def url(self, database: str, user: str = OWNER) -> str:
         return f"postgresql://{user}@/{database}?host={self._socket_dir}"

@@ -4,6 +4,7 @@ write pipeline and key tests run on it through the ``backend`` fixture.)"""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -132,12 +133,17 @@ def test_keyword_search_reads_only_the_account_its_transaction_is_set_to(pg_url:
             engine.remember([memory], RequestContext(account, "u", session_id="s"))
         engine.drain()
         assert [h.uri for h in engine.index.keyword_search("B", ["quince"], SearchFilter(), 5)]
-    search = "SELECT uri FROM ogmem_keyword_search('B', '{quince}', NULL, NULL, NULL, NULL, 5)"
     set_to = "SELECT set_config('ogmem.account_id', '{}', false)"
-    found = _as_app(pg_url, set_to.format("B"), search)
-    assert ("ctx://B/users/u/memories/preferences/q",) in found
-    assert _as_app(pg_url, set_to.format("A"), search) == []
-    assert _as_app(pg_url, search) == []
+    # the owner's own records (few: migration 0014's first branch), then the GIN index's
+    for owners, few in (("'{user:u}'", "true"), ("NULL", "false")):
+        search = (
+            f"SELECT uri FROM ogmem_keyword_search('B', '{{quince}}', {owners}, NULL, NULL, "
+            f"NULL, 5, {few})"
+        )
+        found = _as_app(pg_url, set_to.format("B"), search)
+        assert ("ctx://B/users/u/memories/preferences/q",) in found
+        assert _as_app(pg_url, set_to.format("A"), search) == []
+        assert _as_app(pg_url, search) == []
 
 
 def test_the_app_role_cannot_run_what_only_the_owner_may(pg_url: str) -> None:
@@ -457,3 +463,21 @@ def test_an_engine_on_postgresql_searches_with_pgvector_by_default(pg_url: str) 
         hits = engine.search("which editor does alice use? vim", ctx).hits
         assert hits and hits[0].uri.endswith("preferences/editor")
         assert "vector" in hits[0].why and "bm25" in hits[0].why
+
+
+def test_a_server_started_with_a_page_cache_serves_with_it_and_stops() -> None:
+    """The benchmarks' server (bench/pg.py) gets its shared_buffers by a restart after the
+    first start; the restarted server is the one the cluster stops."""
+    import psutil
+
+    cluster = PgCluster(shared_buffers_mb=160)
+    try:
+        with psycopg.connect(cluster.fresh_database()) as conn:
+            row = conn.execute("SHOW shared_buffers").fetchone()
+        assert row is not None and row[0] == "160MB"
+        pid = cluster._server.get_pid()
+        assert psutil.pid_exists(pid)
+    finally:
+        cluster.stop()
+    with contextlib.suppress(psutil.NoSuchProcess):
+        psutil.Process(pid).wait(timeout=10)  # raises TimeoutExpired if it is still serving

@@ -13,7 +13,7 @@ from ogmem.core import errors
 from ogmem.core.storage import Backend, VectorIndex
 from ogmem.store import postgres_migrate
 from ogmem.store.postgres_db import PostgresDatabase, translated, vector_adapters
-from ogmem.store.postgres_index import PgVectorIndex, PostgresIndexStore
+from ogmem.store.postgres_index import OwnerSizes, PgVectorIndex, PostgresIndexStore
 from ogmem.store.postgres_listen import Listener
 from ogmem.store.postgres_sessions import PostgresSessionStore
 from ogmem.store.sql_dreams import SqlDreamStore
@@ -65,7 +65,9 @@ def open_postgres(url: str) -> Backend:
     db = PostgresDatabase(url, adapters)
     listeners = _Listeners(url)
     db.on_close.append(listeners.stop_all)
-    index = PostgresIndexStore(db)
+    # one count of an owner's records serves both searches (keyword, vector) for a while
+    sizes = OwnerSizes(db)
+    index = PostgresIndexStore(db, sizes)
 
     def vector_index(
         kind: str, dimensions: int, model_id: str, *, cache_mb: int | None = None
@@ -75,7 +77,7 @@ def open_postgres(url: str) -> Backend:
         from ogmem.index import vectors
 
         if kind == "pgvector":
-            return PgVectorIndex(db, dimensions, model_id)
+            return PgVectorIndex(db, dimensions, model_id, sizes)
         if kind == "exact":
             return vectors.NumpyVectorIndex(index, dimensions, model_id, cache_mb=cache_mb)
         if kind == "hnsw":

@@ -282,7 +282,7 @@ ORDER BY owner_space;
 
 -- name: owner_records_count
 -- How many records the owners hold, counted up to :most + 1 (index_records_by_owner): few
--- enough, and PgVectorIndex scores them all instead of walking the HNSW graph of the table.
+-- enough, and the searches read theirs instead of the whole table's indexes (OwnerSizes).
 SELECT count(*) AS n FROM (
     SELECT 1 FROM index_records
     WHERE account_id = :account_id AND owner_space = ANY(:owner_spaces::text[])
@@ -294,11 +294,12 @@ SELECT uri, level FROM index_tombstones WHERE account_id = :account_id AND seq >
 -- name: keyword_search
 -- Any of the words (websearch syntax cannot fail on any input), English stemming as the
 -- generated tsvector; ranked by cover density. The filters are the SearchFilter's (NULL: no
--- restriction on that column). A function of the owner (migrations/0004): under row-level
--- security the GIN index could not serve @@, which is not LEAKPROOF.
+-- restriction on that column). A function of the owner (migrations/0007): under row-level
+-- security the GIN index could not serve @@, which is not LEAKPROOF. :few_owner_records:
+-- whether the owners hold few records (OwnerSizes), which reads theirs instead (0014).
 SELECT uri, level, rank FROM ogmem_keyword_search(:account_id, :words::text[],
     :owner_spaces::text[], :categories::text[], :context_types::text[], :statuses::text[],
-    :limit);
+    :limit, :few_owner_records);
 
 -- name: vector_search
 -- Nearest records by cosine over the HNSW index of this dimension ({dims}: an integer the
