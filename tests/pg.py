@@ -49,12 +49,13 @@ class PgCluster:
         self._server: Any = pgserver.get_server(  # type: ignore[attr-defined]
             self._root / "pgdata", cleanup_mode="stop"
         )
-        if shared_buffers_mb is not None:
-            self._restart_with(shared_buffers=f"{int(shared_buffers_mb)}MB")
         self.admin_url: str = self._server.get_uri()
         self._socket_dir = dict(
             part.split("=", 1) for part in urlsplit(self.admin_url).query.split("&")
         )["host"]
+        if shared_buffers_mb is not None:  # read only when the server starts
+            self._admin(f"ALTER SYSTEM SET shared_buffers = '{int(shared_buffers_mb)}MB'")
+            self._restart()
         self._names = itertools.count(1)
         self._spare: list[str] = []
         self._emptying: str | None = None
@@ -74,14 +75,11 @@ class PgCluster:
 
         postgres.migrate(self.url(TEMPLATE))
 
-    def _restart_with(self, **settings: str) -> None:
-        """Settings that take effect only when the server starts: written, then a restart
-        with the options it was started with (pg_ctl keeps them), logging where it logged."""
+    def _restart(self) -> None:
+        """Restart with the options the server was started with (pg_ctl keeps them; the
+        socket stays where it was), logging where it logged."""
         import pgserver
 
-        for name, value in settings.items():
-            with psycopg.connect(self._server.get_uri(), autocommit=True) as conn:
-                conn.execute(f"ALTER SYSTEM SET {name} = '{value}'".encode())
         pgserver.pg_ctl(  # type: ignore[attr-defined]
             ["-w", "-l", str(self._server.log), "restart"],
             pgdata=self._server.pgdata, user=self._server.system_user,

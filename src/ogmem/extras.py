@@ -16,7 +16,7 @@ from ogmem.core import errors
 MODULES: dict[str, tuple[str, ...]] = {
     "server": ("fastapi", "uvicorn", "prometheus_client"),
     "mcp": ("mcp",),
-    "postgres": ("psycopg", "psycopg_pool", "pgvector"),
+    "postgres": ("psycopg", "psycopg_pool", "pgvector", "cachetools"),
     "ann": ("usearch",),
 }
 

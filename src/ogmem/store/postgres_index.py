@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from cachetools import TTLCache
 
 from ogmem.core.models import SearchFilter
 from ogmem.core.storage import RecordHit, Vector
@@ -54,10 +54,10 @@ class OwnerSizes:
     ) -> None:
         self._db = db
         self._most = most
-        self._ttl_s = ttl_s
-        self._entries = entries
-        self._clock = clock
-        self._verdicts: OrderedDict[tuple[str, tuple[str, ...]], tuple[bool, float]] = OrderedDict()
+        # least recently used first out past ``entries``, each kept ``ttl_s``; not thread-safe
+        self._verdicts: TTLCache[tuple[str, tuple[str, ...]], bool] = TTLCache(
+            entries, ttl_s, timer=clock
+        )
         self._lock = threading.Lock()
 
     def few(self, account_id: str, owner_spaces: Sequence[str] | None) -> bool:
@@ -67,26 +67,22 @@ class OwnerSizes:
         key = (account_id, tuple(sorted(str(owner) for owner in owner_spaces)))
         with self._lock:
             held = self._verdicts.get(key)
-            if held is not None and held[1] > self._clock():
-                self._verdicts.move_to_end(key)
-                return held[0]
+        if held is not None:
+            return held
         (row,) = self._db.fetch_all(
             "owner_records_count", account_id=account_id, owner_spaces=list(key[1]),
             most=self._most,
         )  # fmt: skip
         verdict = int(row["n"]) <= self._most
         with self._lock:
-            self._verdicts[key] = (verdict, self._clock() + self._ttl_s)
-            self._verdicts.move_to_end(key)
-            while len(self._verdicts) > self._entries:
-                self._verdicts.popitem(last=False)
+            self._verdicts[key] = verdict
         return verdict
 
     def forget_owner(self, account_id: str, owner_space: str) -> None:
         """Drop the verdicts naming this owner (its records were erased)."""
         with self._lock:
             for key in [k for k in self._verdicts if k[0] == account_id and owner_space in k[1]]:
-                del self._verdicts[key]
+                self._verdicts.pop(key, None)
 
 
 class PostgresIndexStore(SqlIndexStore):
