@@ -9,6 +9,7 @@
 | keep_alive_s | OGMEM_KEEP_ALIVE_S | 5; an idle keep-alive connection is closed |
 | max_connections | OGMEM_MAX_CONNECTIONS | 512; beyond it new requests get 503 |
 | turn_threads | OGMEM_TURN_THREADS | 4 requests of the turn's routes at once, the rest queue |
+| append_head_start_ms | OGMEM_APPEND_HEAD_START_MS | 125 ms of precedence for appends |
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ MAX_CONNECTIONS = 512
 # threads serving after_turn, ingest, search and compose at once (server/turns.py): the GIL
 # runs one at a time, and more threads only lengthen each one's wait to get it back
 TURN_THREADS = 4
+# In that queue a search or compose lets the turns' appends go first for this long
+# (server/turns.py). Less than the 200 ms between the load goals' p99 (after_turn 300 ms,
+# search 500 ms), so that each keeps about the same share of its goal (measured: 100-150 ms).
+APPEND_HEAD_START_MS = 125
 # the limiter remembers this many client addresses at most (least recently failed go first),
 # so a flood of spoofed sources cannot grow the server's memory
 MAX_TRACKED_CLIENTS = 10_000
@@ -43,6 +48,7 @@ class ServerLimits:
     keep_alive_s: int = KEEP_ALIVE_S
     max_connections: int = MAX_CONNECTIONS
     turn_threads: int = TURN_THREADS
+    append_head_start_ms: int = APPEND_HEAD_START_MS
 
 
 class AuthFailureLimiter:

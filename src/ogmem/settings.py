@@ -97,6 +97,7 @@ _LIMITS = (
     ("KEEP_ALIVE_S", "keep_alive_s", int),
     ("MAX_CONNECTIONS", "max_connections", int),
     ("TURN_THREADS", "turn_threads", int),
+    ("APPEND_HEAD_START_MS", "append_head_start_ms", int),
 )
 
 

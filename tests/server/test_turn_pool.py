@@ -1,6 +1,7 @@
 """The turn's routes (after_turn, ingest, ingest_batch, search, compose) run in a pool of
-their own (server/turns.py): at most ``turn_threads`` at once, the key always checked before
-the Engine is called, and the other routes answered while that pool is full."""
+their own (server/turns.py): at most ``turn_threads`` at once, a turn's append before a
+search queued ahead of it, the key always checked before the Engine is called, and the other
+routes answered while that pool is full."""
 
 from __future__ import annotations
 
@@ -90,6 +91,54 @@ def test_at_most_turn_threads_run_at_once_and_other_routes_go_on(
                 gate.released.set()
             assert list(answers) == [200] * 5
     assert gate.most == 2
+
+
+def test_a_turn_waiting_behind_a_search_goes_before_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One thread, a search running and another waiting: an after_turn that comes within the
+    head start is served first (the second search would have gone first, first come first
+    served)."""
+    limits = ServerLimits(turn_threads=1, append_head_start_ms=60_000)
+    with (
+        Engine.open(":memory:", embedder=HashEmbedder(), worker=False) as engine,
+        serving_engine(engine, limits) as (base, key),
+    ):
+        calls: list[str] = []
+        gate = _Gate(engine.search)
+        real_turn = engine.after_turn
+        monkeypatch.setattr(
+            engine, "search", lambda *a, **k: calls.append("search") or gate(*a, **k)
+        )
+        monkeypatch.setattr(
+            engine, "after_turn", lambda *a, **k: calls.append("after_turn") or real_turn(*a, **k)
+        )
+        auth = {"Authorization": f"Bearer {key}"}
+
+        def post(route: str, body: dict[str, Any]) -> int:
+            with httpx.Client(base_url=base, headers=auth, timeout=30) as client:
+                return client.post(route, json=body).status_code
+
+        search = ("/api/v1/search", {"query": "hi", "user_id": "alice"})
+        with ThreadPoolExecutor(3) as pool:
+            try:
+                running = pool.submit(post, *search)
+                gate.wait_inside(1)
+                waiting = pool.submit(post, *search)
+                time.sleep(0.3)  # the second search is queued before the turn comes
+                turn = pool.submit(post, "/api/v1/after_turn", TURN)
+                time.sleep(0.3)
+                assert calls == ["search"]  # both wait for the one thread
+            finally:
+                gate.released.set()
+            assert [running.result(), waiting.result(), turn.result()] == [200, 200, 200]
+    assert calls == ["search", "after_turn", "search"]
+
+
+def test_the_append_head_start_comes_from_the_environment() -> None:
+    assert Settings.from_env({}).limits.append_head_start_ms == 125
+    env = {"OGMEM_APPEND_HEAD_START_MS": "40"}
+    assert Settings.from_env(env).limits.append_head_start_ms == 40
+    with pytest.raises(errors.ConfigurationError, match="OGMEM_APPEND_HEAD_START_MS"):
+        Settings.from_env({"OGMEM_APPEND_HEAD_START_MS": "soon"})
 
 
 @pytest.mark.parametrize(("route", "body", "method"), ROUTES)

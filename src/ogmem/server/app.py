@@ -91,7 +91,7 @@ def _api(engine: Engine, turns: TurnPool) -> APIRouter:
             done = engine.after_turn([x.to_message() for x in body.messages], ctx)
             return out.AfterTurnOut.model_validate(done)
 
-        return await turns.answer(key, work)
+        return await turns.answer(key, work, append=True)
 
     @api.post("/ingest", tags=["sessions"], responses=BODY, response_model=out.SessionEnvelope)
     async def ingest(body: m.IngestIn, key: Key) -> Response:
@@ -100,7 +100,7 @@ def _api(engine: Engine, turns: TurnPool) -> APIRouter:
             state = engine.ingest([body.message.to_message()], ctx)
             return out.SessionEnvelope(session=out.SessionOut.model_validate(state))
 
-        return await turns.answer(key, work)
+        return await turns.answer(key, work, append=True)
 
     @api.post(
         "/ingest_batch", tags=["sessions"], responses=BODY, response_model=out.SessionEnvelope
@@ -111,7 +111,7 @@ def _api(engine: Engine, turns: TurnPool) -> APIRouter:
             state = engine.ingest([x.to_message() for x in body.messages], ctx)
             return out.SessionEnvelope(session=out.SessionOut.model_validate(state))
 
-        return await turns.answer(key, work)
+        return await turns.answer(key, work, append=True)
 
     @api.post("/sessions/{session_id}/commit", tags=["sessions"], responses=BODY)
     def commit(
@@ -265,7 +265,9 @@ def create_app(
     app.add_middleware(RequestGuard, limits=limits)
     app.add_middleware(metrics.MetricsMiddleware, metrics=collected)  # outermost: sees all
     server_errors.install(app)
-    app.include_router(_api(engine, TurnPool(limits.turn_threads)))
+    app.include_router(
+        _api(engine, TurnPool(limits.turn_threads, limits.append_head_start_ms / 1000))
+    )
     app.include_router(extra_routes.router(engine, BODY), responses=ERRORS)
     app.include_router(dream_routes.router(engine, BODY), responses=ERRORS)
     console.mount(app, engine)  # the web console at /ui: same Engine, same keys
