@@ -4,8 +4,6 @@ plus the head start; a waiter that goes away gives up its place."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import anyio
 import pytest
 
@@ -64,7 +62,7 @@ def test_at_most_size_hold_a_slot_and_a_cancelled_waiter_gives_up_its_place() ->
     slots = Slots(2, 0.1)
     inside: list[str] = []
 
-    async def hold(name: str, **_: Any) -> None:
+    async def hold(name: str) -> None:
         await slots.acquire(append=True)
         inside.append(name)
 
