@@ -397,55 +397,6 @@ def test_another_process_writing_events_wakes_the_listener(pg: Backend, pg_url: 
     assert not woken.is_set()  # stopped
 
 
-# -- pgvector --------------------------------------------------------------------------------
-
-
-def _records(backend: Backend, account: str, vectors: Any, **columns: str) -> None:
-    from ogmem.core.models import ContextType, IndexRecord, NodeStatus
-
-    items = []
-    for i, vector in enumerate(vectors):
-        record = IndexRecord(
-            account_id=account, uri=f"ctx://{account}/users/alice/memories/events/e{i}",
-            level=0, text=f"record {i}", owner_space=columns.get("owner", "user:alice"),
-            category=columns.get("category", "event"), context_type=ContextType.MEMORY,
-            status=NodeStatus.ACTIVE, node_version=1,
-        )  # fmt: skip
-        items.append((record.uri, [record], [vector]))
-    backend.index.replace_many(account, items, "m")
-
-
-def test_pgvector_finds_what_exact_search_finds_within_the_account_and_filter(
-    pg: Backend,
-) -> None:
-    import numpy as np
-
-    from ogmem.core.models import SearchFilter
-
-    rng = np.random.default_rng(7)
-    vectors = rng.normal(size=(300, 16)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    _records(pg, "A", vectors[:200])
-    _records(pg, "B", vectors[200:])
-    _records(pg, "A2", vectors[:5], category="profile")
-    graph, exact = pg.vector_index("pgvector", 16, "m"), pg.vector_index("exact", 16, "m")
-    assert type(graph).__name__ == "PgVectorIndex" and pg.default_vector_index == "pgvector"
-    indexes = raw_rows(pg, "SELECT indexdef FROM pg_indexes WHERE indexname = "
-                           "'index_records_hnsw_16'")  # fmt: skip
-    assert "hnsw" in indexes[0]["indexdef"] and "vector_cosine_ops" in indexes[0]["indexdef"]
-    everything = SearchFilter(statuses=None)
-    for query in vectors[190:210]:
-        found = graph.search("A", query, everything, 10)
-        expected = exact.search("A", query, everything, 10)
-        assert [h.uri for h in found] == [h.uri for h in expected]
-        assert np.allclose([h.score for h in found], [h.score for h in expected], atol=1e-5)
-    # a filter that leaves fewer records than asked for: every match, from the exact fallback
-    narrow = SearchFilter(categories=("profile",))
-    assert len(graph.search("A2", vectors[0], narrow, 10)) == 5
-    assert graph.search("A2", vectors[0], SearchFilter(owner_spaces=("user:bob",)), 10) == []
-    assert graph.search("C", vectors[0], everything, 10) == []
-
-
 def test_an_engine_on_postgresql_searches_with_pgvector_by_default(pg_url: str) -> None:
     from ogmem import CandidateMemory, Engine, RequestContext
     from ogmem.index.embedders import HashEmbedder
