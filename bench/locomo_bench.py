@@ -12,7 +12,8 @@ the ratio the median of the rounds' (ingest rate / mean of its two embedder rate
 ``locomo_turns`` hands the first dev conversation over as an agent does, two messages per
 after_turn, each followed by a commit and the worker's drain (a worker that keeps up), and
 reports its rate beside the embedder alone on the same messages, with the texts the model read
-per message (its sanity figure: a message is ~2 pieces; more means texts embedded again).
+per message (its sanity figure: the model reads a message once, with its stretches and its
+speaker; more means texts read again).
 """
 
 from __future__ import annotations

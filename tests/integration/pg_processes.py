@@ -19,7 +19,7 @@ from ogmem import Engine
 from ogmem.index.directories import DirectorySummarizer
 from ogmem.index.embedders import HashEmbedder, Vectors
 from ogmem.index.sync import IndexSync
-from ogmem.index.worker import OutboxWorker
+from ogmem.index.worker import CHUNK_URIS, OutboxWorker
 
 ACCOUNT = "acme"
 STALLING_WORKER_ID = "stalling-worker"
@@ -46,7 +46,7 @@ def stalling_worker(url: str, marker: Path) -> None:
         sync = IndexSync(engine.store, engine.index, embedder)
         worker = OutboxWorker(
             engine.outbox, sync, DirectorySummarizer(engine.store),
-            worker_id=STALLING_WORKER_ID, lease=STALLING_LEASE,
+            worker_id=STALLING_WORKER_ID, lease=STALLING_LEASE, batch_size=2 * CHUNK_URIS,
         )  # fmt: skip
         worker.run_once(eager=True)  # the events are not due yet: only it may take them
 

@@ -53,6 +53,14 @@ def _embed(*texts: str) -> Vector:
     return normalise(HashEmbedder().embed(list(texts)).sum(axis=0, keepdims=True))[0]
 
 
+def _message(speaker: str, first: str, rest: str) -> Vector:
+    """A message of two stretches as an embedder that reads pieces alone composes it: the
+    speaker, the first sentence, the rest, and the whole derived from those two."""
+    pieces = HashEmbedder().embed([speaker, first, rest])
+    whole = normalise((pieces[1] + pieces[2])[None, :])[0]
+    return normalise((pieces.sum(axis=0) + whole)[None, :])[0]
+
+
 def test_each_distinct_text_is_embedded_once_and_only_pieces_are(engine: Engine) -> None:
     embedder = engine.embedder
     assert isinstance(embedder, HashEmbedder)
@@ -61,14 +69,15 @@ def test_each_distinct_text_is_embedded_once_and_only_pieces_are(engine: Engine)
     assert all(n == 1 for n in Counter(texts).values())
     assert {"Mel", "Caroline", "Twice last year!", "Loved it. We want to go back."} <= set(texts)
     assert not any("\n" in text for text in texts)  # no overview, no transcript embedded whole
-    assert f"Caroline: {TURNS[1][1]}" not in texts  # nor a whole message
+    assert f"Caroline: {TURNS[1][1]}" not in texts  # nor a whole message with its speaker
+    assert TURNS[1][1] not in texts  # nor its text: that vector is derived from its stretches
 
 
 def test_the_context_level_is_composed_of_the_two_messages(engine: Engine) -> None:
     vectors = _vectors(engine, _uri(engine, "m1"))
 
-    question = _embed("Mel", "How many times have you been to Paris?", "Tell me everything.")
-    answer = _embed("Caroline", "Twice last year!", "Loved it. We want to go back.")
+    question = _message("Mel", "How many times have you been to Paris?", "Tell me everything.")
+    answer = _message("Caroline", "Twice last year!", "Loved it. We want to go back.")
     np.testing.assert_allclose(vectors[2], answer, atol=1e-6)
     np.testing.assert_allclose(vectors[1], normalise((question + answer)[None, :])[0], atol=1e-6)
     np.testing.assert_allclose(vectors[0], _embed("Caroline", "Twice last year!"), atol=1e-6)
@@ -111,7 +120,7 @@ def test_pieces_embedded_in_an_earlier_batch_are_not_embedded_again(engine: Engi
     assert "Not yet." in texts and "Next time!" in texts  # the new message's own pieces
     assert not texts & {"Mel", "Caroline", "Yes, twice!"}  # speakers, the message before
     vectors = _vectors(engine, _uri(engine, "m4"))
-    before, new = _embed("Caroline", "Yes, twice!"), _embed("Mel", "Not yet.", "Next time!")
+    before, new = _embed("Caroline", "Yes, twice!"), _message("Mel", "Not yet.", "Next time!")
     np.testing.assert_allclose(vectors[1], normalise((before + new)[None, :])[0], atol=1e-6)
 
 

@@ -6,10 +6,13 @@ from typing import Any
 
 from ogmem.core.models import ContextNode, ContextType
 from ogmem.index.directories import deterministic_summary
-from ogmem.index.records import Composed, records_for
+from ogmem.index.records import Composed, Opening, Part, records_for
 
 QUESTION = "Mel: How many times have you been to Paris?"
 ANSWER = "Caroline: Twice last year! Loved it. We want to go back."
+TEXT = ANSWER[len("Caroline: ") :]
+FIRST, REST, WHOLE = Part(TEXT, 0, 16), Part(TEXT, 17, len(TEXT)), Part(TEXT, 0, len(TEXT))
+MESSAGE = Composed(("Caroline", FIRST, REST, WHOLE))
 
 
 def _node(context_type: ContextType = ContextType.MEMORY, **fields: Any) -> ContextNode:
@@ -38,14 +41,14 @@ def _sources(node: ContextNode) -> dict[int, Any]:
     return {p.record.level: p.source for p in records_for(node)}
 
 
-def test_a_raw_memory_is_made_of_its_speaker_first_sentence_and_rest() -> None:
+def test_a_raw_memory_is_made_of_its_speaker_first_sentence_rest_and_whole() -> None:
     sources = _sources(_raw(ANSWER, overview=f"{QUESTION}\n{ANSWER}"))
 
-    message = Composed(("Caroline", "Twice last year!", "Loved it. We want to go back."))
-    assert sources[0] == Composed(("Caroline", "Twice last year!"))  # the abstract
-    assert sources[2] == message
+    assert (FIRST.text, REST.text) == ("Twice last year!", "Loved it. We want to go back.")
+    assert sources[0] == Composed(("Caroline", FIRST))  # the abstract
+    assert sources[2] == MESSAGE
     # the overview: the message it follows, split the same way, then the message itself
-    assert sources[1] == Composed((Composed(("Mel", QUESTION[5:])), message))
+    assert sources[1] == Composed((Composed(("Mel", QUESTION[5:])), MESSAGE))
 
 
 def test_a_raw_abstract_longer_than_its_first_sentence_is_indexed_as_its_opening() -> None:
@@ -59,10 +62,8 @@ def test_a_raw_abstract_longer_than_its_first_sentence_is_indexed_as_its_opening
         (0, "Caroline: Twice last year!"),
         (2, ANSWER),
     ]
-    assert planned[0].source == Composed(("Caroline", "Twice last year!"))
-    assert planned[1].source == Composed(
-        ("Caroline", "Twice last year!", "Loved it. We want to go back.")
-    )
+    assert planned[0].source == Composed(("Caroline", FIRST))
+    assert planned[1].source == MESSAGE
 
 
 def test_records_keep_their_whole_text_for_full_text() -> None:
@@ -82,7 +83,7 @@ def test_the_pieces_of_a_memory_and_of_the_next_ones_overview_are_shared() -> No
     first_texts = {t for p in records_for(first) for t in p.texts()}
     reply_overview = next(p for p in records_for(reply) if p.record.level == 1)
 
-    assert first_texts == {"Caroline", "Twice last year!", "Loved it. We want to go back."}
+    assert first_texts == {"Caroline", FIRST, REST, WHOLE}  # the model reads TEXT once
     assert set(reply_overview.texts()) == first_texts | {"Paris again?"}
 
 
@@ -99,11 +100,13 @@ def test_a_clipped_overview_is_embedded_whole() -> None:
     assert _sources(_raw(long_answer, overview=clipped))[1] == clipped
 
 
-def test_a_message_without_a_speaker_is_its_first_sentence_and_rest() -> None:
-    node = _raw("No speaker here. Just text.", abstract="No speaker here.")
+def test_a_message_without_a_speaker_is_its_first_sentence_rest_and_whole() -> None:
+    text = "No speaker here. Just text."
+    node = _raw(text, abstract="No speaker here.")
 
-    assert _sources(node)[2] == Composed(("No speaker here.", "Just text."))
-    assert _sources(node)[0] == "No speaker here."
+    first = Part(text, 0, 16)
+    assert _sources(node)[2] == Composed((first, Part(text, 17, 27), Part(text, 0, 27)))
+    assert _sources(node)[0] == first and first.text == "No speaker here."
 
 
 def test_other_memories_are_embedded_whole() -> None:
@@ -123,12 +126,7 @@ def test_a_deterministic_session_has_one_vector_from_its_messages() -> None:
 
     sources = _sources(node)
 
-    expected = Composed(
-        (
-            Composed(("Mel", QUESTION[5:])),
-            Composed(("Caroline", "Twice last year!", "Loved it. We want to go back.")),
-        )
-    )
+    expected = Composed((Composed(("Mel", QUESTION[5:])), MESSAGE))
     assert sources == {0: expected, 1: expected, 2: expected}
     assert [p.record.text for p in records_for(node)][2].startswith("[2023-05-08T10:00]")
 
@@ -187,7 +185,7 @@ def test_a_deterministic_directory_is_made_of_the_children_its_abstract_shows() 
             (
                 Composed(("Caroline", "Twice last year!")),
                 "Notes kept. No speaker here.",  # no speaker: the abstract whole
-                Composed(("Mel", "Pottery again.")),
+                Composed(("Mel", Opening("Pottery again."))),  # as its message's run read it
             )
         )
     }
@@ -219,3 +217,33 @@ def test_a_quote_already_in_the_content_is_not_indexed_twice() -> None:
         metadata={"extraction": "llm", "evidence_quote": "Twice last year!"},
     )
     assert records_for(node)[-1].record.text == node.content
+
+
+def test_a_session_archive_leaves_out_its_clipped_last_message() -> None:
+    """No memory holds the clipped text, so the model would read it for this vector alone."""
+    node = _node(
+        ContextType.SESSION,
+        abstract="Conversation of 2023-05-08 between Mel, Caroline (3 messages)",
+        overview=f"{QUESTION}\n{ANSWER}\nMel: Lovely! Did you…",
+        content="[2023-05-08T10:00] ...",
+        metadata={"summary": "deterministic"},
+    )
+
+    expected = Composed((Composed(("Mel", QUESTION[5:])), MESSAGE))
+    assert _sources(node) == {0: expected, 1: expected, 2: expected}
+
+
+def test_a_transcript_parts_template_abstract_has_its_messages_vector() -> None:
+    node = _node(
+        ContextType.SESSION,
+        abstract="Session s1, 2023-05-08 10:00-10:01, Mel, Caroline (2 messages)",
+        content=f"[2023-05-08T10:00] Mel (user): {QUESTION[5:]}\n"
+        f"[2023-05-08T10:01] Caroline (user): {TEXT}",
+        metadata={"part_of": "ctx://acme/users/caroline/sessions/s1"},
+    )
+
+    planned = records_for(node)
+
+    messages = Composed((Composed(("Mel", QUESTION[5:])), MESSAGE))
+    assert [(p.record.level, p.source) for p in planned] == [(0, messages), (2, messages)]
+    assert planned[0].record.text == node.abstract  # full text: the template as it is

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ogmem.index.records import Part
 from ogmem.index.vector_lru import VectorLRU
 
 
@@ -50,3 +51,17 @@ def test_capacity_zero_keeps_nothing() -> None:
     recent = VectorLRU(0)
     recent.put("a", _vector(1))
     assert recent.get("a") is None and len(recent) == 0
+
+
+def test_a_part_is_kept_apart_from_its_text_and_bounded_by_the_whole() -> None:
+    """A part's vector depends on the text it was read in: it is its own entry, and the
+    limit counts that whole text."""
+    recent = VectorLRU(8, max_text_chars=10)
+    recent.put("Hi. There.", _vector(1))
+    recent.put(Part("Hi. There.", 0, 3), _vector(2))
+    recent.put(Part("Hi. There, you.", 0, 3), _vector(3))
+
+    assert recent.get("Hi. There.") is not None and recent.get("Hi. There.")[0] == 1
+    part = recent.get(Part("Hi. There.", 0, 3))
+    assert part is not None and part[0] == 2
+    assert recent.get(Part("Hi. There, you.", 0, 3)) is None  # its whole is past the limit

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -221,6 +221,18 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
 
     def count_tokens(self, text: str) -> int: ...
+
+
+@runtime_checkable
+class PartEmbedder(Protocol):
+    """An embedder that embeds stretches of a text as read within the whole (late chunking):
+    for each text, one vector per ``(start, end)`` character span, pooled from one run of the
+    model over the text. Optional: the index embeds a stretch alone where an embedder lacks
+    it (``index/records.Part``)."""
+
+    def embed_parts(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> list[npt.NDArray[np.float32]]: ...
 
 
 class Outbox(Protocol):

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ogmem.core import errors, ports
-from ogmem.index import wordpiece
+from ogmem.index import late_chunks, wordpiece
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -114,6 +114,27 @@ class MiniLMEmbedder:
         vectors = np.empty((len(texts), MINILM_DIMENSIONS), dtype=np.float32)
         for rows in _batches(order, token_ids, self._batch_size):
             vectors[rows] = _run(session, [token_ids[i] for i in rows])
+        return vectors
+
+    def embed_parts(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> list[Vectors]:
+        """For each text, a vector per ``(start, end)`` span of its characters, pooled from one
+        run of the model over the text (``late_chunks``); batched and sorted as ``embed``."""
+        texts = text_list(texts)
+        _require(len(spans) == len(texts), "embed_parts needs one list of spans per text")
+        truncating, _ = self._loaded_tokenizers()
+        encodings = wordpiece.truncated_encodings(truncating, texts, self._max_tokens)
+        token_ids = [encoding.ids for encoding in encodings]
+        session = self._loaded_session()
+        order = sorted(range(len(texts)), key=lambda i: len(token_ids[i]))
+        vectors: list[Vectors] = [np.zeros((0, MINILM_DIMENSIONS), np.float32)] * len(texts)
+        for rows in _batches(order, token_ids, self._batch_size):
+            hidden, _ = _hidden(session, [token_ids[i] for i in rows])
+            for row, i in enumerate(rows):
+                offsets, width = encodings[i].offsets, len(token_ids[i])
+                weights = late_chunks.span_weights(offsets, spans[i], width)
+                vectors[i] = late_chunks.pooled(hidden[row], weights)
         return vectors
 
     def count_tokens(self, text: str) -> int:
@@ -232,13 +253,21 @@ def _locate(dist_name: str, relative: str) -> Path:
 
 
 def _run(session: Any, token_ids: Sequence[Sequence[int]]) -> Vectors:
+    hidden, mask = _hidden(session, token_ids)
+    return normalise(_mean_pool(hidden, mask))
+
+
+def _hidden(
+    session: Any, token_ids: Sequence[Sequence[int]]
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """The model's last hidden states of a padded batch, and its attention mask."""
     ids, mask = _pad(token_ids)
     feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
     try:
         (hidden,) = session.run(["last_hidden_state"], feeds)
     except Exception as exc:  # onnxruntime's pybind errors share no useful base class
         raise errors.OgmemError(f"MiniLM inference failed: {exc}") from exc
-    return normalise(_mean_pool(hidden, mask))
+    return hidden, mask
 
 
 def _pad(token_ids: Sequence[Sequence[int]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:

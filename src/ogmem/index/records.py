@@ -12,12 +12,16 @@ a deterministic summary (their overview: the first messages, one per line) and t
 a session's transcript (their content: its messages, "[time] Speaker (role): text"); and the
 abstract of a directory's deterministic summary, which lists its newest children.
 
-- A message is composed of who said it, its first sentence and the rest, each weighing the
-  same. The model reads each piece whole, the first sentence (what a message is usually
-  about) weighs as much as the rest, and the speaker, whom questions name, is a component of
-  its own. A raw memory's abstract (its speaker and opening sentences, for lists) is indexed
-  as its content's first two pieces, "Speaker: first sentence", text and vector, whatever the
-  abstract runs to; a speaker is embedded once per batch.
+- A message is composed of who said it, its first sentence, the rest and the whole text,
+  each weighing the same: the first sentence (what a message is usually about) weighs as much
+  as the rest, and the speaker, whom questions name, is a component of its own. The three
+  stretches of the text are ``Part``s of it: the model reads the text once and pools each
+  stretch from that run (late chunking, index/late_chunks.py), so a message costs one model
+  run, not two; an embedder that cannot pool reads the first sentence and the rest alone, and
+  the whole is derived from them (index/sync.py). A raw memory's abstract (its speaker and
+  opening sentences, for lists) is indexed as its content's first two pieces, "Speaker:
+  first sentence", text and vector, whatever the abstract runs to; a speaker is embedded
+  once per batch.
 - A raw memory's overview (the message it follows, a new line, then its content) is composed
   of those two messages; the one before is split as its own memory is, so in a batch holding
   both memories the overview costs no embedding at all.
@@ -26,7 +30,12 @@ abstract of a directory's deterministic summary, which lists its newest children
   would read only the first 256 tokens of the transcript, the opening messages the overview
   lists, and the abstract is a template ("Conversation of 2023-05-08 between Caroline,
   Melanie (18 messages)") that tells one session of two people from the next by a date; full
-  text still finds every word of all three.
+  text still finds every word of all three. The overview's last message, when the summary's
+  limit clipped it ("…"), is left out: its clipped text is no message any memory holds, and
+  reading it cost a model run per session.
+- A part of a session's transcript has the vector of its messages for its abstract as for
+  its content: the abstract is a template again ("Session s1, 2023-05-08 13:56, Caroline,
+  Melanie (18 messages)"), whose ~30 tokens the model read for each part.
 
 LoCoMo dev, raw mode (docs/decisions.md): R@10 0.648 -> 0.689, R@50 0.837 -> 0.860, up on
 each of the five conversations, and ingest embeds 1.1x the tokens of the bare messages
@@ -47,17 +56,45 @@ LEVELS = ("abstract", "overview", "content")
 
 
 @dataclass(frozen=True, slots=True)
+class Part:
+    """A stretch of a text, ``whole[start:end]``, embedded as read within the whole: an
+    embedder that can (``ports.PartEmbedder``) runs its model over ``whole`` once and pools
+    the stretch's tokens, others embed the stretch alone. A message's first sentence and its
+    rest cost one run of the message instead of two runs of their own."""
+
+    whole: str
+    start: int
+    end: int
+
+    @property
+    def text(self) -> str:
+        return self.whole[self.start : self.end]
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """A message's first sentence as the run over its message read it, remembered from when
+    the message was indexed (IndexSync), or read alone if it was not. A directory summary
+    lists its children's openings, cut from their abstracts, not the messages the runs read:
+    this shares the children's vectors, so a summary rewritten at every commit costs no run."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Composed:
     """A vector made of pieces: the normalised sum of the pieces' unit vectors, each weighing
-    the same. A piece is a text to embed or, nested, another composition."""
+    the same. A piece is a text to embed, a part of one or, nested, another composition."""
 
-    parts: tuple[str | Composed, ...]
+    parts: tuple[str | Part | Opening | Composed, ...]
 
-    def texts(self) -> list[str]:
+    def texts(self) -> list[Piece]:
         return [text for part in self.parts for text in _texts(part)]
 
 
-Source = str | Composed  # what a record's vector is made of: a text to embed, or pieces
+Source = str | Part | Opening | Composed  # what a record's vector is made of
+Readable = str | Part  # what the embedder reads: a text, or a part of one
+Piece = Readable | Opening  # the leaves of a Source: read, or recalled by IndexSync
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +102,8 @@ class PlannedRecord:
     record: IndexRecord
     source: Source
 
-    def texts(self) -> list[str]:
-        """The texts to embed for this record's vector."""
+    def texts(self) -> list[Piece]:
+        """The texts (and parts of texts) to embed for this record's vector."""
         return _texts(self.source)
 
 
@@ -118,9 +155,13 @@ def _sources(node: ContextNode, texts: list[str]) -> list[Source]:
         # a part of a session's transcript: its messages, each as a raw memory's message
         lines = [_message(_speaker_line(line)) for line in content.splitlines() if line.strip()]
         if lines:
-            return [abstract, overview, Composed(tuple(lines)) if len(lines) > 1 else lines[0]]
+            whole = Composed(tuple(lines)) if len(lines) > 1 else lines[0]
+            return [whole, overview, whole]
     if node.context_type is ContextType.SESSION and deterministic:
-        lines = [_message(line) for line in overview.splitlines() if line.strip()]
+        shown = [line for line in overview.splitlines() if line.strip()]
+        if len(shown) > 1 and shown[-1].endswith("…"):
+            shown.pop()
+        lines = [_message(line) for line in shown]
         if lines:
             whole = Composed(tuple(lines)) if len(lines) > 1 else lines[0]
             return [whole, whole, whole]
@@ -146,7 +187,8 @@ def _listing(abstract: str, overview: str) -> Source:
         if not child or not (listed.startswith(child) or clipped_here):
             break
         speaker, first, _ = _pieces(child)
-        shown.append(_of((speaker, first), child) if speaker else child)
+        opening = Opening(first.text) if isinstance(first, Part) else first
+        shown.append(_of((speaker, opening), child) if speaker else child)
         listed = listed[len(child) :].removeprefix("; ")
         if clipped_here or not listed:
             break
@@ -173,9 +215,9 @@ def _in_context(overview: str, content: str) -> Source:
 
 
 @functools.lru_cache(maxsize=1024)  # a message is parsed for its memory and the next overview
-def _pieces(line: str) -> tuple[str, str, str]:
+def _pieces(line: str) -> tuple[str, Readable, Readable]:
     """A message written "Speaker: text" as (speaker, first sentence or whole text, rest);
-    empty pieces are ""."""
+    the first sentence and the rest are parts of the text, empty pieces are ""."""
     line = line.strip()
     speaker, colon, text = line.partition(": ")
     if not colon or not speaker.strip() or len(speaker) > SPEAKER_LIMIT or "\n" in speaker:
@@ -183,12 +225,18 @@ def _pieces(line: str) -> tuple[str, str, str]:
     text = text.strip()
     first = first_sentence(text)
     rest = text[len(first) :].strip() if first and text.startswith(first) else ""
-    return speaker.strip(), first if rest else text, rest
+    if not rest:
+        return speaker.strip(), text, ""
+    return speaker.strip(), Part(text, 0, len(first)), Part(text, len(text) - len(rest), len(text))
 
 
 def _message(line: str) -> Source:
-    """A message written "Speaker: text": the speaker, its first sentence and the rest."""
-    return _of(_pieces(line), line)
+    """A message written "Speaker: text": the speaker, its first sentence, the rest and, when
+    there is a rest, the whole text, each a part of the one run over the text."""
+    speaker, first, rest = _pieces(line)
+    if isinstance(first, Part):
+        return _of((speaker, first, rest, Part(first.whole, 0, len(first.whole))), line)
+    return _of((speaker, first, rest), line)
 
 
 def _opening(line: str) -> Source:
@@ -199,16 +247,17 @@ def _opening(line: str) -> Source:
 
 def _opening_text(line: str) -> str:
     speaker, first, _ = _pieces(line)
-    return f"{speaker}: {first}" if speaker else first
+    first_text = first.text if isinstance(first, Part) else first
+    return f"{speaker}: {first_text}" if speaker else first_text
 
 
-def _of(pieces: tuple[str, ...], line: str) -> Source:
+def _of(pieces: tuple[Piece, ...], line: str) -> Source:
     parts = tuple(part for part in pieces if part)
     return Composed(parts) if len(parts) > 1 else (parts[0] if parts else line.strip())
 
 
-def _texts(source: Source) -> list[str]:
-    return [source] if isinstance(source, str) else source.texts()
+def _texts(source: Source) -> list[Piece]:
+    return source.texts() if isinstance(source, Composed) else [source]
 
 
 def _record(node: ContextNode, level: int, text: str) -> IndexRecord:

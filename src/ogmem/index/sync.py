@@ -6,9 +6,12 @@ missing node -> remove records; indexed version equal to the node's -> nothing (
 duplicate event is dropped); otherwise rebuild the records, embedding only levels whose text
 changed. All texts of a batch go to the embedder in one call (it batches internally), each
 distinct text once; a level composed of pieces (``records.Composed``) gets the normalised sum
-of its pieces' vectors. The vectors of recent texts are remembered across batches (a bounded
-``VectorLRU``): a message is a piece of its own memory and of the next memory's overview, and
-the two often land in different batches (an agent's turns arrive one or two at a time).
+of its pieces' vectors. Parts of a text (``records.Part``: a message's first sentence and
+rest) are pooled from one run over the text by an embedder that can (``PartEmbedder``), and
+embedded alone by one that cannot. The vectors of recent texts are remembered across
+batches (a bounded ``VectorLRU``): a message is a piece of its own memory and of the next
+memory's overview, and the two often land in different batches (an agent's turns arrive one
+or two at a time).
 """
 
 from __future__ import annotations
@@ -21,9 +24,17 @@ import numpy as np
 import numpy.typing as npt
 
 from ogmem.core.models import ContextNode, IndexRecord
-from ogmem.core.ports import Embedder, Store
+from ogmem.core.ports import Embedder, PartEmbedder, Store
 from ogmem.core.storage import IndexStore, StoredRecord
-from ogmem.index.records import PlannedRecord, Source, records_for
+from ogmem.index.records import (
+    Composed,
+    Opening,
+    Part,
+    PlannedRecord,
+    Readable,
+    Source,
+    records_for,
+)
 from ogmem.index.vector_lru import VectorLRU
 
 Vector = npt.NDArray[np.float32]
@@ -62,7 +73,7 @@ def vector_of(source: Source, known: dict[Source, Vector]) -> Vector:
     """
     vector = known.get(source)
     if vector is None:
-        assert not isinstance(source, str), f"text not embedded: {source[:80]!r}"
+        assert isinstance(source, Composed), f"text not embedded: {str(source)[:80]!r}"
         parts = [vector_of(part, known) for part in source.parts]
         total = sum(parts[1:], start=parts[0])
         vector = total / max(math.sqrt(float(total @ total)), _TINY)
@@ -76,6 +87,8 @@ class IndexSync:
         self._index = index
         self._embedder = embedder
         self._recent = VectorLRU(RECENT_TEXTS, max_text_chars=RECENT_TEXT_CHARS)
+        # the first sentences the runs over messages read, by their text (records.Opening)
+        self._openings = VectorLRU(RECENT_TEXTS, max_text_chars=RECENT_TEXT_CHARS)
 
     def sync(self, account_id: str, uris: Sequence[str], *, force: bool = False) -> SyncOutcome:
         """Sync the index of ``uris`` of one account; ``force`` re-embeds every level.
@@ -129,18 +142,88 @@ class IndexSync:
         return _Pending(node, planned, vectors)
 
     def _embed_missing(self, pending: list[_Pending], *, reuse: bool) -> int:
-        """Embed each distinct text the missing vectors need once, unless its vector is
+        """Embed each distinct piece the missing vectors need once, unless its vector is
         remembered (and ``reuse``); returns how many texts the embedder read."""
         slots = [(w, i) for w in pending for i, v in enumerate(w.vectors) if v is None]
-        texts = list(dict.fromkeys(text for w, i in slots for text in w.planned[i].texts()))
+        pieces = list(dict.fromkeys(piece for w, i in slots for piece in w.planned[i].texts()))
+        read: list[Readable] = [p for p in pieces if not isinstance(p, Opening)]
         known: dict[Source, Vector] = {}
         if reuse:
-            known.update((text, v) for text in texts if (v := self._recent.get(text)) is not None)
-        missing = [text for text in texts if text not in known]
-        if missing:
-            for text, vector in zip(missing, self._embedder.embed(missing), strict=True):
-                known[text] = vector
-                self._recent.put(text, vector)
+            known.update((p, v) for p in read if (v := self._recent.get(p)) is not None)
+        missing = [piece for piece in read if piece not in known]
+        for piece, vector in self._embed(missing).items():
+            known[piece] = vector
+            self._recent.put(piece, vector)
+            if isinstance(piece, Part) and piece.start == 0 and piece.end < len(piece.whole):
+                self._openings.put(piece.text, vector)
+        recalled, read_alone = self._recall_openings([p for p in pieces if isinstance(p, Opening)])
+        known.update(recalled)
         for work, i in slots:
             work.vectors[i] = vector_of(work.planned[i].source, known)
-        return len(missing)
+        texts = {piece.whole if isinstance(piece, Part) else piece for piece in missing}
+        return len(texts) + read_alone
+
+    def _recall_openings(self, openings: list[Opening]) -> tuple[dict[Source, Vector], int]:
+        """The vectors the runs over their messages gave these first sentences, and how many
+        texts were read: those not remembered (a message indexed long ago, or by another
+        process) are read alone."""
+        found: dict[Source, Vector] = {}
+        alone: list[Opening] = []
+        for opening in openings:
+            vector = self._openings.get(opening.text)
+            if vector is None:
+                alone.append(opening)
+            else:
+                found[opening] = vector
+        if alone:
+            texts = list(dict.fromkeys(opening.text for opening in alone))
+            vectors = dict(zip(texts, self._embedder.embed(texts), strict=True))
+            for opening in alone:
+                found[opening] = vectors[opening.text]
+                self._openings.put(opening.text, vectors[opening.text])
+            return found, len(texts)
+        return found, 0
+
+    def _embed(self, pieces: list[Readable]) -> dict[Readable, Vector]:
+        """The vectors of ``pieces``, each distinct text read once: where the embedder can,
+        in one call that pools each part from the run over its text (a text read whole is
+        its span from start to end, the same vector as ``embed`` gives); else each part's
+        text alone, in one call with the texts."""
+        if not pieces:
+            return {}
+        if not isinstance(self._embedder, PartEmbedder):
+            return self._embed_alone(pieces)
+        by_text: dict[str, list[Readable]] = {}
+        for piece in pieces:
+            by_text.setdefault(piece if isinstance(piece, str) else piece.whole, []).append(piece)
+        spans = [[_span(piece) for piece in group] for group in by_text.values()]
+        pooled = self._embedder.embed_parts(list(by_text), spans)
+        return {
+            piece: row
+            for group, rows in zip(by_text.values(), pooled, strict=True)
+            for piece, row in zip(group, rows, strict=True)
+        }
+
+    def _embed_alone(self, pieces: list[Readable]) -> dict[Readable, Vector]:
+        """Each piece's text embedded alone, except a part spanning its whole text beside
+        other parts of it: derived from theirs (normalised sum), as reading the text again
+        would double what an embedder billed by the token costs."""
+        stretches: dict[str, list[Part]] = {}
+        for part in (p for p in pieces if isinstance(p, Part) and not _whole(p)):
+            stretches.setdefault(part.whole, []).append(part)
+        derived = {p for p in pieces if isinstance(p, Part) and _whole(p) and p.whole in stretches}
+        texts = {p: p if isinstance(p, str) else p.text for p in pieces if p not in derived}
+        distinct = list(dict.fromkeys(texts.values()))
+        vectors = dict(zip(distinct, self._embedder.embed(distinct), strict=True))
+        found: dict[Source, Vector] = {piece: vectors[text] for piece, text in texts.items()}
+        for part in derived:
+            found[part] = vector_of(Composed(tuple(stretches[part.whole])), found)
+        return {piece: found[piece] for piece in pieces}
+
+
+def _whole(part: Part) -> bool:
+    return part.start == 0 and part.end == len(part.whole)
+
+
+def _span(piece: Readable) -> tuple[int, int]:
+    return (0, len(piece)) if isinstance(piece, str) else (piece.start, piece.end)

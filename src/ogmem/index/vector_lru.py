@@ -6,6 +6,7 @@ across the worker's batches (a message is embedded as its own memory and again i
 memory's overview; a speaker's name in every batch). An embedder gives one text one vector,
 so a vector computed once can be reused for as long as the same embedder is in use.
 
+A key is a text or a part of one (``records.Part``, whose vector depends on the whole text).
 Memory is bounded by the entry count and by the length of the texts kept (a longer text is
 not remembered, so neither keys nor vectors can grow with what a client sends). Thread-safe:
 concurrent searches and worker threads share one.
@@ -19,6 +20,8 @@ from collections import OrderedDict
 import numpy as np
 import numpy.typing as npt
 
+from ogmem.index.records import Readable
+
 Vector = npt.NDArray[np.float32]
 
 
@@ -26,24 +29,25 @@ class VectorLRU:
     def __init__(self, capacity: int, *, max_text_chars: int = 4000) -> None:
         self._capacity = capacity
         self._max_text_chars = max_text_chars
-        self._entries: OrderedDict[str, Vector] = OrderedDict()
+        self._entries: OrderedDict[Readable, Vector] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, text: str) -> Vector | None:
+    def get(self, text: Readable) -> Vector | None:
         with self._lock:
             vector = self._entries.get(text)
             if vector is not None:
                 self._entries.move_to_end(text)
             return vector
 
-    def put(self, text: str, vector: Vector) -> None:
+    def put(self, text: Readable, vector: Vector) -> None:
         """Remember a copy of ``vector`` for ``text``; a text longer than the limit is not
         kept. A copy, because an embedder's vectors are rows of one batch's matrix: a row kept
         as it is would keep the whole matrix alive."""
-        if self._capacity <= 0 or len(text) > self._max_text_chars:
+        chars = len(text) if isinstance(text, str) else len(text.whole)
+        if self._capacity <= 0 or chars > self._max_text_chars:
             return
         kept = np.array(vector, dtype=np.float32, copy=True)
         kept.flags.writeable = False  # shared by every caller that gets it

@@ -36,13 +36,22 @@ _BLANKS = (" ", "\n", "\t", "\r")
 
 
 def truncated_ids(tokenizer: Tokenizer, texts: Sequence[str], max_tokens: int) -> list[list[int]]:
-    """The ids ``tokenizer`` (truncating to ``max_tokens``) gives each text, read from a prefix.
+    """The ids ``tokenizer`` (truncating to ``max_tokens``) gives each text, read from a prefix
+    (``truncated_encodings``)."""
+    return [encoding.ids for encoding in truncated_encodings(tokenizer, texts, max_tokens)]
+
+
+def truncated_encodings(
+    tokenizer: Tokenizer, texts: Sequence[str], max_tokens: int
+) -> list[Encoding]:
+    """The encoding ``tokenizer`` (truncating to ``max_tokens``) gives each text, read from a
+    prefix; its offsets are the whole text's, since every prefix starts where the text does.
 
     Each text is read from its first ``max_tokens * 16`` characters; in the rare case that
     prefix is shorter than the text and yields too few tokens to be sure of the kept ones, the
     prefix doubles (up to MAX_PREFIX_CHARS). Texts are tokenised in batches, as given.
     """
-    ids: list[list[int]] = [[] for _ in texts]
+    found: list[Encoding | None] = [None for _ in texts]
     pending = list(range(len(texts)))
     window = max_tokens * CHARS_PER_TOKEN_READ
     while pending:
@@ -52,11 +61,11 @@ def truncated_ids(tokenizer: Tokenizer, texts: Sequence[str], max_tokens: int) -
         for index, encoding in zip(pending, encodings, strict=True):
             whole = len(texts[index]) <= window
             if whole or window >= MAX_PREFIX_CHARS or _kept_before_cut(encoding):
-                ids[index] = encoding.ids
+                found[index] = encoding
             else:
                 unsure.append(index)
         pending, window = unsure, window * 2
-    return ids
+    return [encoding for encoding in found if encoding is not None]
 
 
 def _kept_before_cut(encoding: Encoding) -> bool:
