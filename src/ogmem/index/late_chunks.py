@@ -44,3 +44,15 @@ def pooled(hidden: npt.NDArray[np.float32], weights: npt.NDArray[np.float32]) ->
     norms = np.linalg.norm(means, axis=1, keepdims=True)
     unit: Vectors = (means / np.maximum(norms, 1e-12)).astype(np.float32)
     return unit
+
+
+def pooled_rows(
+    hidden: npt.NDArray[np.float32],
+    offsets: Sequence[Sequence[tuple[int, int]]],
+    spans: Sequence[Sequence[tuple[int, int]]],
+) -> list[Vectors]:
+    """For each row of a padded batch's token states, its spans' vectors (``pooled``)."""
+    return [
+        pooled(hidden[row], span_weights(row_offsets, row_spans, len(row_offsets)))
+        for row, (row_offsets, row_spans) in enumerate(zip(offsets, spans, strict=True))
+    ]
