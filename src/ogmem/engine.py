@@ -45,7 +45,7 @@ from ogmem.schemas.registry import SchemaRegistry
 from ogmem.session.archive import SessionArchiver
 from ogmem.session.committer import SessionCommitter
 from ogmem.session.forget import Forgetter
-from ogmem.session.service import AfterTurnResult, SessionService
+from ogmem.session.service import AfterTurnResult, SessionService, token_counts
 from ogmem.session.sessions import Sessions
 from ogmem.store import open_backend
 
@@ -125,7 +125,7 @@ class Engine(EngineReads, EngineOperations):
         )  # fmt: skip
         self.sessions = SessionService(
             self.store, self._sessions, self.outbox, self.committer,
-            self.embedder.count_tokens, self.worker.wake,
+            token_counts(self.embedder), self.worker.wake,
         )  # fmt: skip
         self.forgetter = Forgetter(self.store, self._sessions, self.writer.target_uri)
         self.recall = RecallLog(self.index)

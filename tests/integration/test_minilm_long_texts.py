@@ -95,6 +95,16 @@ def test_counting_in_chunks_is_exact_when_blanks_separate_them(name: str, counti
     assert wordpiece.count(counting, text) == len(counting.encode(text).ids) - 2  # [CLS] [SEP]
 
 
+def test_counting_many_gives_each_text_its_own_count(counting: Any) -> None:
+    texts = ["", "hello world", LONG_TEXTS["prose"], "Hello, world!", LONG_TEXTS["cut-word"]]
+    texts += [f"{PROSE} number {i}" for i in range(wordpiece.COUNT_BATCH_TEXTS + 3)]
+
+    counts = wordpiece.count_many(counting, texts)
+
+    assert counts == [wordpiece.count(counting, text) for text in texts]
+    assert counts[:2] == [0, 2]
+
+
 def test_counting_a_run_without_blanks_is_off_by_at_most_two_per_cut(counting: Any) -> None:
     text = LONG_TEXTS["no-blanks"] * 4  # 176k characters without a blank: two cuts
     exact = len(counting.encode(text, add_special_tokens=False).ids)
@@ -146,8 +156,10 @@ def test_the_tokenizer_is_never_handed_the_whole_of_a_long_text(
 
     embedder.embed([huge, "short", blank])
     tokens = embedder.count_tokens(huge)
+    many = embedder.count_tokens_many(["short", huge, blank])
 
     assert tokens > 1_000_000
+    assert many == [1, tokens, 1]
     assert max(truncated) <= wordpiece.MAX_PREFIX_CHARS
     assert len(truncated) <= 3 + 7  # the first prefix of each, then doublings of the blank one
     assert max(counted) <= wordpiece.COUNT_CHUNK_CHARS

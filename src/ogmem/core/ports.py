@@ -235,6 +235,15 @@ class PartEmbedder(Protocol):
     ) -> list[npt.NDArray[np.float32]]: ...
 
 
+@runtime_checkable
+class BatchTokenCounter(Protocol):
+    """An embedder that counts the tokens of many texts in one call, each as ``count_tokens``
+    would. Optional: the session service counts text by text where an embedder lacks it
+    (``session.service.token_counts``)."""
+
+    def count_tokens_many(self, texts: Sequence[str]) -> list[int]: ...
+
+
 class Outbox(Protocol):
     """The worker's side of the outbox: claims under a lease, then finish / retry / DLQ."""
 

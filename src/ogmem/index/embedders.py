@@ -147,6 +147,12 @@ class MiniLMEmbedder:
         _, counting = self._loaded_tokenizers()
         return wordpiece.count(counting, text)
 
+    def count_tokens_many(self, texts: Sequence[str]) -> list[int]:
+        """``count_tokens`` of each text, short texts batched (a turn's messages at ingest:
+        one call instead of one each, ~0.5x the time)."""
+        _, counting = self._loaded_tokenizers()
+        return wordpiece.count_many(counting, text_list(texts))
+
     def _loaded_tokenizers(self) -> tuple[Tokenizer, Tokenizer]:
         if self._tokenizers is None:
             with self._lock:

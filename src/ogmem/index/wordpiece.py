@@ -32,6 +32,8 @@ MAX_PREFIX_CHARS = 2**18
 # characters, ~70 MB of tokenizer memory, at a time.
 COUNT_CHUNK_CHARS = 2**16
 COUNT_BATCH = 8
+# count_many hands the tokenizer this many short texts at once: 512k characters at most, as above
+COUNT_BATCH_TEXTS = COUNT_BATCH * 64
 _BLANKS = (" ", "\n", "\t", "\r")
 
 
@@ -101,6 +103,22 @@ def count(tokenizer: Tokenizer, text: str) -> int:
         encodings = tokenizer.encode_batch(chunks, add_special_tokens=False)
         total += sum(len(encoding.ids) for encoding in encodings)
     return total
+
+
+def count_many(tokenizer: Tokenizer, texts: Sequence[str]) -> list[int]:
+    """``count`` of each text: the short ones COUNT_BATCH_TEXTS at a time in one call (on all
+    cores, and without a call's own cost for each), each long one as ``count`` reads it."""
+    counts = [0] * len(texts)
+    short = [i for i, text in enumerate(texts) if len(text) <= COUNT_CHUNK_CHARS]
+    for first in range(0, len(short), COUNT_BATCH_TEXTS):
+        batch = short[first : first + COUNT_BATCH_TEXTS]
+        encodings = tokenizer.encode_batch([texts[i] for i in batch], add_special_tokens=False)
+        for index, encoding in zip(batch, encodings, strict=True):
+            counts[index] = len(encoding.ids)
+    for index, text in enumerate(texts):
+        if len(text) > COUNT_CHUNK_CHARS:
+            counts[index] = count(tokenizer, text)
+    return counts
 
 
 def _chunks(text: str, size: int) -> list[tuple[int, int]]:

@@ -21,7 +21,7 @@ from ogmem.core.models import (
     SessionStatus,
     as_utc,
 )
-from ogmem.core.ports import Outbox, Store
+from ogmem.core.ports import BatchTokenCounter, Embedder, Outbox, Store
 from ogmem.session.committer import SessionCommitter
 from ogmem.session.sessions import Sessions
 
@@ -63,6 +63,14 @@ def _validate(messages: Sequence[Message]) -> None:
         as_utc(message.created_at, f"messages[{index}].created_at")
 
 
+def token_counts(embedder: Embedder) -> Callable[[Sequence[str]], list[int]]:
+    """How to count the tokens of a turn's messages with ``embedder``: in one call where it
+    can (``BatchTokenCounter``), else text by text."""
+    if isinstance(embedder, BatchTokenCounter):
+        return embedder.count_tokens_many
+    return lambda texts: [embedder.count_tokens(text) for text in texts]
+
+
 class SessionService:
     def __init__(
         self,
@@ -70,7 +78,7 @@ class SessionService:
         sessions: Sessions,
         outbox: Outbox,
         committer: SessionCommitter,
-        count_tokens: Callable[[str], int],
+        count_tokens: Callable[[Sequence[str]], list[int]],
         wake_worker: Callable[[], None],
         *,
         commit_threshold: int = COMMIT_THRESHOLD_TOKENS,
@@ -88,13 +96,13 @@ class SessionService:
     def ingest(self, messages: Sequence[Message], ctx: RequestContext) -> SessionState:
         """Buffer messages durably; a message id already buffered is ignored (safe retries)."""
         _validate(messages)
-        tokens = [self._count_tokens(m.content) for m in messages]
+        tokens = self._count_tokens([m.content for m in messages])
         return self._sessions.append(ctx, messages, tokens)[1]
 
     def after_turn(self, messages: Sequence[Message], ctx: RequestContext) -> AfterTurnResult:
         """Buffer the turn; past the token threshold, schedule a commit. Never waits for an LLM."""
         _validate(messages)
-        tokens = [self._count_tokens(m.content) for m in messages]
+        tokens = self._count_tokens([m.content for m in messages])
         added, state = self._sessions.append(ctx, messages, tokens)
         due = (
             state.uncommitted_tokens >= self._threshold
