@@ -97,12 +97,32 @@ def test_counting_in_chunks_is_exact_when_blanks_separate_them(name: str, counti
 
 def test_counting_many_gives_each_text_its_own_count(counting: Any) -> None:
     texts = ["", "hello world", LONG_TEXTS["prose"], "Hello, world!", LONG_TEXTS["cut-word"]]
-    texts += [f"{PROSE} number {i}" for i in range(wordpiece.COUNT_BATCH_TEXTS + 3)]
+    texts += [PROSE * 800 + f" number {i}" for i in range(12)]  # 58k characters each
 
     counts = wordpiece.count_many(counting, texts)
 
     assert counts == [wordpiece.count(counting, text) for text in texts]
     assert counts[:2] == [0, 2]
+
+
+def test_counting_many_hands_the_tokenizer_a_bounded_number_of_characters_at_a_time(
+    counting: Any,
+) -> None:
+    calls: list[list[int]] = []
+
+    class CallSpy:
+        def encode_batch(self, texts: Sequence[str], **options: Any) -> Any:
+            calls.append([len(text) for text in texts])
+            return counting.encode_batch(texts, **options)
+
+    texts = [PROSE * 800] * 20 + [PROSE * 3000]  # 20 x 58k characters, then one of 216k
+
+    counts = wordpiece.count_many(CallSpy(), texts)  # type: ignore[arg-type]
+
+    assert counts == [wordpiece.count(counting, text) for text in texts]
+    assert len(calls) > 3  # the short texts took more than one call
+    assert all(sum(call) <= wordpiece.COUNT_BATCH_CHARS for call in calls)
+    assert max(max(call) for call in calls) <= wordpiece.COUNT_CHUNK_CHARS
 
 
 def test_counting_a_run_without_blanks_is_off_by_at_most_two_per_cut(counting: Any) -> None:

@@ -32,8 +32,9 @@ MAX_PREFIX_CHARS = 2**18
 # characters, ~70 MB of tokenizer memory, at a time.
 COUNT_CHUNK_CHARS = 2**16
 COUNT_BATCH = 8
-# count_many hands the tokenizer this many short texts at once: 512k characters at most, as above
-COUNT_BATCH_TEXTS = COUNT_BATCH * 64
+# count_many hands the tokenizer short texts together, at most this many characters at a time
+# (as many as ``count`` reads of a long text at once)
+COUNT_BATCH_CHARS = COUNT_CHUNK_CHARS * COUNT_BATCH
 _BLANKS = (" ", "\n", "\t", "\r")
 
 
@@ -106,12 +107,11 @@ def count(tokenizer: Tokenizer, text: str) -> int:
 
 
 def count_many(tokenizer: Tokenizer, texts: Sequence[str]) -> list[int]:
-    """``count`` of each text: the short ones COUNT_BATCH_TEXTS at a time in one call (on all
-    cores, and without a call's own cost for each), each long one as ``count`` reads it."""
+    """``count`` of each text: the short ones together, up to COUNT_BATCH_CHARS characters a
+    call (on all cores, and without a call's own cost for each), each long one as ``count``
+    reads it."""
     counts = [0] * len(texts)
-    short = [i for i, text in enumerate(texts) if len(text) <= COUNT_CHUNK_CHARS]
-    for first in range(0, len(short), COUNT_BATCH_TEXTS):
-        batch = short[first : first + COUNT_BATCH_TEXTS]
+    for batch in _short_batches(texts):
         encodings = tokenizer.encode_batch([texts[i] for i in batch], add_special_tokens=False)
         for index, encoding in zip(batch, encodings, strict=True):
             counts[index] = len(encoding.ids)
@@ -119,6 +119,25 @@ def count_many(tokenizer: Tokenizer, texts: Sequence[str]) -> list[int]:
         if len(text) > COUNT_CHUNK_CHARS:
             counts[index] = count(tokenizer, text)
     return counts
+
+
+def _short_batches(texts: Sequence[str]) -> list[list[int]]:
+    """The indexes of the texts of at most COUNT_CHUNK_CHARS characters, in order, cut into
+    batches of at most COUNT_BATCH_CHARS characters."""
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    size = 0
+    for index, text in enumerate(texts):
+        if len(text) > COUNT_CHUNK_CHARS:
+            continue
+        if batch and size + len(text) > COUNT_BATCH_CHARS:
+            batches.append(batch)
+            batch, size = [], 0
+        batch.append(index)
+        size += len(text)
+    if batch:
+        batches.append(batch)
+    return batches
 
 
 def _chunks(text: str, size: int) -> list[tuple[int, int]]:
