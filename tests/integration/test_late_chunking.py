@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -66,6 +67,14 @@ def test_spans_must_match_the_texts(embedder: MiniLMEmbedder) -> None:
         embedder.embed_parts(TEXTS[:2], [[(0, 1)]])
 
 
+CTX = RequestContext("acme", "caroline", session_id="s1")
+TURNS = [("Mel", "How was Paris? Tell me everything."), ("Caroline", TEXTS[0])]
+MESSAGES = [
+    Message("user", text, datetime(2023, 5, 8, 10, i, tzinfo=UTC), f"m{i}", name)
+    for i, (name, text) in enumerate(TURNS)
+]
+
+
 class _Spy(MiniLMEmbedder):
     def __init__(self) -> None:
         super().__init__()
@@ -83,27 +92,41 @@ class _Spy(MiniLMEmbedder):
 
 
 def test_ingest_reads_each_message_once_and_composes_it_from_its_stretches() -> None:
-    ctx = RequestContext("acme", "caroline", session_id="s1")
-    start = datetime(2023, 5, 8, 10, 0, tzinfo=UTC)
-    turns = [("Mel", "How was Paris? Tell me everything."), ("Caroline", TEXTS[0])]
-    messages = [
-        Message("user", text, start + timedelta(minutes=i), f"m{i}", name)
-        for i, (name, text) in enumerate(turns)
-    ]
     spy = _Spy()
     with Engine.open(":memory:", embedder=spy, worker=False) as engine:
-        engine.ingest(messages, ctx)
-        engine.commit("s1", ctx, wait=True)
+        engine.ingest(MESSAGES, CTX)
+        engine.commit("s1", CTX, wait=True)
         engine.drain()
-        tree = engine.tree("ctx://acme/users/caroline/memories", ctx)
+        tree = engine.tree("ctx://acme/users/caroline/memories", CTX)
         (uri,) = [n.uri for n in tree if n.metadata.get("source_message_ids") == ["m1"]]
         records = engine.index.records_of_many("acme", [uri])[uri]
 
     counts = Counter(spy.read)
-    assert counts[TEXTS[0]] == 1 and counts[turns[0][1]] == 1  # each message read once
+    assert counts[TEXTS[0]] == 1 and counts[TURNS[0][1]] == 1  # each message read once
     assert "Twice last year!" not in counts and "Loved it. We want to go back." not in counts
     speaker = spy.embed(["Caroline"])[0]
     first, rest, whole = spy.embed_parts([TEXTS[0]], [[(0, 16), (17, 46), (0, 46)]])[0]
     content = next(r.vector for r in records if r.level == 2)
     expected = normalise((speaker + first + rest + whole)[None, :])[0]
     np.testing.assert_allclose(content, expected, atol=1e-5)
+
+
+def test_a_directory_synced_with_its_children_takes_their_openings_from_their_runs(
+    tmp_path: Path,
+) -> None:
+    """A fresh process syncs a directory summary and the messages it lists in one call: each
+    listed first sentence comes from its message's run in that call, not read alone."""
+    store = tmp_path / "store.sqlite"
+    with Engine.open(store, embedder=MiniLMEmbedder(), worker=False) as engine:
+        engine.ingest(MESSAGES, CTX)
+        engine.commit("s1", CTX, wait=True)
+        engine.drain()
+        directory = "ctx://acme/users/caroline/memories/events"
+        listed = [n.uri for n in engine.tree(directory, CTX) if n.uri != directory]
+    spy = _Spy()
+    with Engine.open(store, embedder=spy, worker=False) as engine:
+        engine.sync.sync("acme", [directory, *listed], force=True)
+
+    counts = Counter(spy.read)
+    assert counts[TEXTS[0]] == 1 and counts[TURNS[0][1]] == 1
+    assert "Twice last year!" not in counts and "How was Paris?" not in counts

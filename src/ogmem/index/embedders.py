@@ -9,7 +9,7 @@ import inspect
 import math
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,7 +25,7 @@ from ogmem.index.minilm_files import (
 )
 
 if TYPE_CHECKING:
-    from tokenizers import Tokenizer
+    from tokenizers import Encoding, Tokenizer
 
 Vectors = npt.NDArray[np.float32]
 
@@ -106,15 +106,9 @@ class MiniLMEmbedder:
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         texts = text_list(texts)
-        if not texts:
-            return np.zeros((0, MINILM_DIMENSIONS), dtype=np.float32)
-        truncating, _ = self._loaded_tokenizers()
-        token_ids = wordpiece.truncated_ids(truncating, texts, self._max_tokens)
-        session = self._loaded_session()
-        order = sorted(range(len(texts)), key=lambda i: len(token_ids[i]))
         vectors = np.empty((len(texts), MINILM_DIMENSIONS), dtype=np.float32)
-        for rows in _batches(order, token_ids, self._batch_size):
-            vectors[rows] = _run(session, [token_ids[i] for i in rows])
+        for rows, hidden, mask in self._runs(self._encodings(texts)):
+            vectors[rows] = normalise(_mean_pool(hidden, mask))
         return vectors
 
     def embed_parts(
@@ -124,18 +118,33 @@ class MiniLMEmbedder:
         run of the model over the text (``late_chunks``); batched and sorted as ``embed``."""
         texts = text_list(texts)
         _require(len(spans) == len(texts), "embed_parts needs one list of spans per text")
-        truncating, _ = self._loaded_tokenizers()
-        encodings = wordpiece.truncated_encodings(truncating, texts, self._max_tokens)
-        token_ids = [encoding.ids for encoding in encodings]
-        session = self._loaded_session()
-        order = sorted(range(len(texts)), key=lambda i: len(token_ids[i]))
+        encodings = self._encodings(texts)
         vectors: dict[int, Vectors] = {}
-        for rows in _batches(order, token_ids, self._batch_size):
-            hidden, _ = _hidden(session, [token_ids[i] for i in rows])
+        for rows, hidden, _ in self._runs(encodings):
             offsets = [encodings[i].offsets for i in rows]
             pooled = late_chunks.pooled_rows(hidden, offsets, [spans[i] for i in rows])
             vectors.update(zip(rows, pooled, strict=True))
         return [vectors[i] for i in range(len(texts))]
+
+    def _encodings(self, texts: list[str]) -> list[Encoding]:
+        if not texts:  # nothing to read loads nothing
+            return []
+        truncating, _ = self._loaded_tokenizers()
+        return wordpiece.truncated_encodings(truncating, texts, self._max_tokens)
+
+    def _runs(
+        self, encodings: list[Encoding]
+    ) -> Iterator[tuple[list[int], npt.NDArray[np.float32], npt.NDArray[np.int64]]]:
+        """The model's runs over the encoded texts, sorted by length and cut into batches
+        (``_batches``): each batch's rows (indexes into ``encodings``), hidden states, mask."""
+        if not encodings:
+            return
+        token_ids = [encoding.ids for encoding in encodings]
+        session = self._loaded_session()
+        order = sorted(range(len(token_ids)), key=lambda i: len(token_ids[i]))
+        for rows in _batches(order, token_ids, self._batch_size):
+            hidden, mask = _hidden(session, [token_ids[i] for i in rows])
+            yield rows, hidden, mask
 
     def count_tokens(self, text: str) -> int:
         """WordPiece tokens in ``text``, without [CLS]/[SEP] and without truncation.
@@ -218,11 +227,6 @@ def _load_tokenizers(max_tokens: int) -> tuple[Tokenizer, Tokenizer]:
     counting.no_truncation()
     counting.no_padding()
     return truncating, counting
-
-
-def _run(session: Any, token_ids: Sequence[Sequence[int]]) -> Vectors:
-    hidden, mask = _hidden(session, token_ids)
-    return normalise(_mean_pool(hidden, mask))
 
 
 def _hidden(

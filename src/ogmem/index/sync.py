@@ -30,6 +30,7 @@ from ogmem.index.records import (
     Composed,
     Opening,
     Part,
+    Piece,
     PlannedRecord,
     Readable,
     Source,
@@ -143,46 +144,44 @@ class IndexSync:
 
     def _embed_missing(self, pending: list[_Pending], *, reuse: bool) -> int:
         """Embed each distinct piece the missing vectors need once, unless its vector is
-        remembered (and ``reuse``); returns how many texts the embedder read."""
+        remembered (and ``reuse``), in one call; returns how many texts the embedder read."""
         slots = [(w, i) for w in pending for i, v in enumerate(w.vectors) if v is None]
         pieces = list(dict.fromkeys(piece for w, i in slots for piece in w.planned[i].texts()))
-        read: list[Readable] = [p for p in pieces if not isinstance(p, Opening)]
-        known: dict[Source, Vector] = {}
+        readable = [p for p in pieces if not isinstance(p, Opening)]
+        known, stand_ins = self._recalled_openings(pieces, readable)
+        read = list(dict.fromkeys([*readable, *stand_ins.values()]))
         if reuse:
             known.update((p, v) for p in read if (v := self._recent.get(p)) is not None)
         missing = [piece for piece in read if piece not in known]
         for piece, vector in self._embed(missing).items():
             known[piece] = vector
             self._recent.put(piece, vector)
-            if isinstance(piece, Part) and piece.start == 0 and piece.end < len(piece.whole):
+            if isinstance(piece, Part) and _first(piece):
                 self._openings.put(piece.text, vector)
-        recalled, read_alone = self._recall_openings([p for p in pieces if isinstance(p, Opening)])
-        known.update(recalled)
+        for opening, stand_in in stand_ins.items():
+            known[opening] = known[stand_in]
+            self._openings.put(opening.text, known[opening])
         for work, i in slots:
             work.vectors[i] = vector_of(work.planned[i].source, known)
-        texts = {piece.whole if isinstance(piece, Part) else piece for piece in missing}
-        return len(texts) + read_alone
+        return len({piece.whole if isinstance(piece, Part) else piece for piece in missing})
 
-    def _recall_openings(self, openings: list[Opening]) -> tuple[dict[Source, Vector], int]:
-        """The vectors the runs over their messages gave these first sentences, and how many
-        texts were read: those not remembered (a message indexed long ago, or by another
-        process) are read alone."""
+    def _recalled_openings(
+        self, pieces: list[Piece], readable: list[Readable]
+    ) -> tuple[dict[Source, Vector], dict[Opening, Readable]]:
+        """The vectors the runs over their messages gave the first sentences among ``pieces``,
+        and, for each opening not remembered, what gives its vector in this call: the first
+        sentence of a message read in it, else its text read alone (a message indexed long
+        ago, or by another process)."""
+        firsts = {p.text: p for p in readable if isinstance(p, Part) and _first(p)}
         found: dict[Source, Vector] = {}
-        alone: list[Opening] = []
-        for opening in openings:
+        stand_ins: dict[Opening, Readable] = {}
+        for opening in (piece for piece in pieces if isinstance(piece, Opening)):
             vector = self._openings.get(opening.text)
             if vector is None:
-                alone.append(opening)
+                stand_ins[opening] = firsts.get(opening.text, opening.text)
             else:
                 found[opening] = vector
-        if alone:
-            texts = list(dict.fromkeys(opening.text for opening in alone))
-            vectors = dict(zip(texts, self._embedder.embed(texts), strict=True))
-            for opening in alone:
-                found[opening] = vectors[opening.text]
-                self._openings.put(opening.text, vectors[opening.text])
-            return found, len(texts)
-        return found, 0
+        return found, stand_ins
 
     def _embed(self, pieces: list[Readable]) -> dict[Readable, Vector]:
         """The vectors of ``pieces``, each distinct text read once: where the embedder can,
@@ -219,6 +218,11 @@ class IndexSync:
         for part in derived:
             found[part] = vector_of(Composed(tuple(stretches[part.whole])), found)
         return {piece: found[piece] for piece in pieces}
+
+
+def _first(part: Part) -> bool:
+    """A stretch from the start that is not the whole text: a message's first sentence."""
+    return part.start == 0 and part.end < len(part.whole)
 
 
 def _whole(part: Part) -> bool:
