@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -66,26 +67,65 @@ def test_a_message_longer_than_a_part_is_split_into_pieces(engine: Engine) -> No
     assert "".join(p.content for p in pieces).count("lorem") == 100_000 // 12
 
 
+def _committer_in_steps_of_8(engine: Engine) -> SessionCommitter:
+    """A committer over the engine's sessions (spied on by the test) that takes 8 messages
+    a step."""
+    return SessionCommitter(
+        engine.sessions._sessions, engine.writer, engine.committer._extractor,
+        engine.committer._archiver, step_messages=8,
+    )  # fmt: skip
+
+
+def _assert_committed(engine: Engine, *, written: int) -> None:
+    state = engine.session("long", CTX)
+    assert (state.status, state.written, state.uncommitted_tokens) == (
+        SessionStatus.COMMITTED, written, 0
+    )  # fmt: skip
+
+
 def test_a_commit_takes_the_backlog_in_bounded_steps(engine: Engine) -> None:
     sessions = engine.sessions._sessions
     seen: list[int] = []
     real = sessions.uncommitted
 
-    def spy(*args: object) -> object:
-        found = real(*args)  # type: ignore[arg-type]
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        found = real(*args, **kwargs)
         seen.append(len(found))
         return found
 
     sessions.uncommitted = spy  # type: ignore[method-assign]
-    committer = SessionCommitter(
-        sessions, engine.writer, engine.committer._extractor, engine.committer._archiver,
-        step_messages=8,
-    )  # fmt: skip
+    committer = _committer_in_steps_of_8(engine)
     engine.ingest(_messages(0, 50, size=200), CTX)
     report = committer.run("acme", "long")
     assert seen == [8, 8, 8, 8, 8, 8, 2, 0]
     assert (report.messages, report.written) == (50, 50)
-    state = engine.session("long", CTX)
-    assert (state.status, state.written, state.uncommitted_tokens) == (
-        SessionStatus.COMMITTED, 50, 0
-    )  # fmt: skip
+    _assert_committed(engine, written=50)
+
+
+def test_a_commit_records_each_step_once_and_settles_the_status_with_the_last(
+    engine: Engine,
+) -> None:
+    """One transaction per step: the last step's record also settles the status (no extra
+    record after it), and the claim is not renewed right after it was taken."""
+    sessions = engine.sessions._sessions
+    finals: list[bool] = []
+    claims: list[str] = []
+    record, claim = sessions.record_commit, sessions.claim_commit
+
+    def recording(*args: Any, **kwargs: Any) -> None:
+        finals.append(kwargs.get("final", True))
+        record(*args, **kwargs)
+
+    def claiming(*args: Any, **kwargs: Any) -> Any:
+        claims.append(args[2])
+        return claim(*args, **kwargs)
+
+    sessions.record_commit = recording  # type: ignore[method-assign]
+    sessions.claim_commit = claiming  # type: ignore[method-assign]
+    committer = _committer_in_steps_of_8(engine)
+    engine.ingest(_messages(0, 20, size=200), CTX)
+    report = committer.run("acme", "long")
+    assert (report.messages, report.written) == (20, 20)
+    assert finals == [False, False, True]  # steps of 8, 8 and 4 messages
+    assert len(claims) == 1  # taken once; each window's renewal came within seconds of it
+    _assert_committed(engine, written=20)

@@ -9,7 +9,7 @@ Embedder: texts to vectors, and token counts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -233,6 +233,17 @@ class PartEmbedder(Protocol):
     def embed_parts(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
     ) -> list[npt.NDArray[np.float32]]: ...
+
+
+@runtime_checkable
+class RunByRunPartEmbedder(PartEmbedder, Protocol):
+    """A PartEmbedder that hands its vectors over one model run at a time (each run's text
+    indexes and their spans' vectors), so that the index writes what is complete while the
+    model reads on. Optional: the index waits for the whole call where an embedder lacks it."""
+
+    def embed_parts_by_run(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> Iterator[tuple[list[int], list[npt.NDArray[np.float32]]]]: ...
 
 
 @runtime_checkable

@@ -50,7 +50,7 @@ class SessionStore(Protocol):
     def totals(self, account_id: str) -> dict[str, dict[str, int]]: ...
 
     def uncommitted(
-        self, account_id: str, session_id: str, max_tokens: int, limit: int
+        self, account_id: str, session_id: str, max_tokens: int, limit: int, after_id: int = 0
     ) -> list[StoredMessage]: ...
 
     def message_before(

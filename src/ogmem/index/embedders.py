@@ -117,14 +117,22 @@ class MiniLMEmbedder:
         """For each text, a vector per ``(start, end)`` span of its characters, pooled from one
         run of the model over the text (``late_chunks``); batched and sorted as ``embed``."""
         texts = text_list(texts)
-        _require(len(spans) == len(texts), "embed_parts needs one list of spans per text")
-        encodings = self._encodings(texts)
         vectors: dict[int, Vectors] = {}
-        for rows, hidden, _ in self._runs(encodings):
-            offsets = [encodings[i].offsets for i in rows]
-            pooled = late_chunks.pooled_rows(hidden, offsets, [spans[i] for i in rows])
+        for rows, pooled in self.embed_parts_by_run(texts, spans):
             vectors.update(zip(rows, pooled, strict=True))
         return [vectors[i] for i in range(len(texts))]
+
+    def embed_parts_by_run(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> Iterator[tuple[list[int], list[Vectors]]]:
+        """``embed_parts`` one model run at a time, shortest texts first: each run's text
+        indexes and their spans' vectors, as soon as the run is done."""
+        texts = text_list(texts)
+        _require(len(spans) == len(texts), "embed_parts needs one list of spans per text")
+        encodings = self._encodings(texts)
+        for rows, hidden, _ in self._runs(encodings):
+            offsets = [encodings[i].offsets for i in rows]
+            yield rows, late_chunks.pooled_rows(hidden, offsets, [spans[i] for i in rows])
 
     def _encodings(self, texts: list[str]) -> list[Encoding]:
         if not texts:  # nothing to read loads nothing

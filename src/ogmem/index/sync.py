@@ -11,7 +11,8 @@ rest) are pooled from one run over the text by an embedder that can (``PartEmbed
 embedded alone by one that cannot. The vectors of recent texts are remembered across
 batches (a bounded ``VectorLRU``): a message is a piece of its own memory and of the next
 memory's overview, and the two often land in different batches (an agent's turns arrive one
-or two at a time).
+or two at a time). A large sync (a drain, a reindex) writes what is complete while the model
+reads on, where the embedder hands its runs over one by one (``RunByRunPartEmbedder``).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ogmem.core.models import ContextNode, IndexRecord
-from ogmem.core.ports import Embedder, PartEmbedder, Store
+from ogmem.core.ports import Embedder, PartEmbedder, RunByRunPartEmbedder, Store
 from ogmem.core.storage import IndexStore, StoredRecord
+from ogmem.index.model_thread import ModelThread
 from ogmem.index.records import (
     Composed,
     Opening,
@@ -43,6 +45,9 @@ _TINY = 1e-12  # a composition of zero vectors (texts without words) stays zero
 # ~6 MB of 384-d vectors plus at most 8 MB of texts: a few sessions' messages and speakers
 RECENT_TEXTS = 4096
 RECENT_TEXT_CHARS = 2000
+# works written together while the model reads on (a sync of more embeds in a thread of its
+# own, index/model_thread.py): a LoCoMo conversation's drain writes in ~5 steps, not 1
+WRITE_STEP = 128
 
 
 @dataclass
@@ -82,6 +87,49 @@ def vector_of(source: Source, known: dict[Source, Vector]) -> Vector:
     return vector
 
 
+@dataclass
+class _EmbeddingPlan:
+    """What a sync's embedding call reads (``missing``) and knows: the vectors found or
+    embedded so far, and the openings waiting for the first sentence that gives theirs."""
+
+    known: dict[Source, Vector]
+    missing: list[Readable]
+    openings_of: dict[Readable, list[Opening]] = field(default_factory=dict)
+
+
+class _Waiting:
+    """Which works wait for which pieces, while the model hands its vectors over run by run:
+    a work is ready once every piece its missing vectors are made of is known."""
+
+    def __init__(self, pending: list[_Pending], plan: _EmbeddingPlan) -> None:
+        self._pending = pending
+        self._needs: list[set[Readable]] = []
+        self._works_of: dict[Readable, list[int]] = {}
+        self.ready: list[int] = []
+        stand_in = {o: s for s, openings in plan.openings_of.items() for o in openings}
+        for index, work in enumerate(pending):
+            needs = {
+                stand_in[piece] if isinstance(piece, Opening) else piece
+                for i, vector in enumerate(work.vectors) if vector is None
+                for piece in work.planned[i].texts() if piece not in plan.known
+            }  # fmt: skip
+            self._needs.append(needs)
+            for piece in needs:
+                self._works_of.setdefault(piece, []).append(index)
+            if not needs:
+                self.ready.append(index)
+
+    def known(self, piece: Readable) -> None:
+        for index in self._works_of.pop(piece, ()):
+            self._needs[index].discard(piece)
+            if not self._needs[index]:
+                self.ready.append(index)
+
+    def take(self) -> list[_Pending]:
+        taken, self.ready = [self._pending[i] for i in self.ready], []
+        return taken
+
+
 class IndexSync:
     def __init__(self, store: Store, index: IndexStore, embedder: Embedder) -> None:
         self._store = store
@@ -95,7 +143,8 @@ class IndexSync:
         """Sync the index of ``uris`` of one account; ``force`` re-embeds every level.
 
         Reads and writes are batched (one query for the nodes, one for their records, one
-        transaction for the new records) so that the embedder stays the only real cost.
+        transaction for the new records, or one per WRITE_STEP works written while the model
+        reads on) so that the embedder stays the only real cost.
         """
         outcome = SyncOutcome()
         nodes = self._store.find_nodes(account_id, uris)
@@ -112,15 +161,62 @@ class IndexSync:
                 outcome.unchanged += 1
             else:
                 pending.append(work)
-        outcome.embedded_texts = self._embed_missing(pending, reuse=not force)
+        plan = self._embedding_plan(pending, reuse=not force)
+        outcome.embedded_texts = len(
+            {piece.whole if isinstance(piece, Part) else piece for piece in plan.missing}
+        )
+        if isinstance(self._embedder, RunByRunPartEmbedder) and len(pending) > WRITE_STEP:
+            outcome.indexed = self._embed_and_write_by_run(
+                self._embedder, account_id, plan, pending
+            )
+        else:
+            for piece, vector in self._embed(plan.missing).items():
+                self._learn(plan, piece, vector)
+            outcome.indexed = self._write(account_id, plan, pending)
+        return outcome
+
+    def _write(self, account_id: str, plan: _EmbeddingPlan, works: list[_Pending]) -> int:
+        """Compose the works' missing vectors and write their records in one transaction."""
+        for work in works:
+            for i, vector in enumerate(work.vectors):
+                if vector is None:
+                    work.vectors[i] = vector_of(work.planned[i].source, plan.known)
         items = [
             (work.node.uri, work.records, [v for v in work.vectors if v is not None])
-            for work in pending
+            for work in works
         ]
         if items:
             self._index.replace_many(account_id, items, self._embedder.model_id)
-        outcome.indexed = len(items)
-        return outcome
+        return len(items)
+
+    def _embed_and_write_by_run(
+        self,
+        embedder: RunByRunPartEmbedder,
+        account_id: str,
+        plan: _EmbeddingPlan,
+        pending: list[_Pending],
+    ) -> int:
+        """Embed the missing pieces in one call in a thread of its own and write the works
+        whose pieces are all known, WRITE_STEP at a time, while the model reads on: a drain's
+        writes overlap its model runs instead of following them (one call still, so the
+        texts are sorted and batched as one)."""
+        waiting = _Waiting(pending, plan)
+        indexed = 0
+        by_text = _by_text(plan.missing)
+        texts = list(by_text)
+        spans = [[_span(piece) for piece in group] for group in by_text.values()]
+        with ModelThread(embedder, texts, spans) as runs:
+            for rows, pooled in runs:
+                for row, vectors in zip(rows, pooled, strict=True):
+                    for piece, vector in zip(by_text[texts[row]], vectors, strict=True):
+                        self._learn(plan, piece, vector)
+                        waiting.known(piece)
+                if len(waiting.ready) >= WRITE_STEP:
+                    indexed += self._write(account_id, plan, waiting.take())
+        indexed += self._write(account_id, plan, waiting.take())
+        if indexed != len(pending):  # a piece the call never gave: fail, the worker retries
+            raise RuntimeError(f"{len(pending) - indexed} of {len(pending)} URIs got no vectors")
+        return indexed
 
     def _plan(
         self, node: ContextNode, stored_records: list[StoredRecord], force: bool
@@ -142,9 +238,9 @@ class IndexSync:
             vectors.append(old.vector if reusable and old is not None else None)
         return _Pending(node, planned, vectors)
 
-    def _embed_missing(self, pending: list[_Pending], *, reuse: bool) -> int:
-        """Embed each distinct piece the missing vectors need once, unless its vector is
-        remembered (and ``reuse``), in one call; returns how many texts the embedder read."""
+    def _embedding_plan(self, pending: list[_Pending], *, reuse: bool) -> _EmbeddingPlan:
+        """The distinct pieces the missing vectors need, each once, but for those whose
+        vector is remembered (and ``reuse``): what the embedder must read."""
         slots = [(w, i) for w in pending for i, v in enumerate(w.vectors) if v is None]
         pieces = list(dict.fromkeys(piece for w, i in slots for piece in w.planned[i].texts()))
         readable = [p for p in pieces if not isinstance(p, Opening)]
@@ -152,18 +248,27 @@ class IndexSync:
         read = list(dict.fromkeys([*readable, *stand_ins.values()]))
         if reuse:
             known.update((p, v) for p in read if (v := self._recent.get(p)) is not None)
-        missing = [piece for piece in read if piece not in known]
-        for piece, vector in self._embed(missing).items():
-            known[piece] = vector
-            self._recent.put(piece, vector)
-            if isinstance(piece, Part) and _first(piece):
-                self._openings.put(piece.text, vector)
+        plan = _EmbeddingPlan(known, [piece for piece in read if piece not in known])
         for opening, stand_in in stand_ins.items():
-            known[opening] = known[stand_in]
-            self._openings.put(opening.text, known[opening])
-        for work, i in slots:
-            work.vectors[i] = vector_of(work.planned[i].source, known)
-        return len({piece.whole if isinstance(piece, Part) else piece for piece in missing})
+            if stand_in in known:
+                self._learn_opening(plan, opening, known[stand_in])
+            else:
+                plan.openings_of.setdefault(stand_in, []).append(opening)
+        return plan
+
+    def _learn(self, plan: _EmbeddingPlan, piece: Readable, vector: Vector) -> None:
+        """Take in a piece's vector the embedder gave: remembered, and given to the
+        openings whose vector it is."""
+        plan.known[piece] = vector
+        self._recent.put(piece, vector)
+        if isinstance(piece, Part) and _first(piece):
+            self._openings.put(piece.text, vector)
+        for opening in plan.openings_of.pop(piece, ()):
+            self._learn_opening(plan, opening, vector)
+
+    def _learn_opening(self, plan: _EmbeddingPlan, opening: Opening, vector: Vector) -> None:
+        plan.known[opening] = vector
+        self._openings.put(opening.text, vector)
 
     def _recalled_openings(
         self, pieces: list[Piece], readable: list[Readable]
@@ -192,9 +297,7 @@ class IndexSync:
             return {}
         if not isinstance(self._embedder, PartEmbedder):
             return self._embed_alone(pieces)
-        by_text: dict[str, list[Readable]] = {}
-        for piece in pieces:
-            by_text.setdefault(piece if isinstance(piece, str) else piece.whole, []).append(piece)
+        by_text = _by_text(pieces)
         spans = [[_span(piece) for piece in group] for group in by_text.values()]
         pooled = self._embedder.embed_parts(list(by_text), spans)
         return {
@@ -218,6 +321,14 @@ class IndexSync:
         for part in derived:
             found[part] = vector_of(Composed(tuple(stretches[part.whole])), found)
         return {piece: found[piece] for piece in pieces}
+
+
+def _by_text(pieces: list[Readable]) -> dict[str, list[Readable]]:
+    """The pieces by the text the model reads for them: a text, or the whole a part is of."""
+    by_text: dict[str, list[Readable]] = {}
+    for piece in pieces:
+        by_text.setdefault(piece if isinstance(piece, str) else piece.whole, []).append(piece)
+    return by_text
 
 
 def _first(part: Part) -> bool:

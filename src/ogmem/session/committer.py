@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from time import monotonic
 
 from ogmem.commit.writer import ContextWriter
 from ogmem.core import errors
@@ -39,6 +40,8 @@ STEP_MESSAGES = 2_000
 # how long a commit holds its session without renewing (it renews at every window): a crashed
 # commit blocks the session this long at most
 COMMIT_LEASE = timedelta(minutes=5)
+# a renewal within this long of the last take or renewal is skipped (1/30 of the lease)
+RENEW_AFTER_S = COMMIT_LEASE.total_seconds() / 30
 COUNTS = ("proposed", "written", "skipped", "failed", "llm_tokens")
 
 
@@ -128,8 +131,14 @@ class _Claim:
         self._sessions = sessions
         self._key = (session.account_id, session.session_id)
         self.owner = owner
+        self._held_since: float | None = None  # monotonic time of the last take or renewal
 
     def renew(self) -> None:
+        """Hold the session COMMIT_LEASE longer, unless it was taken or renewed less than
+        RENEW_AFTER ago: a window's renewal right after the claim cost a transaction (an
+        fsync on PostgreSQL) per commit, and a few seconds are nothing against the lease."""
+        if self._held_since is not None and monotonic() - self._held_since < RENEW_AFTER_S:
+            return
         now = utcnow()
         held = self._sessions.claim_commit(*self._key, self.owner, now, now + COMMIT_LEASE)
         if held is not None:
@@ -138,6 +147,7 @@ class _Claim:
                 f"{held.isoformat(timespec='seconds')})",
                 held,
             )
+        self._held_since = monotonic()
 
     def __enter__(self) -> _Claim:
         self.renew()
@@ -202,18 +212,23 @@ class SessionCommitter:
                 raise
             total.add(step)
             before, last = pending[-1].message, pending[-1].id
+            # the next step is read before this one is recorded, so that the last step's record
+            # also settles the status: one transaction per step, not one more per commit (a
+            # crash in between leaves this step uncommitted; its rerun writes nothing twice)
+            pending = self._next_step(session, after_id=last)
+            if not pending and total.proposed == 0:
+                reason = f"the extractor found nothing durable in {total.messages} messages"
+                total.reasons[reason] += 1
+            # the final record settles the status (messages may have come in meanwhile)
             self._sessions.record_commit(
-                account_id, session_id, last, step.counts(), total.summary(), final=False
+                account_id, session_id, last, step.counts(), total.summary(), final=not pending
             )
-            pending = self._next_step(session)
-        if total.proposed == 0:
-            total.reasons[f"the extractor found nothing durable in {total.messages} messages"] += 1
-        # the status is settled once no step is left (messages may have come in meanwhile)
-        self._sessions.record_commit(account_id, session_id, last, {}, total.summary())
         return total
 
-    def _next_step(self, session: SessionState) -> list[StoredMessage]:
-        return self._sessions.uncommitted(session.account_id, session.session_id, *self._step)
+    def _next_step(self, session: SessionState, after_id: int = 0) -> list[StoredMessage]:
+        return self._sessions.uncommitted(
+            session.account_id, session.session_id, *self._step, after_id=after_id
+        )
 
     def _extract_and_write(
         self,

@@ -71,11 +71,11 @@ class Sessions:
         return self._store.totals(account_id)
 
     def uncommitted(
-        self, account_id: str, session_id: str, max_tokens: int, limit: int
+        self, account_id: str, session_id: str, max_tokens: int, limit: int, after_id: int = 0
     ) -> list[StoredMessage]:
-        """The oldest uncommitted messages that fit in ``max_tokens`` (at least one) and
-        ``limit``: one bounded step of a commit."""
-        return self._store.uncommitted(account_id, session_id, max_tokens, limit)
+        """The oldest uncommitted messages after ``after_id`` that fit in ``max_tokens`` (at
+        least one) and ``limit``: one bounded step of a commit."""
+        return self._store.uncommitted(account_id, session_id, max_tokens, limit, after_id)
 
     def message_before(
         self, account_id: str, session_id: str, stored_id: int

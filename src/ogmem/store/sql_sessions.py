@@ -93,11 +93,11 @@ class SqlSessionStore:
         }
 
     def uncommitted(
-        self, account_id: str, session_id: str, max_tokens: int, limit: int
+        self, account_id: str, session_id: str, max_tokens: int, limit: int, after_id: int = 0
     ) -> list[StoredMessage]:
         found = self._db.fetch_all(
             "uncommitted_messages", account_id=account_id, session_id=session_id,
-            max_tokens=max_tokens, limit=limit,
+            max_tokens=max_tokens, limit=limit, after_id=after_id,
         )  # fmt: skip
         return [_stored(row) for row in found]
 

@@ -428,13 +428,14 @@ WHERE sessions.user_id = excluded.user_id
 RETURNING *;
 
 -- name: uncommitted_messages
--- The next step of a commit: the oldest uncommitted messages, as many as fit in :max_tokens
--- (at least one) and :limit. The running sum reads ids and token counts only, never the
--- texts of the whole backlog.
+-- The next step of a commit: the oldest uncommitted messages after :after_id (the step in
+-- hand, not yet recorded), as many as fit in :max_tokens (at least one) and :limit. The
+-- running sum reads ids and token counts only, never the texts of the whole backlog.
 SELECT m.* FROM session_messages AS m JOIN (
     SELECT id FROM (
         SELECT id, tokens, sum(tokens) OVER (ORDER BY id) AS running FROM session_messages
         WHERE account_id = :account_id AND session_id = :session_id AND NOT committed
+            AND id > :after_id
     ) AS backlog WHERE running - tokens < :max_tokens ORDER BY id LIMIT :limit
 ) AS step ON step.id = m.id
 WHERE m.account_id = :account_id

@@ -385,13 +385,14 @@ VALUES (:account_id, :session_id, :user_id, :agent_id, :now, :message_id, :role,
     :content, :created_at, :tokens);
 
 -- name: uncommitted_messages
--- The next step of a commit: the oldest uncommitted messages, as many as fit in :max_tokens
--- (at least one) and :limit. The running sum reads ids and token counts only, never the
--- texts of the whole backlog.
+-- The next step of a commit: the oldest uncommitted messages after :after_id (the step in
+-- hand, not yet recorded), as many as fit in :max_tokens (at least one) and :limit. The
+-- running sum reads ids and token counts only, never the texts of the whole backlog.
 SELECT m.* FROM session_messages AS m JOIN (
     SELECT id FROM (
         SELECT id, tokens, sum(tokens) OVER (ORDER BY id) AS running FROM session_messages
         WHERE account_id = :account_id AND session_id = :session_id AND committed = 0
+            AND id > :after_id
     ) WHERE running - tokens < :max_tokens ORDER BY id LIMIT :limit
 ) AS step ON step.id = m.id
 WHERE m.account_id = :account_id
