@@ -126,7 +126,11 @@ class _Waiting:
                 self.ready.append(index)
 
     def take(self) -> list[_Pending]:
-        taken, self.ready = [self._pending[i] for i in self.ready], []
+        """The ready works, in the order they were asked for: records get their ids in that
+        order within a step, and equal scores in search fall back on the ids (LoCoMo dev,
+        written in the order they came ready: R@10 0.710, R@50 0.870; in order within each
+        step: 0.711, 0.871; all at once: 0.713, 0.875)."""
+        taken, self.ready = [self._pending[i] for i in sorted(self.ready)], []
         return taken
 
 
