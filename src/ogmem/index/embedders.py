@@ -116,11 +116,10 @@ class MiniLMEmbedder:
     ) -> list[Vectors]:
         """For each text, a vector per ``(start, end)`` span of its characters, pooled from one
         run of the model over the text (``late_chunks``); batched and sorted as ``embed``."""
-        texts = text_list(texts)
         vectors: dict[int, Vectors] = {}
         for rows, pooled in self.embed_parts_by_run(texts, spans):
             vectors.update(zip(rows, pooled, strict=True))
-        return [vectors[i] for i in range(len(texts))]
+        return [vectors[i] for i in range(len(spans))]
 
     def embed_parts_by_run(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]

@@ -94,6 +94,7 @@ class _EmbeddingPlan:
 
     known: dict[Source, Vector]
     missing: list[Readable]
+    pieces_of: list[list[Piece]]  # per work (as pending lists them): its missing vectors' pieces
     openings_of: dict[Readable, list[Opening]] = field(default_factory=dict)
 
 
@@ -107,11 +108,10 @@ class _Waiting:
         self._works_of: dict[Readable, list[int]] = {}
         self.ready: list[int] = []
         stand_in = {o: s for s, openings in plan.openings_of.items() for o in openings}
-        for index, work in enumerate(pending):
+        for index, pieces in enumerate(plan.pieces_of):
             needs = {
                 stand_in[piece] if isinstance(piece, Opening) else piece
-                for i, vector in enumerate(work.vectors) if vector is None
-                for piece in work.planned[i].texts() if piece not in plan.known
+                for piece in pieces if piece not in plan.known
             }  # fmt: skip
             self._needs.append(needs)
             for piece in needs:
@@ -206,13 +206,11 @@ class IndexSync:
         texts are sorted and batched as one)."""
         waiting = _Waiting(pending, plan)
         indexed = 0
-        by_text = _by_text(plan.missing)
-        texts = list(by_text)
-        spans = [[_span(piece) for piece in group] for group in by_text.values()]
-        with ModelThread(embedder, texts, spans) as runs:
+        reads = _Reads.of(plan.missing)
+        with ModelThread(embedder, reads.texts, reads.spans) as runs:
             for rows, pooled in runs:
                 for row, vectors in zip(rows, pooled, strict=True):
-                    for piece, vector in zip(by_text[texts[row]], vectors, strict=True):
+                    for piece, vector in zip(reads.pieces[row], vectors, strict=True):
                         self._learn(plan, piece, vector)
                         waiting.known(piece)
                 if len(waiting.ready) >= WRITE_STEP:
@@ -245,14 +243,17 @@ class IndexSync:
     def _embedding_plan(self, pending: list[_Pending], *, reuse: bool) -> _EmbeddingPlan:
         """The distinct pieces the missing vectors need, each once, but for those whose
         vector is remembered (and ``reuse``): what the embedder must read."""
-        slots = [(w, i) for w in pending for i, v in enumerate(w.vectors) if v is None]
-        pieces = list(dict.fromkeys(piece for w, i in slots for piece in w.planned[i].texts()))
+        pieces_of = [
+            [piece for i, v in enumerate(w.vectors) if v is None for piece in w.planned[i].texts()]
+            for w in pending
+        ]
+        pieces = list(dict.fromkeys(piece for work_pieces in pieces_of for piece in work_pieces))
         readable = [p for p in pieces if not isinstance(p, Opening)]
         known, stand_ins = self._recalled_openings(pieces, readable)
         read = list(dict.fromkeys([*readable, *stand_ins.values()]))
         if reuse:
             known.update((p, v) for p in read if (v := self._recent.get(p)) is not None)
-        plan = _EmbeddingPlan(known, [piece for piece in read if piece not in known])
+        plan = _EmbeddingPlan(known, [piece for piece in read if piece not in known], pieces_of)
         for opening, stand_in in stand_ins.items():
             if stand_in in known:
                 self._learn_opening(plan, opening, known[stand_in])
@@ -301,12 +302,11 @@ class IndexSync:
             return {}
         if not isinstance(self._embedder, PartEmbedder):
             return self._embed_alone(pieces)
-        by_text = _by_text(pieces)
-        spans = [[_span(piece) for piece in group] for group in by_text.values()]
-        pooled = self._embedder.embed_parts(list(by_text), spans)
+        reads = _Reads.of(pieces)
+        pooled = self._embedder.embed_parts(reads.texts, reads.spans)
         return {
             piece: row
-            for group, rows in zip(by_text.values(), pooled, strict=True)
+            for group, rows in zip(reads.pieces, pooled, strict=True)
             for piece, row in zip(group, rows, strict=True)
         }
 
@@ -327,12 +327,22 @@ class IndexSync:
         return {piece: found[piece] for piece in pieces}
 
 
-def _by_text(pieces: list[Readable]) -> dict[str, list[Readable]]:
-    """The pieces by the text the model reads for them: a text, or the whole a part is of."""
-    by_text: dict[str, list[Readable]] = {}
-    for piece in pieces:
-        by_text.setdefault(piece if isinstance(piece, str) else piece.whole, []).append(piece)
-    return by_text
+@dataclass
+class _Reads:
+    """What one PartEmbedder call reads for ``pieces``: each distinct text once, with the
+    spans pooled from its run and the pieces they are, in the same order."""
+
+    texts: list[str]
+    spans: list[list[tuple[int, int]]]
+    pieces: list[list[Readable]]
+
+    @classmethod
+    def of(cls, pieces: list[Readable]) -> _Reads:
+        by_text: dict[str, list[Readable]] = {}
+        for piece in pieces:
+            by_text.setdefault(piece if isinstance(piece, str) else piece.whole, []).append(piece)
+        groups = list(by_text.values())
+        return cls(list(by_text), [[_span(p) for p in group] for group in groups], groups)
 
 
 def _first(part: Part) -> bool:
