@@ -123,6 +123,33 @@ def test_rrf_ranks_uris_by_their_best_record() -> None:
     assert fused["c"].score == pytest.approx(1 / 62)
 
 
+def test_equal_scores_take_their_ranks_in_uri_order_whatever_order_they_came_in() -> None:
+    tied = [RecordHit("c", 0, 2.0), RecordHit("a", 2, 2.0), RecordHit("b", 0, 2.0)]
+    for hits in (tied, tied[::-1]):
+        fused = fuse({"bm25": [RecordHit("z", 0, 9.0), *hits, RecordHit("y", 0, 1.0)]}, k=60)
+        assert [fused[u].ranks[0][1] for u in "zabcy"] == [1, 2, 3, 4, 5]
+
+
+def _written_in_order(texts: list[str]) -> Engine:
+    engine = Engine.open(":memory:", embedder=HashEmbedder(), worker=False)
+    for text in texts:  # one write each: the records' ids follow this order
+        engine.remember([candidate("event", text, routing_key=text.split()[-1])], ALICE)
+    engine.drain()
+    return engine
+
+
+def test_the_same_memories_rank_the_same_whatever_order_they_were_written_in() -> None:
+    # one word each besides "kayak", all of one length: their keyword scores are equal
+    texts = [f"kayak {word}" for word in ("amber", "basil", "cedar", "dune", "ember", "fjord")]
+    rankings = []
+    for order in (texts, texts[::-1]):
+        with _written_in_order(order) as engine:
+            hits = engine.search("kayak", ALICE, limit=6).hits
+            rankings.append([hit.uri.rsplit("/", 1)[-1] for hit in hits])
+    assert len(rankings[0]) == 6
+    assert rankings[0] == rankings[1]
+
+
 def test_owner_spaces() -> None:
     assert owner_spaces(ALICE, None) == ("user:alice", "agent:coder")
     assert owner_spaces(BOB, None) == ("user:bob",)

@@ -38,6 +38,7 @@ from ogmem.core.storage_index import StoredRecord as StoredRecord
 from ogmem.core.storage_index import Vector as Vector
 from ogmem.core.storage_index import VectorIndex as VectorIndex
 from ogmem.core.storage_index import VectorIndexFactory as VectorIndexFactory
+from ogmem.core.storage_index import best_first as best_first
 from ogmem.core.storage_sessions import KeyRecord as KeyRecord
 from ogmem.core.storage_sessions import KeyStore as KeyStore
 from ogmem.core.storage_sessions import NewMessage as NewMessage

@@ -4,7 +4,7 @@ Re-exported by ``ogmem.core.storage``, which bundles every port in its Backend."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -39,6 +39,14 @@ class RecordHit:
     uri: str
     level: int
     score: float
+
+
+def best_first(hits: Iterable[RecordHit]) -> list[RecordHit]:
+    """Best score first, equal scores in (uri, level) order: not in the order a backend met
+    them (record ids, i.e. the order the records were written in), so that the same records
+    rank the same however they were written, reindexed or copied. A list that comes best
+    first already is only reordered within its runs of ties (linear)."""
+    return sorted(hits, key=lambda hit: (-hit.score, hit.uri, hit.level))
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ogmem.core.models import SearchFilter
-from ogmem.core.storage import IndexedVector, RecordHit
+from ogmem.core.storage import IndexedVector, RecordHit, best_first
 
 MIN_CAPACITY = 16
 FILTER_COLUMNS = ("owner_space", "category", "context_type", "status")
@@ -176,7 +176,7 @@ def hits_of(
 def best_of(hits: list[RecordHit], limit: int) -> list[RecordHit]:
     """The ``limit`` best of hits gathered from several owners (scores are comparable: each
     is the exact cosine), ties in (uri, level) order."""
-    return sorted(hits, key=lambda hit: (-hit.score, hit.uri, hit.level))[:limit]
+    return best_first(hits)[:limit]
 
 
 def _top_indices(scores: npt.NDArray[np.float32], limit: int) -> npt.NDArray[np.intp]:

@@ -24,7 +24,7 @@ from ogmem.core.models import (
     utcnow,
 )
 from ogmem.core.ports import Embedder, Store
-from ogmem.core.storage import IndexStore, RecordHit, VectorIndex
+from ogmem.core.storage import IndexStore, RecordHit, VectorIndex, best_first
 from ogmem.index.query_vectors import QueryVectors
 from ogmem.index.records import LEVELS
 from ogmem.retrieval.decay import Decay
@@ -112,13 +112,16 @@ def owner_spaces(ctx: RequestContext, scopes: Sequence[str] | None) -> tuple[str
 
 def fuse(lists: dict[str, list[RecordHit]], k: int = RRF_K) -> dict[str, _Fused]:
     """Reciprocal rank fusion over URIs: each retriever ranks a URI by its best record (the
-    other levels of the same node do not take ranks from other nodes)."""
+    other levels of the same node do not take ranks from other nodes). Hits of equal score
+    take their ranks in (uri, level) order, not in the order a backend returned them (its
+    record ids, the order the records were written in): the same memories rank the same
+    however they were written, reindexed or copied."""
     per_uri: dict[str, _Fused] = {}
     for name, hits in lists.items():
         rank = 0
         seen: set[str] = set()
         vector = name == "vector"
-        for hit in hits:
+        for hit in best_first(hits):
             uri = hit.uri
             if uri in seen:
                 continue
