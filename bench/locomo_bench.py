@@ -1,13 +1,15 @@
 """Retrieval and ingest rate on the LoCoMo dev conversations in raw mode (no LLM).
 
-Every turn of both speakers is remembered through ingest + commit + worker (until the index is
-current), then each question of categories 1-4 is searched; the metric is defined in
-../shared/bench/README.md. The ingest rate is set against the offline embedder alone on the
-same messages (each distinct text once, batched), measured in the same run: REPEATS fresh
-ingests, each between two runs of the embedder alone (E I E I E I E), so that every ingest is
-set against the embedder's rate just before and just after it (the load of this shared machine
-moves both within minutes); the last round's store answers the questions. Rates are medians,
-the ratio the median of the rounds' (ingest rate / mean of its two embedder rates).
+Every turn of both speakers is remembered through ingest + commit, with the engine's
+background worker indexing meanwhile (the embedded default; ``locomo.until_indexed`` waits
+until the index is current), then each question of categories 1-4 is searched; the metric is
+defined in ../shared/bench/README.md. The ingest rate is set against the offline embedder
+alone on the same messages (each distinct text once, batched), measured in the same run:
+REPEATS fresh ingests, each between two runs of the embedder alone (E I E I E I E), so that
+every ingest is set against the embedder's rate just before and just after it (the load of
+this shared machine moves both within minutes); the last round's store answers the
+questions. Rates are medians, the ratio the median of the rounds' (ingest rate / mean of its
+two embedder rates).
 
 ``locomo_turns`` hands the first dev conversation over as an agent does, two messages per
 after_turn, each followed by a commit and the worker's drain (a worker that keeps up), and
@@ -41,9 +43,7 @@ def _rates(
     embedder_rates = [locomo.embedder_msgs_per_s(embedder, conversations)]
     ingest_rates: list[float] = []
     for round_ in range(REPEATS):
-        with Engine.open(
-            tmp / f"locomo-{round_}.sqlite", embedder=embedder, worker=False
-        ) as engine:
+        with Engine.open(tmp / f"locomo-{round_}.sqlite", embedder=embedder, worker=True) as engine:
             if round_ < REPEATS - 1:
                 messages, seconds = locomo.ingest_all(engine, conversations)
                 ingest_rates.append(messages / seconds)

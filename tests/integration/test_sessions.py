@@ -6,8 +6,10 @@ import functools
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -369,3 +371,16 @@ def test_after_turn_never_waits_for_the_llm(make_engine: MakeEngine) -> None:
         assert second.added == 1  # ...and the agent's next turn was still taken
         assert second.session.status is SessionStatus.COMMITTING
         release.set()
+
+
+def test_a_commit_that_waits_wakes_the_background_worker_for_what_it_wrote(tmp_path: Path) -> None:
+    with Engine.open(tmp_path / "w.sqlite", embedder=HashEmbedder(), worker=False) as engine:
+        engine.worker.poll_interval = 600  # asleep for ten minutes unless woken
+        engine.start_worker()
+        ctx = RequestContext("acme", "ann", session_id="s-wake")
+        engine.ingest(_messages("I moved to Porto in May."), ctx)
+        engine.commit("s-wake", ctx, wait=True)
+        deadline = time.monotonic() + 30
+        while not (found := engine.search("Porto", ctx).hits) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert found and "Porto" in found[0].abstract

@@ -19,7 +19,7 @@ from string import Template
 from typing import Any
 
 from ogmem.core import errors, uri
-from ogmem.core.models import NodeStatus, RequestContext
+from ogmem.core.models import EventStatus, NodeStatus, RequestContext
 from ogmem.core.ports import Embedder, LLMClient
 from ogmem.engine import Engine
 from ogmem.eval.locomo_data import CATEGORIES, Conversation, Question
@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 ACCOUNT = "locomo"
 DEFAULT_KS = (5, 10, 20, 50)
 SESSION_KS = (5, 10)
+INDEXED_POLL_S = 0.01  # how often until_indexed looks whether the background worker is done
 Progress = Callable[[str, int, int], None]
 
 
@@ -120,8 +121,10 @@ def session_context(conversation: Conversation, key: str) -> RequestContext:
 def ingest_conversation(
     engine: Engine, conversation: Conversation, *, turn_by_turn: bool = False
 ) -> int:
-    """All sessions through ingest + commit; returns the number of messages. ``turn_by_turn``
-    hands the messages over one after_turn call each, as an agent does."""
+    """All sessions through ingest + commit, then the worker's drain; returns the number of
+    messages. ``turn_by_turn`` hands the messages over one after_turn call each, as an agent
+    does. With the engine's background worker running, it indexes meanwhile instead (see
+    ``until_indexed``)."""
     count = 0
     for key, messages in conversation.sessions:
         ctx = session_context(conversation, key)
@@ -132,7 +135,8 @@ def ingest_conversation(
             engine.ingest(messages, ctx)
         engine.commit(ctx.session_id or "", ctx, wait=True)
         count += len(messages)
-    engine.drain()
+    if not engine.worker.alive:
+        engine.drain()
     return count
 
 
@@ -150,7 +154,25 @@ def ingest_all(
         if progress:
             progress(f"ingesting {conversation.sample_id}", index, len(conversations))
         messages += ingest_conversation(engine, conversation, turn_by_turn=turn_by_turn)
+    until_indexed(engine)
     return messages, time.perf_counter() - started
+
+
+def until_indexed(engine: Engine) -> None:
+    """Returns once no event is left to process but those waiting for a retry: what is
+    left is drained in this thread (deferred directory summaries included, as ``drain``
+    does), and what the background worker holds is waited for."""
+    while True:
+        if engine.drain().claimed:
+            continue
+        counts = engine.stats().outbox
+        if counts.get(EventStatus.PROCESSING.value):
+            time.sleep(INDEXED_POLL_S)
+            continue
+        # nobody processing: what is pending waits for a retry, or a batch that just finished
+        # left it (after the drain above), which one more drain takes
+        if not counts.get(EventStatus.PENDING.value) or not engine.drain().claimed:
+            return
 
 
 def message_texts(conversations: Sequence[Conversation]) -> list[str]:

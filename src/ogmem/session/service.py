@@ -118,6 +118,9 @@ class SessionService:
         if wait:
             failure = self._commit_now(ctx.account_id, session_id)
             if failure is None:
+                # the memories it wrote wait for the worker, asleep until its next poll
+                # otherwise (PostgreSQL notifies it; an embedded worker is told here)
+                self._wake()
                 return self.session(session_id, ctx)
             # as a job's failure would be: retried by the worker with backoff, then the DLQ
             self._schedule(ctx, state)
