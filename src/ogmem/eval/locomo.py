@@ -159,20 +159,16 @@ def ingest_all(
 
 
 def until_indexed(engine: Engine) -> None:
-    """Returns once no event is left to process but those waiting for a retry: what is
-    left is drained in this thread (deferred directory summaries included, as ``drain``
-    does), and what the background worker holds is waited for."""
+    """Returns once no event of the account is pending or being processed: what is due is
+    drained in this thread (deferred directory summaries too, as ``drain`` does), what the
+    background worker holds is waited for (an event waiting for a retry: until it succeeds
+    or goes to the dead-letter queue)."""
     while True:
-        if engine.drain().claimed:
-            continue
-        counts = engine.stats().outbox
-        if counts.get(EventStatus.PROCESSING.value):
-            time.sleep(INDEXED_POLL_S)
-            continue
-        # nobody processing: what is pending waits for a retry, or a batch that just finished
-        # left it (after the drain above), which one more drain takes
-        if not counts.get(EventStatus.PENDING.value) or not engine.drain().claimed:
+        engine.drain()
+        counts = engine.backend.outbox.counts(ACCOUNT)
+        if not counts.get(EventStatus.PENDING, 0) + counts.get(EventStatus.PROCESSING, 0):
             return
+        time.sleep(INDEXED_POLL_S)
 
 
 def message_texts(conversations: Sequence[Conversation]) -> list[str]:
