@@ -164,11 +164,12 @@ def until_indexed(engine: Engine) -> None:
     background worker holds is waited for (an event waiting for a retry: until it succeeds
     or goes to the dead-letter queue)."""
     while True:
-        engine.drain()
         counts = engine.backend.outbox.counts(ACCOUNT)
         if not counts.get(EventStatus.PENDING, 0) + counts.get(EventStatus.PROCESSING, 0):
             return
-        time.sleep(INDEXED_POLL_S)
+        # while the worker holds a batch, claims from here would only contend with its writes
+        if counts.get(EventStatus.PROCESSING) or not engine.drain().claimed:
+            time.sleep(INDEXED_POLL_S)
 
 
 def message_texts(conversations: Sequence[Conversation]) -> list[str]:
